@@ -1,0 +1,338 @@
+"""Tests of threekg_lite.data.download against a fake PhysioNet on 127.0.0.1 (no internet)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from physionet_server import FakePhysioNet, write_sums
+
+from threekg_lite.data import download as dl
+from threekg_lite.errors import ChecksumError, DownloadError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not SHARED.is_dir():
+    SHARED = Path("/work/shared/data")
+TIMEOUT = 5.0
+
+PTBXL_100 = [f"records100/00000/{i:05d}_lr" for i in range(1, 6)]
+PTBXL_500 = [f"records500/00000/{i:05d}_hr" for i in range(1, 3)]
+PTBXL_META = ["LICENSE.txt", "ptbxl_database.csv", "scp_statements.csv"]
+LUDB_META = ["LICENSE.txt", "RECORDS", "ludb.csv"]
+LUDB_EXT = ["avf", "avl", "avr", "dat", "hea", "i", "ii", "iii"] + [f"v{i}" for i in range(1, 7)]
+CINC = {"training/georgia/g8": ["E07938"], "training/cpsc_2018/g1": ["A0689"]}
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small copy of the shared data in PhysioNet's layout: ``<root>/files/<slug>/<version>``."""
+    if not SHARED.is_dir():
+        pytest.skip("shared data folder not found")
+    root = tmp_path_factory.mktemp("physionet")
+    ptbxl = root / "files/ptb-xl/1.0.3"
+    for name in PTBXL_META:
+        _copy(SHARED / "ptb-xl" / name, ptbxl / name)
+    for record in PTBXL_100 + PTBXL_500:
+        for ext in ("hea", "dat"):
+            _copy(SHARED / "ptb-xl" / f"{record}.{ext}", ptbxl / f"{record}.{ext}")
+    ludb = root / "files/ludb/1.0.1"
+    for name in LUDB_META:
+        _copy(SHARED / "ludb" / name, ludb / name)
+    for record in ("1", "2"):
+        for ext in LUDB_EXT:
+            _copy(SHARED / "ludb/data" / f"{record}.{ext}", ludb / f"data/{record}.{ext}")
+    ptbdb = root / "files/ptbdb/1.0.0"
+    for ext in ("hea", "dat", "xyz"):
+        _copy(SHARED / f"ptbdb-frank/s0010_re.{ext}", ptbdb / f"patient001/s0010_re.{ext}")
+    (ptbdb / "RECORDS").write_text("patient001/s0010_re\n")
+    cinc = root / "files/challenge-2021/1.0.3"
+    for folder, names in CINC.items():
+        for name in names:
+            for ext in ("hea", "mat"):
+                _copy(SHARED / f"cinc2021-sample/{name}.{ext}", cinc / f"{folder}/{name}.{ext}")
+    for db in (ptbxl, ludb, ptbdb, cinc):
+        write_sums(db)
+    return root
+
+
+@pytest.fixture(scope="module")
+def module_server(served: Path) -> Iterator[FakePhysioNet]:
+    with FakePhysioNet(served) as server:
+        yield server
+
+
+@pytest.fixture
+def server(module_server: FakePhysioNet, monkeypatch: pytest.MonkeyPatch) -> FakePhysioNet:
+    """The fake PhysioNet with its switches reset, no proxy, and no wait between retries."""
+    module_server.reset()
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(dl, "RETRY_BACKOFF_S", 0.0)
+    return module_server
+
+
+def fetch(server: FakePhysioNet, name: str, dest: Path, **kwargs: object) -> Path:
+    kwargs = {"progress": False, "timeout": TIMEOUT, "base_url": server.url} | kwargs
+    return dl.download_database(name, dest, **kwargs)  # type: ignore[arg-type]
+
+
+def files_under(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+
+
+def assert_same_as_served(served: Path, slug_version: str, folder: Path, sums: bool = True) -> None:
+    for rel in files_under(folder) - (set() if sums else {"SHA256SUMS.txt"}):
+        assert (folder / rel).read_bytes() == (served / "files" / slug_version / rel).read_bytes()
+
+
+# --- helpers and registry -------------------------------------------------------------------
+
+
+def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
+    for name, data in {"empty": b"", "small": b"abc", "big": bytes(range(256)) * 20_000}.items():
+        (tmp_path / name).write_bytes(data)
+        assert dl.sha256_file(tmp_path / name) == hashlib.sha256(data).hexdigest()
+        assert dl.sha256_file(str(tmp_path / name)) == hashlib.sha256(data).hexdigest()
+
+
+def test_read_sha256sums_text_and_path(tmp_path: Path) -> None:
+    a, b = hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"b").hexdigest()
+    text = f"# comment\n\n{a.upper()} records/x.hea\n{b}  *./LICENSE.txt\n"
+    expected = {"records/x.hea": a, "LICENSE.txt": b}
+    assert dl.read_sha256sums(text) == expected
+    assert dl.read_sha256sums(f"{a} one/line.dat") == {"one/line.dat": a}
+    assert dl.read_sha256sums("") == {}
+    (tmp_path / "SUMS.txt").write_text(text)
+    assert dl.read_sha256sums(tmp_path / "SUMS.txt") == expected
+    assert dl.read_sha256sums(str(tmp_path / "SUMS.txt")) == expected
+    real = dl.read_sha256sums(SHARED / "ptb-xl" / "SHA256SUMS.txt")
+    assert real["ptbxl_database.csv"].startswith("cd9bf4e6") and len(real) > 400
+    with pytest.raises(ValueError, match="line 1"):
+        dl.read_sha256sums("not a sum\nx\n")
+    with pytest.raises(ValueError, match="unsafe"):
+        dl.read_sha256sums(f"{a} ../escape.txt\n")
+
+
+def test_registry_and_urls() -> None:
+    expected = {
+        "ptbxl": ("ptb-xl", "1.0.3", "ptb-xl"),
+        "ludb": ("ludb", "1.0.1", "ludb"),
+        "ptbdb": ("ptbdb", "1.0.0", "ptbdb"),
+        "cinc2021": ("challenge-2021", "1.0.3", "cinc2021"),
+        "cinc2020": ("challenge-2020", "1.0.2", "cinc2020"),
+    }
+    got = {k: (s.slug, s.version, s.folder) for k, s in dl.PHYSIONET_DATABASES.items()}
+    assert got == expected
+    spec = dl.PHYSIONET_DATABASES["ptbxl"]
+    assert spec.licence and spec.description
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.version = "9"  # type: ignore[misc]
+    url = "https://physionet.org/files/ptb-xl/1.0.3/records100/00000/00001_lr.hea"
+    assert spec.url("records100/00000/00001_lr.hea") == url
+    assert spec.url("/records100/00000/00001_lr.hea", "https://physionet.org/files") == url
+    assert spec.url("a b.txt", "http://h/x//") == "http://h/x/ptb-xl/1.0.3/a%20b.txt"
+
+
+# --- whole databases, idempotence -------------------------------------------------------------
+
+
+def test_whole_database_then_second_call_is_a_no_op(server: FakePhysioNet, served: Path, tmp_path):
+    folder = fetch(server, "ptbdb", tmp_path)
+    assert folder == tmp_path / "ptbdb"
+    assert files_under(folder) == {
+        "SHA256SUMS.txt",
+        "RECORDS",
+        "patient001/s0010_re.hea",
+        "patient001/s0010_re.dat",
+        "patient001/s0010_re.xyz",
+    }
+    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+    assert (folder / "patient001/s0010_re.dat").read_bytes() == (
+        SHARED / "ptbdb-frank/s0010_re.dat"
+    ).read_bytes()
+    assert len(server.requests) == 5
+    server.reset()
+    assert fetch(server, "ptbdb", tmp_path) == folder
+    assert server.requests == []  # nothing downloaded, not even the sums list
+    (folder / "RECORDS").unlink()
+    (folder / "patient001/s0010_re.hea").write_text("damaged")
+    fetch(server, "ptbdb", tmp_path)
+    assert sorted(r.path.rsplit("/", 1)[1] for r in server.requests) == ["RECORDS", "s0010_re.hea"]
+    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+
+
+def test_default_dest_is_the_data_dir(server: FakePhysioNet, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("THREEKG_DATA_DIR", str(tmp_path / "env"))
+    folder = dl.download_database("ptbdb", base_url=server.url, progress=False, timeout=TIMEOUT)
+    assert folder == tmp_path / "env" / "ptbdb"
+    assert (folder / "patient001/s0010_re.xyz").is_file()
+
+
+def test_progress_bar(server: FakePhysioNet, tmp_path, capsys) -> None:
+    fetch(server, "ptbdb", tmp_path, progress=True)
+    err = capsys.readouterr().err
+    assert "ptbdb 1.0.0" in err and "file 4/4" in err
+
+
+# --- subsets ----------------------------------------------------------------------------------
+
+
+def _ptbxl(records: list[str]) -> set[str]:
+    return {"SHA256SUMS.txt", *PTBXL_META} | {f"{r}.{e}" for r in records for e in ("hea", "dat")}
+
+
+def test_ptbxl_n_records_and_rate(server: FakePhysioNet, served: Path, tmp_path) -> None:
+    folder = fetch(server, "ptbxl", tmp_path / "a", n_records=3, rate=100)
+    assert files_under(folder) == _ptbxl(PTBXL_100[:3])
+    assert_same_as_served(served, "ptb-xl/1.0.3", folder)
+    folder = fetch(server, "ptbxl", tmp_path / "b", n_records=2)
+    assert files_under(folder) == _ptbxl(PTBXL_100[:2] + PTBXL_500)
+    folder = fetch(server, "ptbxl", tmp_path / "c", rate=500)
+    assert files_under(folder) == _ptbxl(PTBXL_500)
+    folder = fetch(server, "ptbxl", tmp_path / "d", n_records=0)
+    assert files_under(folder) == _ptbxl([])
+
+
+def test_records_by_name_or_path(server: FakePhysioNet, served: Path, tmp_path) -> None:
+    folder = fetch(server, "ludb", tmp_path, records=["1"])
+    assert files_under(folder) == {"SHA256SUMS.txt", *LUDB_META} | {f"data/1.{e}" for e in LUDB_EXT}
+    assert_same_as_served(served, "ludb/1.0.1", folder)
+    folder = fetch(server, "ludb", tmp_path / "n", n_records=1)
+    assert "data/1.v6" in files_under(folder) and "data/2.hea" not in files_under(folder)
+    folder = fetch(server, "ptbdb", tmp_path, records=["patient001/s0010_re"])
+    assert len(files_under(folder)) == 5
+    folder = fetch(server, "ptbxl", tmp_path, records=["00002_lr", "records500/00000/00001_hr"])
+    assert files_under(folder) == _ptbxl([PTBXL_100[1], PTBXL_500[0]])
+    folder = fetch(server, "challenge-2021", tmp_path, records="E07938")
+    assert folder == tmp_path / "cinc2021"
+    assert files_under(folder) == {
+        "SHA256SUMS.txt",
+        "training/georgia/g8/E07938.hea",
+        "training/georgia/g8/E07938.mat",
+    }
+
+
+def test_unknown_database_record_or_arguments(server: FakePhysioNet, tmp_path) -> None:
+    with pytest.raises(ValueError, match="unknown database 'mitdb'.*ptbxl"):
+        fetch(server, "mitdb", tmp_path)
+    with pytest.raises(ValueError, match="rate"):
+        fetch(server, "ludb", tmp_path, rate=500)
+    with pytest.raises(ValueError, match="rate"):
+        fetch(server, "ptbxl", tmp_path, rate=250)
+    with pytest.raises(ValueError, match="not both"):
+        fetch(server, "ludb", tmp_path, records=["1"], n_records=1)
+    with pytest.raises(ValueError, match=">= 0"):
+        fetch(server, "ludb", tmp_path, n_records=-1)
+    assert server.requests == [] and not any(tmp_path.iterdir())  # checked before any request
+    with pytest.raises(ValueError, match="'nosuchrecord'"):
+        fetch(server, "ludb", tmp_path, records=["1", "nosuchrecord"])
+    with pytest.raises(ValueError, match="'00001_lr'.*500 Hz|500 Hz.*'00001_lr'"):
+        fetch(server, "ptbxl", tmp_path, records=["00001_lr"], rate=500)
+    assert not (tmp_path / "ludb" / "data").exists()  # nothing but the sums list fetched
+
+
+def test_incomplete_local_sums_list_is_fetched_again(server: FakePhysioNet, tmp_path) -> None:
+    folder = tmp_path / "ptb-xl"
+    folder.mkdir()
+    served_sums = server.root / "files/ptb-xl/1.0.3/SHA256SUMS.txt"
+    shutil.copyfile(served_sums, folder / "SHA256SUMS.txt")
+    lines = (folder / "SHA256SUMS.txt").read_text().splitlines(keepends=True)
+    (folder / "SHA256SUMS.txt").write_text("".join(ln for ln in lines if "00004" not in ln))
+    fetch(server, "ptbxl", tmp_path, records=["00004_lr"])
+    assert (folder / "records100/00000/00004_lr.dat").is_file()
+    assert (folder / "SHA256SUMS.txt").read_bytes() == served_sums.read_bytes()
+
+
+# --- failures ---------------------------------------------------------------------------------
+
+
+def test_wrong_checksum_keeps_nothing_and_other_files_are_done(server, served, tmp_path) -> None:
+    server.wrong_sums = {"/files/ludb/1.0.1/data/1.dat"}
+    with pytest.raises(ChecksumError) as info:
+        fetch(server, "ludb", tmp_path, records=["1", "2"])
+    bad = tmp_path / "ludb/data/1.dat"
+    assert info.value.path == str(bad) and str(bad) in str(info.value)
+    assert info.value.expected == "0" * 64
+    assert info.value.actual == dl.sha256_file(served / "files/ludb/1.0.1/data/1.dat")
+    assert not bad.exists() and not bad.with_name("1.dat.part").exists()
+    files = files_under(tmp_path / "ludb")
+    assert len(files) == 1 + len(LUDB_META) + 2 * len(LUDB_EXT) - 1
+    assert not any(f.endswith(".part") for f in files)
+    assert_same_as_served(served, "ludb/1.0.1", tmp_path / "ludb", sums=False)  # sums: falsified
+
+
+def test_cut_connection_is_resumed_within_the_call(server, served, tmp_path) -> None:
+    url = "/files/ptbdb/1.0.0/patient001/s0010_re.dat"
+    server.cut_after = {url: 100_000}
+    folder = fetch(server, "ptbdb", tmp_path, retries=2)
+    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+    assert [r.range for r in server.requests_for(url)] == [None, "bytes=100000-"]
+    assert not any(f.endswith(".part") for f in files_under(folder))
+
+
+def test_cut_connection_without_retries_resumes_on_the_next_call(server, served, tmp_path):
+    url = "/files/ptbdb/1.0.0/patient001/s0010_re.dat"
+    final = tmp_path / "ptbdb/patient001/s0010_re.dat"
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"an older file, kept until a verified one replaces it")
+    server.cut_after = {url: 12_345}
+    with pytest.raises(DownloadError, match=r"s0010_re\.dat.*run the download again to resume"):
+        fetch(server, "ptbdb", tmp_path, retries=0)
+    part = final.with_name("s0010_re.dat.part")
+    assert part.stat().st_size == 12_345
+    assert final.read_bytes().startswith(b"an older file")
+    fetch(server, "ptbdb", tmp_path, retries=0)
+    assert [r.range for r in server.requests_for(url)] == [None, "bytes=12345-"]
+    assert final.read_bytes() == (served / "files/ptbdb/1.0.0/patient001/s0010_re.dat").read_bytes()
+    assert not part.exists()
+
+
+def test_server_ignoring_range_still_gives_the_right_file(server, served, tmp_path) -> None:
+    url = "/files/ptbdb/1.0.0/patient001/s0010_re.dat"
+    server.ignore_range = True
+    server.cut_after = {url: 5_000}
+    folder = fetch(server, "ptbdb", tmp_path, retries=1)
+    assert [r.range for r in server.requests_for(url)] == [None, "bytes=5000-"]
+    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+
+
+def test_stale_or_complete_part_files(server, served, tmp_path) -> None:
+    src = served / "files/ptbdb/1.0.0/patient001"
+    folder = tmp_path / "ptbdb/patient001"
+    folder.mkdir(parents=True)
+    # a .part of another file: the resumed file is wrong, so it is downloaded again from zero
+    (folder / "s0010_re.dat.part").write_bytes(b"x" * 1000)
+    # a .part already complete: the server answers 416 and the .part is verified and kept
+    shutil.copyfile(src / "s0010_re.xyz", folder / "s0010_re.xyz.part")
+    fetch(server, "ptbdb", tmp_path, retries=0)
+    assert_same_as_served(served, "ptbdb/1.0.0", tmp_path / "ptbdb")
+    dat = server.requests_for("s0010_re.dat")
+    assert [r.range for r in dat] == ["bytes=1000-", None]
+    assert [r.range for r in server.requests_for("s0010_re.xyz")] == ["bytes=230400-"]
+
+
+def test_http_error_names_url_and_status(server: FakePhysioNet, tmp_path) -> None:
+    with pytest.raises(DownloadError, match=r"http://127\.0\.0\.1:\d+/nothere/ptbdb/.*HTTP 404"):
+        fetch(server, "ptbdb", tmp_path, base_url=server.url.replace("/files/", "/nothere/"))
+    assert not (tmp_path / "ptbdb/SHA256SUMS.txt").exists()
+
+
+def test_unreachable_server_and_timeout(server: FakePhysioNet, tmp_path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DownloadError, match="SHA256SUMS.txt.*2 attempt"):
+        fetch(server, "ptbdb", tmp_path, base_url=f"http://127.0.0.1:{port}/files/", retries=1)
+    server.stall_s = 3.0
+    with pytest.raises(DownloadError, match="resume"):
+        fetch(server, "ptbdb", tmp_path, retries=0, timeout=0.3)

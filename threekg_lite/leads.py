@@ -1,0 +1,135 @@
+"""The twelve standard ECG leads: names, order, and the exact derived-lead identities.
+
+Standard order (as in PTB-XL, CinC 2020/2021 and LUDB)::
+
+    I, II, III, aVR, aVL, aVF, V1, V2, V3, V4, V5, V6
+
+Only eight of them are independent: I, II and V1-V6. The other four limb leads follow from
+Einthoven's and Goldberger's definitions (all potentials against Wilson's central terminal
+cancel out)::
+
+    III = II - I        aVR = -(I + II) / 2
+    aVL = I - II / 2    aVF = II - I / 2
+
+Files spell lead names in many ways (``AVR``, ``avr``, ``aVR``; ``i``/``I``; ``v1``/``V1``);
+:func:`canonical_lead_name` maps them to the standard spelling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+LEAD_NAMES: tuple[str, ...] = (
+    "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
+)  # fmt: skip
+"""The twelve leads in standard order."""
+
+INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
+"""The eight linearly independent leads, in the order used by the VCG matrices."""
+
+INDEPENDENT_INDEX: tuple[int, ...] = (0, 1, 6, 7, 8, 9, 10, 11)
+"""Positions of :data:`INDEPENDENT_LEADS` within :data:`LEAD_NAMES`."""
+
+FRANK_LEADS: tuple[str, ...] = ("vx", "vy", "vz")
+"""Measured orthogonal (Frank) leads, as named in the PTB Diagnostic database."""
+
+_CANONICAL = {name.lower(): name for name in LEAD_NAMES}
+
+
+def canonical_lead_name(name: str) -> str | None:
+    """Return the standard spelling of a lead name, or ``None`` if it is not a standard lead.
+
+    >>> canonical_lead_name("AVR"), canonical_lead_name("v1"), canonical_lead_name("vx")
+    ('aVR', 'V1', None)
+    """
+    return _CANONICAL.get(name.strip().lower())
+
+
+def lead_order(names: Sequence[str], source: str = "record") -> list[int]:
+    """Positions that put ``names`` into standard order.
+
+    Parameters
+    ----------
+    names
+        Lead names as found in a file (any case).
+    source
+        Named in the error message (usually the file).
+
+    Returns
+    -------
+    list of int
+        ``order`` such that ``signals[order]`` is in :data:`LEAD_NAMES` order.
+
+    Raises
+    ------
+    ValueError
+        If a standard lead is missing, a name is unknown, or a lead appears twice. The
+        message lists what was found and what was expected.
+    """
+    canonical = [canonical_lead_name(n) for n in names]
+    unknown = [n for n, c in zip(names, canonical) if c is None]
+    if unknown:
+        raise ValueError(
+            f"{source}: unknown lead name(s) {unknown}; expected the 12 standard leads "
+            f"{list(LEAD_NAMES)} (any case)"
+        )
+    seen: dict[str, int] = {}
+    for i, c in enumerate(canonical):
+        if c in seen:
+            raise ValueError(f"{source}: lead {c} appears twice (positions {seen[c]} and {i})")
+        seen[c] = i  # type: ignore[index]
+    missing = [n for n in LEAD_NAMES if n not in seen]
+    if missing:
+        raise ValueError(
+            f"{source}: {len(names)} lead(s) {list(names)}; missing {missing}. "
+            "threekg_lite needs all 12 standard leads."
+        )
+    return [seen[n] for n in LEAD_NAMES]
+
+
+ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
+
+
+def derived_limb_leads(lead_i: ArrayT, lead_ii: ArrayT) -> tuple[ArrayT, ArrayT, ArrayT, ArrayT]:
+    """Leads III, aVR, aVL, aVF from leads I and II (Einthoven and Goldberger), exactly.
+
+    Works on NumPy arrays and torch tensors of any shape ``(..., T)`` and dtype.
+
+    Returns
+    -------
+    tuple
+        ``(III, aVR, aVL, aVF)``, each shaped like the inputs.
+    """
+    return (
+        lead_ii - lead_i,
+        -(lead_i + lead_ii) / 2,
+        lead_i - lead_ii / 2,
+        lead_ii - lead_i / 2,
+    )
+
+
+def with_derived_leads(ecg: ArrayT) -> ArrayT:
+    """Replace leads III, aVR, aVL, aVF of a 12-lead ECG by their values derived from I and II.
+
+    Parameters
+    ----------
+    ecg
+        ``(..., 12, T)`` in standard lead order, NumPy or torch. Not modified.
+
+    Returns
+    -------
+    ``(..., 12, T)``, same type, dtype and device.
+    """
+    if ecg.shape[-2] != 12:
+        raise ValueError(f"expected 12 leads on axis -2, got shape {tuple(ecg.shape)}")
+    out = ecg.copy() if isinstance(ecg, np.ndarray) else ecg.clone()
+    iii, avr, avl, avf = derived_limb_leads(ecg[..., 0, :], ecg[..., 1, :])
+    out[..., 2, :] = iii
+    out[..., 3, :] = avr
+    out[..., 4, :] = avl
+    out[..., 5, :] = avf
+    return out
