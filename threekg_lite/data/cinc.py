@@ -1,0 +1,197 @@
+"""PhysioNet/Computing in Cardiology Challenge 2020/2021 training data (Perez Alday et al. 2020;
+Reyna et al. 2021): one ``<record>.hea`` + ``<record>.mat`` pair per ECG, in any folder tree
+(``training/<source>/<group>/`` in the official releases). Labels are SNOMED-CT codes on the
+header's ``#Dx:`` line; ``#Age:`` and ``#Sex:`` lines give demographics.
+
+The 2020 challenge scored 27 diagnoses, three pairs of which count as one
+(``dx_mapping_scored.csv`` of the challenge's evaluation code):
+
+* complete RBBB 713427006 = RBBB 59118001,
+* PAC 284470004 = supraventricular premature beats 63593006,
+* PVC 427172004 = ventricular premature beats 17338001.
+
+Merged, they give the 24 classes of :data:`SCORED_CLASSES` (each pair under its first
+abbreviation: CRBBB, PAC, PVC). The older 2020 headers of the Georgia records (``E*.hea``),
+whose first line names ``E00001.mat`` rather than the record and which ``wfdb.rdrecord``
+rejects, load as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataNotFoundError
+from .loading import OnBadLead, read_many
+from .paths import HOW_TO_GET_DATA, database_dir
+from .preprocess import CropMode
+from .records import ECGRecords, LabelSet
+
+# (abbreviation, SNOMED-CT codes scored as this class, description), challenge 2020 order.
+SCORED_CLASSES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("IAVB", ("270492004",), "1st degree AV block"),
+    ("AF", ("164889003",), "atrial fibrillation"),
+    ("AFL", ("164890007",), "atrial flutter"),
+    ("Brady", ("426627000",), "bradycardia"),
+    ("CRBBB", ("713427006", "59118001"), "complete right bundle branch block (and RBBB)"),
+    ("IRBBB", ("713426002",), "incomplete right bundle branch block"),
+    ("LAnFB", ("445118002",), "left anterior fascicular block"),
+    ("LAD", ("39732003",), "left axis deviation"),
+    ("LBBB", ("164909002",), "left bundle branch block"),
+    ("LQRSV", ("251146004",), "low QRS voltages"),
+    ("NSIVCB", ("698252002",), "nonspecific intraventricular conduction disorder"),
+    ("PR", ("10370003",), "pacing rhythm"),
+    ("PAC", ("284470004", "63593006"), "premature atrial contraction (and SVPB)"),
+    ("PVC", ("427172004", "17338001"), "premature ventricular contractions (and VPB)"),
+    ("LPR", ("164947007",), "prolonged PR interval"),
+    ("LQT", ("111975006",), "prolonged QT interval"),
+    ("QAb", ("164917005",), "Q wave abnormal"),
+    ("RAD", ("47665007",), "right axis deviation"),
+    ("SA", ("427393009",), "sinus arrhythmia"),
+    ("SB", ("426177001",), "sinus bradycardia"),
+    ("NSR", ("426783006",), "sinus rhythm"),
+    ("STach", ("427084000",), "sinus tachycardia"),
+    ("TAb", ("164934002",), "T wave abnormal"),
+    ("TInv", ("59931005",), "T wave inversion"),
+)
+"""The 27 scored diagnoses of the 2020 challenge with equivalent pairs merged: 24 classes."""
+
+_CODE_TO_CLASS = {code: abbr for abbr, codes, _ in SCORED_CLASSES for code in codes}
+
+
+def find_cinc_records(folder: str | os.PathLike[str]) -> list[Path]:
+    """All record paths (without extension) under ``folder`` that have a ``.hea`` and ``.mat``."""
+    heads = sorted(Path(folder).rglob("*.hea"))
+    return [h.with_suffix("") for h in heads if h.with_suffix(".mat").exists()]
+
+
+def parse_cinc_comments(comments: Iterable[str]) -> dict[str, str]:
+    """``{"Age": "65", "Sex": "Female", "Dx": "164889003,164909002", ...}`` from header comments."""
+    out: dict[str, str] = {}
+    for line in comments:
+        key, sep, value = line.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+def scored_labels(dx_codes: Iterable[Iterable[str]]) -> LabelSet:
+    """Multi-hot ``(N, 24)`` labels over :data:`SCORED_CLASSES` from per-record SNOMED-CT codes."""
+    names = tuple(abbr for abbr, _, _ in SCORED_CLASSES)
+    col = {name: j for j, name in enumerate(names)}
+    rows = list(dx_codes)
+    y = np.zeros((len(rows), len(names)), dtype=bool)
+    for n, codes in enumerate(rows):
+        for code in codes:
+            cls = _CODE_TO_CLASS.get(code.strip())
+            if cls is not None:
+                y[n, col[cls]] = True
+    return LabelSet(names, y)
+
+
+def load_cinc(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    fs: float = 500.0,
+    duration: float | None = 10.0,
+    crop: CropMode = "start",
+    rng: np.random.Generator | None = None,
+    records: Iterable[str] | None = None,
+    on_bad_lead: OnBadLead = "drop",
+    progress: bool = True,
+) -> ECGRecords:
+    """Load CinC 2020/2021-format records with the 24 merged scored classes.
+
+    Parameters
+    ----------
+    data_dir
+        The data directory holding a ``cinc2021``/``cinc2021-sample``/``cinc2020`` folder, or
+        that folder itself; searched recursively for ``.hea`` + ``.mat`` pairs.
+    fs
+        Target sampling rate (Hz); records at other rates (INCART 257 Hz, PTB 1000 Hz) are
+        resampled.
+    duration
+        Seconds per record: longer records are cropped (``crop``), shorter ones zero-padded.
+        ``None`` keeps them whole, which works only when all have the same length.
+    records
+        Record names to load (e.g. ``["E07938", "HR12083"]``); default all.
+    on_bad_lead
+        Records with NaN or flat-line leads (the Chapman/Ningbo data has some): ``"drop"``
+        (default, listed in ``problems``), ``"raise"`` or ``"keep"``.
+
+    Returns
+    -------
+    ECGRecords
+        Label task ``"scored"`` (24 classes); ``meta`` with age, sex, all Dx codes, the
+        original sampling rate and length, and the source (from the record's prefix: ``A``
+        CPSC, ``Q`` CPSC-extra, ``I`` INCART, ``S`` PTB, ``HR`` PTB-XL, ``E`` Georgia,
+        ``JS`` Chapman-Shaoxing/Ningbo).
+    """
+    folder = database_dir("cinc", data_dir)
+    paths = find_cinc_records(folder)
+    if records is not None:
+        by_name = {p.name: p for p in paths}
+        wanted = list(records)
+        unknown = [r for r in wanted if r not in by_name]
+        if unknown:
+            raise ValueError(f"record(s) {unknown[:10]} not found under {folder}")
+        paths = [by_name[r] for r in wanted]
+    if not paths:
+        raise DataNotFoundError(f"no .hea/.mat record pairs under {folder}. {HOW_TO_GET_DATA}")
+    length = None if duration is None else int(round(duration * fs))
+    res = read_many(
+        paths,
+        fs=fs,
+        length=length,
+        crop=crop,
+        rng=rng,
+        on_bad_lead=on_bad_lead,
+        progress=progress,
+        desc="CinC records",
+    )
+    problems = {paths[i].name: p for i, p in res.problems.items()}
+    rows = []
+    for rec in res.records:
+        info = parse_cinc_comments(rec.header.comments)
+        name = rec.header.path.stem
+        rows.append(
+            {
+                "record": name,
+                "source": _source_of(name),
+                "age": pd.to_numeric(info.get("Age"), errors="coerce"),
+                "sex": info.get("Sex", ""),
+                "dx": info.get("Dx", ""),
+                "fs_file": rec.fs,
+                "n_samples_file": rec.header.n_samples,
+            }
+        )
+    meta = pd.DataFrame(rows)
+    ids = meta["record"].to_numpy(dtype=str) if len(meta) else np.array([], dtype=str)
+    dx = [d.split(",") if d else [] for d in meta.get("dx", [])]
+    return ECGRecords(
+        signals=res.signals,
+        fs=float(fs),
+        record_ids=ids,
+        patient_ids=ids.copy(),
+        labels={"scored": scored_labels(dx)},
+        meta=meta,
+        source="cinc",
+        problems=problems,
+    )
+
+
+_SOURCES = (
+    ("HR", "PTB-XL"), ("JS", "Chapman-Shaoxing/Ningbo"), ("A", "CPSC"), ("Q", "CPSC-extra"),
+    ("I", "INCART"), ("S", "PTB"), ("E", "Georgia"),
+)  # fmt: skip
+
+
+def _source_of(name: str) -> str:
+    for prefix, source in _SOURCES:
+        if name.startswith(prefix):
+            return source
+    return "unknown"

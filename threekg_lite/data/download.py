@@ -1,0 +1,410 @@
+"""Download PhysioNet databases, whole or a chosen subset of records: resumable and verified.
+
+Every database on PhysioNet publishes ``SHA256SUMS.txt``, the SHA-256 sum of each of its files.
+:func:`download_database` fetches that list (and keeps it in the database folder), selects the
+files wanted, and downloads each one:
+
+* a file already present with the right sum is skipped, so a second call downloads nothing;
+* a file is written to ``<file>.part`` and renamed to its final name only once its sum is right,
+  so a wrong or partial file never sits under the final name (nor replaces a file there);
+* an interrupted transfer keeps its ``.part``, and the next attempt asks the server for the rest
+  (``Range: bytes=<size>-``); a server that answers with the whole file instead is handled too.
+
+Failure policy: a network failure that persists after ``retries`` retries stops the download at
+once with :class:`~threekg_lite.errors.DownloadError` (running it again resumes); a file whose sum
+is wrong is deleted, the other files are still downloaded, and the first
+:class:`~threekg_lite.errors.ChecksumError` is raised at the end.
+
+Nothing here runs at import time; only the standard library (:mod:`urllib.request`) and tqdm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from tqdm import tqdm
+
+from ..errors import ChecksumError, DownloadError
+from . import paths
+
+PHYSIONET_URL = "https://physionet.org/files/"
+SUMS_FILE = "SHA256SUMS.txt"
+CHUNK_SIZE = 1 << 16
+RETRY_BACKOFF_S = 1.0
+"""Seconds waited before retry ``k`` is ``k * RETRY_BACKOFF_S``."""
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseSpec:
+    """One PhysioNet database: where it is published and where it goes in the data directory."""
+
+    slug: str
+    version: str
+    folder: str
+    description: str
+    licence: str
+
+    def url(self, relative_path: str, base_url: str = PHYSIONET_URL) -> str:
+        """``{base_url}/{slug}/{version}/{relative_path}``, with the path percent-encoded."""
+        path = urllib.parse.quote(relative_path.lstrip("/"))
+        return f"{base_url.rstrip('/')}/{self.slug}/{self.version}/{path}"
+
+
+PHYSIONET_DATABASES: dict[str, DatabaseSpec] = {
+    "ptbxl": DatabaseSpec("ptb-xl", "1.0.3", "ptb-xl", "PTB-XL, 21,799 12-lead ECGs of 10 s "
+                          "at 100 and 500 Hz with SCP-ECG labels", "CC BY 4.0"),
+    "ludb": DatabaseSpec("ludb", "1.0.1", "ludb", "Lobachevsky University ECG Database, 200 "
+                         "12-lead ECGs with P/QRS/T delineation", "ODC-By 1.0"),
+    "ptbdb": DatabaseSpec("ptbdb", "1.0.0", "ptbdb", "PTB Diagnostic ECG Database, 549 records "
+                          "with 12 leads and 3 Frank leads at 1 kHz", "ODC-By 1.0"),
+    "cinc2021": DatabaseSpec("challenge-2021", "1.0.3", "cinc2021", "PhysioNet/CinC Challenge "
+                             "2021 training sets, 12-lead ECGs with SNOMED-CT labels", "CC BY 4.0"),
+    "cinc2020": DatabaseSpec("challenge-2020", "1.0.2", "cinc2020", "PhysioNet/CinC Challenge "
+                             "2020 training sets, 12-lead ECGs with SNOMED-CT labels", "CC BY 4.0"),
+}  # fmt: skip
+"""Databases :func:`download_database` knows, by the name it takes."""
+
+_SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$")
+_PTBXL_RECORD = re.compile(r"^records(100|500)/\d+/(\d+)_(?:lr|hr)$")
+
+
+class _MissingRecordsError(ValueError):
+    """Records asked for are not in the database's list of files."""
+
+
+class _Interrupted(Exception):
+    """A transfer failed in a way worth retrying; the ``.part`` file is kept."""
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's content, as lowercase hex."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_sha256sums(path_or_text: str | os.PathLike[str]) -> dict[str, str]:
+    """Parse a ``SHA256SUMS.txt`` (``<sha256> <relative/path>`` per line).
+
+    Parameters
+    ----------
+    path_or_text
+        A path (any :class:`os.PathLike`, or a ``str`` that is neither empty, multi-line nor a
+        sums line), or the text itself.
+
+    Returns
+    -------
+    dict
+        Relative POSIX path -> lowercase hex sum. Blank lines and ``#`` comments are skipped;
+        ``sha256sum``'s binary marker ``*`` and a leading ``./`` are removed.
+
+    Raises
+    ------
+    ValueError
+        A line that is not a sums line, or a path that is absolute or climbs out with ``..``.
+    """
+    text = path_or_text
+    if not isinstance(text, str) or not (text == "" or "\n" in text or _SUMS_LINE.match(text)):
+        text = Path(path_or_text).read_text(encoding="utf-8")
+    sums: dict[str, str] = {}
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        match = _SUMS_LINE.match(line.strip())
+        if match is None:
+            raise ValueError(f"{SUMS_FILE} line {lineno} is not '<sha256> <path>': {line!r}")
+        rel = match[2].removeprefix("./")
+        if rel.startswith("/") or ".." in PurePosixPath(rel).parts:
+            raise ValueError(f"{SUMS_FILE} line {lineno}: unsafe path {rel!r}")
+        sums[rel] = match[1].lower()
+    return sums
+
+
+def _natural_key(text: str) -> list[str | int]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def _group_records(files: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Record path -> its files (those sharing the stem of a ``.hea``), and top-level others."""
+    groups: dict[str, list[str]] = {}
+    for rel in files:
+        stem = rel.rpartition(".")[0] if "." in rel.rpartition("/")[2] else rel
+        groups.setdefault(stem, []).append(rel)
+    names = set(files)
+    records = {key: sorted(v) for key, v in groups.items() if f"{key}.hea" in names}
+    in_records = {rel for group in records.values() for rel in group}
+    metadata = sorted(rel for rel in files if "/" not in rel and rel not in in_records)
+    return records, metadata
+
+
+def _select_files(
+    name: str,
+    files: Sequence[str],
+    *,
+    records: Sequence[str] | None = None,
+    n_records: int | None = None,
+    rate: int | None = None,
+) -> list[str]:
+    """The files to download (arguments checked by :func:`download_database`)."""
+    groups, metadata = _group_records(files)
+    if rate is not None:
+        other = {k for k in groups if (m := _PTBXL_RECORD.match(k)) and int(m[1]) != rate}
+        dropped = {rel for key in other for rel in groups.pop(key)}
+        if records is None and n_records is None:
+            return sorted(set(files) - dropped)
+    elif records is None and n_records is None:
+        return sorted(files)
+    if n_records is not None:
+        if name == "ptbxl":  # ecg_id 1..N, at the rates kept
+            keys = [k for k in groups if (m := _PTBXL_RECORD.match(k)) and int(m[2]) <= n_records]
+        else:
+            keys = sorted(groups, key=_natural_key)[:n_records]
+    else:
+        if isinstance(records, str):
+            records = [records]
+        by_name: dict[str, list[str]] = {}
+        for key in groups:
+            by_name.setdefault(key.rpartition("/")[2], []).append(key)
+        keys, missing = [], []
+        for record in records or ():
+            record = record.strip().strip("/").removeprefix("./")
+            found = [record] if record in groups else by_name.get(record, [])
+            keys.extend(found)
+            if not found:
+                missing.append(record)
+        if missing:
+            at_rate = f" at {rate} Hz" if rate is not None else ""
+            raise _MissingRecordsError(
+                f"record(s) not found in {name}{at_rate} (by path or name, in {SUMS_FILE}): "
+                + ", ".join(repr(r) for r in missing)
+            )
+    return sorted(set(metadata).union(*(groups[k] for k in keys)))
+
+
+def _fetch(url: str, part: Path, *, timeout: float, on_bytes: Callable[[int], object]) -> None:
+    """One HTTP attempt at ``url`` into ``part``, resuming from its size when it exists."""
+    from .. import __version__  # here, not at import time: no cycle with the package __init__
+
+    offset = part.stat().st_size if part.exists() else 0
+    headers = {"User-Agent": f"threekg-lite/{__version__}"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        response = urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers), timeout=timeout
+        )
+    except urllib.error.HTTPError as err:
+        with err:
+            status, reason = err.code, err.reason
+        if status == 416 and offset:  # .part already complete (or too long): the sum decides
+            return
+        if status >= 500 or status == 429:
+            raise _Interrupted(f"HTTP {status} {reason}") from None
+        raise DownloadError(f"{url}: HTTP {status} {reason}") from None
+    except (OSError, http.client.HTTPException) as err:  # URLError, refused, reset, timeout
+        raise _Interrupted(str(getattr(err, "reason", err))) from err
+    with response:
+        content_range = response.headers.get("Content-Range", "")
+        if response.status == 206 and not content_range.startswith(f"bytes {offset}-"):
+            part.unlink(missing_ok=True)
+            raise _Interrupted(f"server answered range {content_range!r}, not from byte {offset}")
+        length = response.headers.get("Content-Length")
+        received = 0
+        with open(part, "ab" if response.status == 206 else "wb") as fh:  # 200: whole file
+            while True:
+                try:
+                    chunk = response.read(CHUNK_SIZE)
+                except (OSError, http.client.HTTPException) as err:  # reset, timeout...
+                    raise _Interrupted(f"connection lost after {received} bytes: {err!r}") from err
+                if not chunk:
+                    break
+                fh.write(chunk)
+                received += len(chunk)
+                on_bytes(len(chunk))
+    if length is not None and received < int(length):
+        raise _Interrupted(f"connection closed after {received} of {length} bytes")
+
+
+def _download_file(
+    url: str,
+    dest: Path,
+    expected: str | None,
+    *,
+    timeout: float,
+    retries: int,
+    on_bytes: Callable[[int], object] = lambda n: None,
+) -> None:
+    """Download ``url`` to ``dest`` through ``dest.part``; verify; then rename into place."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    attempt, restarted = 0, False
+    while True:
+        resumed = part.exists()
+        try:
+            _fetch(url, part, timeout=timeout, on_bytes=on_bytes)
+        except _Interrupted as err:
+            if attempt >= retries:
+                raise DownloadError(
+                    f"{dest}: download from {url} failed after {attempt + 1} attempt(s): {err}. "
+                    f"The partial file {part.name} is kept; run the download again to resume it."
+                ) from err
+            attempt += 1
+            time.sleep(RETRY_BACKOFF_S * attempt)
+            continue
+        if expected is None or (actual := sha256_file(part)) == expected:
+            break
+        part.unlink()
+        if resumed and not restarted:  # a stale .part (another version?): once more from zero
+            restarted = True
+            continue
+        raise ChecksumError(dest, expected, actual)
+    os.replace(part, dest)
+
+
+def _is_good(path: Path, expected: str) -> bool:
+    return path.is_file() and sha256_file(path) == expected
+
+
+def _load_sums(
+    spec: DatabaseSpec, folder: Path, base_url: str, *, refresh: bool, timeout: float, retries: int
+) -> tuple[dict[str, str], bool]:
+    """The database's sums: from the folder's copy unless ``refresh``, else downloaded."""
+    path = folder / SUMS_FILE
+    if path.is_file() and not refresh:
+        try:
+            if sums := read_sha256sums(path):
+                sums.pop(SUMS_FILE, None)
+                return sums, True
+        except (ValueError, UnicodeDecodeError):
+            logger.warning("%s is unreadable; downloading it again", path)
+    path.with_name(SUMS_FILE + ".part").unlink(missing_ok=True)
+    _download_file(spec.url(SUMS_FILE, base_url), path, None, timeout=timeout, retries=retries)
+    sums = read_sha256sums(path)
+    sums.pop(SUMS_FILE, None)
+    return sums, False
+
+
+def download_database(
+    name: str,
+    dest: str | os.PathLike[str] | None = None,
+    *,
+    records: Sequence[str] | None = None,
+    n_records: int | None = None,
+    rate: int | None = None,
+    base_url: str = PHYSIONET_URL,
+    progress: bool = True,
+    timeout: float = 60.0,
+    retries: int = 3,
+) -> Path:
+    """Download a PhysioNet database, or some of its records, into the data directory.
+
+    Parameters
+    ----------
+    name
+        A key of :data:`PHYSIONET_DATABASES` (``"ptbxl"``, ``"ludb"``, ``"ptbdb"``, ``"cinc2021"``,
+        ``"cinc2020"``); a database's slug or folder name is accepted too.
+    dest
+        The data directory (default :func:`threekg_lite.data.paths.data_dir`: ``THREEKG_DATA_DIR``
+        or the user cache). Files go to ``dest/<folder>/<path on PhysioNet>``.
+    records
+        Only these records, each given by path (``"patient001/s0010_re"``) or name (file stem,
+        ``"s0010_re"``, ``"E07938"``), with all their files (header, signals, annotations).
+        The top-level files that are not records (``RECORDS``, ``LICENSE.txt``, ``*.csv``...) are
+        always downloaded.
+    n_records
+        Only the first ``n_records`` records: for ptbxl those with ``ecg_id`` 1..N, for the others
+        the first N in natural order of their paths. Not with ``records``.
+    rate
+        ptbxl only: 100 (``records100/``, ``*_lr``) or 500 (``records500/``, ``*_hr``); both when
+        None.
+    base_url
+        The mirror; a file's URL is ``{base_url}/{slug}/{version}/{path}``.
+    progress
+        Show a tqdm bar of the bytes downloaded.
+    timeout
+        Seconds allowed to each connection and each read.
+    retries
+        Retries of a file after an interrupted transfer (each resumes the ``.part``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``dest/<folder>``, holding the files and ``SHA256SUMS.txt``.
+
+    Raises
+    ------
+    ValueError
+        Unknown database, records not in the database, or inconsistent arguments.
+    DownloadError
+        An HTTP error (with URL and status), or a transfer still failing after the retries; the
+        partial file is kept and calling again resumes it.
+    ChecksumError
+        A file does not match its published sum (raised after the other files are done).
+
+    Notes
+    -----
+    The whole of PTB-XL is about 87,000 files (3 GB); ``n_records`` and ``rate`` keep a first
+    try small. A file already present is re-hashed to be trusted, so a repeat call reads the data.
+    """
+    lookup = {a.lower(): k for k, s in PHYSIONET_DATABASES.items() for a in (k, s.slug, s.folder)}
+    key = lookup.get(name.lower())
+    if key is None:
+        raise ValueError(f"unknown database {name!r}; known: {', '.join(PHYSIONET_DATABASES)}")
+    if records is not None and n_records is not None:
+        raise ValueError("give records or n_records, not both")
+    if rate is not None and (key != "ptbxl" or rate not in (100, 500)):
+        raise ValueError(f"rate={rate!r}: only ptbxl has a choice of rate, 100 or 500 (Hz)")
+    if (n_records is not None and n_records < 0) or retries < 0:
+        raise ValueError(f"n_records and retries must be >= 0, got {n_records}, {retries}")
+    spec = PHYSIONET_DATABASES[key]
+    folder = paths.data_dir(dest) / spec.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    sums, cached = _load_sums(
+        spec, folder, base_url, refresh=False, timeout=timeout, retries=retries
+    )
+    try:
+        files = _select_files(key, list(sums), records=records, n_records=n_records, rate=rate)
+    except _MissingRecordsError:
+        if not cached:
+            raise
+        logger.info("records missing from the local %s; fetching it again", SUMS_FILE)
+        sums, _ = _load_sums(spec, folder, base_url, refresh=True, timeout=timeout, retries=retries)
+        files = _select_files(key, list(sums), records=records, n_records=n_records, rate=rate)
+    todo = [rel for rel in files if not _is_good(folder / rel, sums[rel])]
+    logger.info("%s: %d files selected, %d to download", spec.slug, len(files), len(todo))
+    failures: list[ChecksumError] = []
+    desc = f"{spec.slug} {spec.version}"
+    with tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress) as bar:
+        for i, rel in enumerate(todo, 1):
+            bar.set_postfix_str(f"file {i}/{len(todo)}", refresh=False)
+            try:
+                url = spec.url(rel, base_url)
+                _download_file(
+                    url,
+                    folder / rel,
+                    sums[rel],
+                    timeout=timeout,
+                    retries=retries,
+                    on_bytes=bar.update,
+                )
+            except ChecksumError as err:
+                logger.warning("%s", err)
+                failures.append(err)
+    if failures:
+        raise failures[0]
+    return folder

@@ -1,0 +1,125 @@
+"""Reading many records into one ``(N, 12, T)`` array: the loop every loader shares."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..errors import ECGFormatError
+from .preprocess import CropMode, crop_or_pad, resample
+from .wfdb_io import ECGRecord, read_ecg
+
+log = logging.getLogger(__name__)
+
+OnBadLead = Literal["raise", "drop", "keep"]
+
+
+@dataclass
+class ReadResult:
+    """What :func:`read_many` read.
+
+    Attributes
+    ----------
+    signals
+        ``(N_kept, 12, T)`` float32 mV.
+    kept
+        Positions (into the requested paths) of the records in ``signals``.
+    records
+        The :class:`ECGRecord` of each kept record, with its signals dropped to save memory
+        (header, comments and extra signals remain).
+    problems
+        Position -> problem for every record with NaN or flat-line leads (dropped under
+        ``on_bad_lead="drop"``, kept under ``"keep"``).
+    """
+
+    signals: np.ndarray
+    kept: list[int]
+    records: list[ECGRecord]
+    problems: dict[int, str] = field(default_factory=dict)
+
+
+def read_many(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    fs: float | None = None,
+    length: int | None = None,
+    crop: CropMode = "start",
+    rng: np.random.Generator | None = None,
+    on_bad_lead: OnBadLead = "drop",
+    keep_extra: bool = False,
+    progress: bool = True,
+    desc: str = "reading records",
+) -> ReadResult:
+    """Read records into one array, resampled to ``fs`` and cut or padded to ``length``.
+
+    Parameters
+    ----------
+    paths
+        Record paths (without extension).
+    fs
+        Target sampling rate in Hz; ``None`` keeps the files' rate, which must then be the same
+        for every record.
+    length
+        Samples per record at the target rate; ``None`` requires all records to have the same
+        length (an error lists the lengths found otherwise).
+    crop
+        How longer records are cut (see :func:`~threekg_lite.data.preprocess.crop_or_pad`).
+    on_bad_lead
+        Records with NaN or flat-line leads: ``"raise"`` (error naming the file and leads),
+        ``"drop"`` (left out), or ``"keep"``; dropped and kept ones are listed in
+        :attr:`ReadResult.problems` and logged.
+    keep_extra
+        Keep the non-ECG signals of each record (e.g. PTB's Frank leads), resampled alike.
+    """
+    if on_bad_lead not in ("raise", "drop", "keep"):
+        raise ValueError(f"on_bad_lead must be 'raise', 'drop' or 'keep', got {on_bad_lead!r}")
+    policy = "raise" if on_bad_lead == "raise" else "report"
+    out: list[np.ndarray] = []
+    kept: list[int] = []
+    records: list[ECGRecord] = []
+    problems: dict[int, str] = {}
+    rates: set[float] = set()
+    for i, path in enumerate(tqdm(paths, desc=desc, unit="rec", disable=not progress)):
+        rec = read_ecg(path, on_bad_lead=policy)
+        if rec.problems:
+            problems[i] = "; ".join(f"{k}: {v}" for k, v in rec.problems.items())
+            if on_bad_lead == "drop":
+                continue
+        rates.add(rec.fs)
+        names = list(rec.extra) if keep_extra else []
+        # ECG and extra signals go through resampling and cropping together, as one array.
+        sig = np.concatenate([rec.signals] + [rec.extra[k][None] for k in names])
+        if fs is not None and rec.fs != fs:
+            sig = resample(sig, rec.fs, fs)
+        if length is not None:
+            sig = crop_or_pad(sig, length, mode=crop, rng=rng)
+        rec.extra = {k: sig[12 + j] for j, k in enumerate(names)}
+        sig = sig[:12]
+        rec.signals = np.empty((12, 0), np.float32)
+        out.append(sig)
+        kept.append(i)
+        records.append(rec)
+    if problems:
+        verb = "dropped" if on_bad_lead == "drop" else "kept"
+        log.warning("%s %d record(s) with NaN or flat-line leads", verb, len(problems))
+    if fs is None and len(rates) > 1:
+        raise ECGFormatError(
+            os.path.commonpath([str(p) for p in paths]),
+            f"records have different sampling rates {sorted(rates)}; pass fs=... to resample",
+        )
+    if not out:
+        return ReadResult(np.empty((0, 12, length or 0), np.float32), kept, records, problems)
+    lengths = {s.shape[-1] for s in out}
+    if len(lengths) > 1:
+        raise ECGFormatError(
+            os.path.commonpath([str(p) for p in paths]),
+            f"records have different lengths {sorted(lengths)[:5]} samples; pass length=... "
+            "(or duration=... to a loader) to crop or pad them to one length",
+        )
+    return ReadResult(np.stack(out), kept, records, problems)

@@ -1,0 +1,237 @@
+"""Prepare once, train many times: a database converted into one array file plus a table.
+
+Parsing WFDB headers costs milliseconds per record; reading rows of one ``.npy`` array costs
+microseconds (``../shared/reference/performance.md``). :func:`save_prepared` writes an
+:class:`~threekg_lite.data.records.ECGRecords` as a folder::
+
+    <name>/
+      signals.npy    (N, 12, T) float32 mV (or int16 microvolts with dtype="int16")
+      records.csv    record_id, patient_id and the loader's meta columns, one row per record
+      labels.npz     one (N, C) bool matrix per label task
+      aux_<k>.npy    extra signals (PTB's Frank leads), if any
+      info.json      sampling rate, lead names, class names, source, format version
+
+and :func:`load_prepared` reads it back, memory-mapped by default. The folder is written under
+a temporary name and renamed only when complete, so an interrupted run never leaves a
+half-written cache behind, and an existing cache is replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataNotFoundError, ECGFormatError
+from .paths import default_cache_dir
+from .records import ECGRecords, LabelSet
+
+FORMAT_VERSION = 1
+INT16_UNITS_PER_MV = 1000.0  # int16 storage: 1 unit = 1 microvolt, range +-32.767 mV
+
+
+def default_prepared_dir() -> Path:
+    """``~/.cache/threekg-lite/prepared`` (or under ``$XDG_CACHE_HOME``)."""
+    return default_cache_dir() / "prepared"
+
+
+def save_prepared(
+    records: ECGRecords,
+    path: str | os.PathLike[str],
+    *,
+    dtype: Literal["float32", "int16"] = "float32",
+    overwrite: bool = False,
+) -> Path:
+    """Write ``records`` as a prepared folder at ``path`` (atomically).
+
+    Parameters
+    ----------
+    records
+        What to store; ``signals`` ``(N, 12, T)``.
+    dtype
+        ``"float32"`` (mV, exact) or ``"int16"`` (microvolts: half the size, 1 µV resolution;
+        values beyond +-32.767 mV are an error).
+    overwrite
+        Replace an existing prepared folder at ``path``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    if dtype == "float32":
+        signals = np.ascontiguousarray(records.signals, dtype=np.float32)
+    elif dtype == "int16":
+        scaled = np.round(records.signals * INT16_UNITS_PER_MV)
+        if np.nanmax(np.abs(scaled), initial=0) > 32767:
+            raise ValueError("signals exceed +-32.767 mV: store them as float32")
+        signals = np.nan_to_num(scaled, nan=-32768).astype(np.int16)
+    else:
+        raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        np.save(tmp / "signals.npy", signals)
+        table = pd.DataFrame({"record_id": records.record_ids, "patient_id": records.patient_ids})
+        if len(records.meta):
+            extra = records.meta.drop(columns=["record_id", "patient_id"], errors="ignore")
+            table = pd.concat([table, extra.reset_index(drop=True)], axis=1)
+        table.to_csv(tmp / "records.csv", index=False)
+        np.savez(tmp / "labels.npz", **{task: ls.y for task, ls in records.labels.items()})
+        for name, arr in records.aux.items():
+            np.save(tmp / f"aux_{name}.npy", np.ascontiguousarray(arr, dtype=np.float32))
+        info: dict[str, Any] = {
+            "format_version": FORMAT_VERSION,
+            "source": records.source,
+            "fs": records.fs,
+            "shape": list(signals.shape),
+            "dtype": dtype,
+            "units": "mV" if dtype == "float32" else "uV",
+            "lead_names": list(records.lead_names),
+            "tasks": {task: list(ls.names) for task, ls in records.labels.items()},
+            "aux": sorted(records.aux),
+            "problems": records.problems,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (tmp / "info.json").write_text(json.dumps(info, indent=1))
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_prepared(path: str | os.PathLike[str], *, mmap: bool = True) -> ECGRecords:
+    """Read a folder written by :func:`save_prepared`.
+
+    Parameters
+    ----------
+    path
+        The prepared folder.
+    mmap
+        Memory-map ``signals.npy`` (instant; pages are read when touched) instead of reading
+        it whole. int16 folders are always converted to float32 mV in memory.
+
+    Returns
+    -------
+    ECGRecords
+        ``signals`` ``(N, 12, T)`` float32 mV (read-only when memory-mapped).
+    """
+    path = Path(path)
+    info_path = path / "info.json"
+    if not info_path.exists():
+        raise DataNotFoundError(f"{path} is not a prepared folder (no info.json)")
+    try:
+        info = json.loads(info_path.read_text())
+    except json.JSONDecodeError as e:
+        raise ECGFormatError(info_path, f"unreadable: {e}") from None
+    if info.get("format_version") != FORMAT_VERSION:
+        raise ECGFormatError(
+            info_path,
+            f"format version {info.get('format_version')}, this package reads "
+            f"{FORMAT_VERSION}: prepare the database again",
+        )
+    try:
+        signals = np.load(path / "signals.npy", mmap_mode="r" if mmap else None)
+    except (ValueError, OSError) as e:
+        raise ECGFormatError(path / "signals.npy", f"unreadable array: {e}") from None
+    if list(signals.shape) != info["shape"]:
+        raise ECGFormatError(
+            path / "signals.npy", f"shape {signals.shape} differs from info.json's {info['shape']}"
+        )
+    if info["dtype"] == "int16":
+        raw = np.asarray(signals)
+        signals = raw.astype(np.float32) / np.float32(INT16_UNITS_PER_MV)
+        signals[raw == -32768] = np.nan
+    table = pd.read_csv(path / "records.csv", dtype={"record_id": str, "patient_id": str})
+    with np.load(path / "labels.npz") as z:
+        labels = {t: LabelSet(tuple(names), z[t]) for t, names in info["tasks"].items()}
+    aux = {k: np.load(path / f"aux_{k}.npy", mmap_mode="r" if mmap else None) for k in info["aux"]}
+    return ECGRecords(
+        signals=signals,
+        fs=float(info["fs"]),
+        record_ids=table["record_id"].to_numpy(dtype=str),
+        patient_ids=table["patient_id"].to_numpy(dtype=str),
+        labels=labels,
+        meta=table.drop(columns=["record_id", "patient_id"]),
+        source=info["source"],
+        aux=aux,
+        problems=info.get("problems", {}),
+        lead_names=tuple(info["lead_names"]),
+    )
+
+
+def prepare_database(
+    database: Literal["ptbxl", "cinc", "ludb", "ptbdb", "synthetic"],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    dtype: Literal["float32", "int16"] = "float32",
+    overwrite: bool = False,
+    **loader_kwargs: Any,
+) -> Path:
+    """Load a database with its loader and save it prepared.
+
+    Parameters
+    ----------
+    database
+        Which loader: ``ptbxl`` (:func:`~threekg_lite.data.ptbxl.load_ptbxl`), ``cinc``,
+        ``ludb``, ``ptbdb``, or ``synthetic`` (:func:`~threekg_lite.data.synthetic.generate`,
+        given ``n`` and ``seed`` in ``loader_kwargs``).
+    out
+        Folder to write; default ``<prepared dir>/<database>-<fs>hz``.
+    loader_kwargs
+        Passed to the loader (``fs``, ``duration``, ``ecg_ids``, ...).
+    """
+    records = load_database(database, data_dir=data_dir, **loader_kwargs)
+    if out is None:
+        out = default_prepared_dir() / f"{database}-{records.fs:g}hz"
+    return save_prepared(records, out, dtype=dtype, overwrite=overwrite)
+
+
+def load_database(
+    database: str, *, data_dir: str | os.PathLike[str] | None = None, **kwargs: Any
+) -> ECGRecords:
+    """Dispatch to a database's loader by name (``ptbxl``, ``cinc``, ``ludb``, ``ptbdb``,
+    ``synthetic``); ``kwargs`` go to the loader."""
+    if database == "ptbxl":
+        from .ptbxl import load_ptbxl
+
+        return load_ptbxl(data_dir, **kwargs)
+    if database == "cinc":
+        from .cinc import load_cinc
+
+        return load_cinc(data_dir, **kwargs)
+    if database == "ludb":
+        from .ludb import load_ludb
+
+        return load_ludb(data_dir, **kwargs)
+    if database == "ptbdb":
+        from .ptbdb import load_ptbdb
+
+        return load_ptbdb(data_dir, **kwargs)
+    if database == "synthetic":
+        from .synthetic import generate
+
+        return generate(**kwargs)
+    raise ValueError(
+        f"unknown database {database!r}; use ptbxl, cinc, ludb, ptbdb or synthetic"
+    )

@@ -1,0 +1,153 @@
+"""Signal preprocessing on NumPy arrays of ECGs: resampling, fixed-length crops and padding,
+sliding windows, band-pass filtering and baseline removal.
+
+All functions act on the last axis (time) of arrays shaped ``(..., T)``, typically
+``(12, T)`` for one record or ``(N, 12, T)`` for many, and never modify their input.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+from scipy import signal as sps
+
+CropMode = Literal["start", "center", "random"]
+
+
+def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+    """Resample along time with a polyphase anti-aliasing filter (``scipy.signal.resample_poly``).
+
+    Parameters
+    ----------
+    x
+        ``(..., T)`` signals.
+    fs_in, fs_out
+        Sampling rates in Hz. Their ratio is approximated by a fraction with a denominator of
+        at most 1000 (exact for every rate used by PhysioNet's ECG databases: 100, 250, 257,
+        360, 400, 500, 1000 Hz).
+
+    Returns
+    -------
+    ``(..., round(T * fs_out / fs_in))`` float32 (unchanged copy when the rates are equal).
+    """
+    if fs_in <= 0 or fs_out <= 0:
+        raise ValueError(f"sampling rates must be positive, got {fs_in} -> {fs_out}")
+    if fs_in == fs_out:
+        return np.array(x, dtype=np.float32, copy=True)
+    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    y = sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1)
+    n_out = int(round(x.shape[-1] * fs_out / fs_in))
+    return np.ascontiguousarray(y[..., :n_out], dtype=np.float32)
+
+
+def crop_or_pad(
+    x: np.ndarray,
+    length: int,
+    *,
+    mode: CropMode = "start",
+    rng: np.random.Generator | None = None,
+    pad_value: float = 0.0,
+) -> np.ndarray:
+    """Cut or pad a signal to exactly ``length`` samples.
+
+    Longer signals are cropped (from the start, the centre, or a random offset drawn from
+    ``rng``); shorter ones are padded at the end with ``pad_value``.
+
+    Parameters
+    ----------
+    x
+        ``(..., T)``.
+    length
+        Target length in samples, > 0.
+
+    Returns
+    -------
+    ``(..., length)``, same dtype.
+    """
+    if length <= 0:
+        raise ValueError(f"length must be positive, got {length}")
+    t = x.shape[-1]
+    if t == length:
+        return x.copy()
+    if t > length:
+        if mode == "start":
+            start = 0
+        elif mode == "center":
+            start = (t - length) // 2
+        elif mode == "random":
+            if rng is None:
+                raise ValueError("mode='random' needs rng (a numpy.random.Generator)")
+            start = int(rng.integers(0, t - length + 1))
+        else:
+            raise ValueError(f"unknown crop mode {mode!r}; use 'start', 'center' or 'random'")
+        return x[..., start : start + length].copy()
+    out = np.full(x.shape[:-1] + (length,), pad_value, dtype=x.dtype)
+    out[..., :t] = x
+    return out
+
+
+def sliding_windows(x: np.ndarray, length: int, stride: int | None = None) -> np.ndarray:
+    """All windows of ``length`` samples, ``stride`` apart (non-overlapping by default).
+
+    Parameters
+    ----------
+    x
+        ``(..., T)`` with ``T >= length``.
+    length, stride
+        In samples. A remainder shorter than ``length`` at the end is dropped.
+
+    Returns
+    -------
+    ``(W, ..., length)`` copies, ``W = 1 + (T - length) // stride``.
+    """
+    stride = length if stride is None else stride
+    if length <= 0 or stride <= 0:
+        raise ValueError(f"length and stride must be positive, got {length}, {stride}")
+    t = x.shape[-1]
+    if t < length:
+        raise ValueError(f"signal of {t} samples is shorter than the window ({length})")
+    view = np.lib.stride_tricks.sliding_window_view(x, length, axis=-1)[..., ::stride, :]
+    return np.ascontiguousarray(np.moveaxis(view, -2, 0))
+
+
+def bandpass(
+    x: np.ndarray, fs: float, low: float | None = 0.5, high: float | None = 40.0, order: int = 4
+) -> np.ndarray:
+    """Zero-phase Butterworth band-pass (or high-/low-pass when one edge is ``None``).
+
+    Parameters
+    ----------
+    x
+        ``(..., T)``.
+    fs
+        Sampling rate in Hz.
+    low, high
+        Cut-off frequencies in Hz; ``high`` must be below fs / 2.
+    order
+        Filter order (applied forwards and backwards, so the effective order doubles).
+
+    Returns
+    -------
+    ``(..., T)`` float32.
+    """
+    nyq = fs / 2
+    if low is None and high is None:
+        return np.array(x, dtype=np.float32, copy=True)
+    if high is not None and not 0 < high < nyq:
+        raise ValueError(f"high cut-off {high} Hz must lie in (0, {nyq:g}) Hz for fs={fs:g} Hz")
+    if low is not None and not 0 < low < (high or nyq):
+        raise ValueError(f"low cut-off {low} Hz must lie in (0, {high or nyq:g}) Hz")
+    if low is not None and high is not None:
+        sos = sps.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
+    elif low is not None:
+        sos = sps.butter(order, low, btype="highpass", fs=fs, output="sos")
+    else:
+        sos = sps.butter(order, high, btype="lowpass", fs=fs, output="sos")
+    return sps.sosfiltfilt(sos, x, axis=-1).astype(np.float32)
+
+
+def remove_baseline(x: np.ndarray, fs: float, cutoff: float = 0.5) -> np.ndarray:
+    """Remove baseline wander with a zero-phase high-pass at ``cutoff`` Hz. ``(..., T)``."""
+    return bandpass(x, fs, low=cutoff, high=None)

@@ -1,0 +1,147 @@
+"""``ECGRecords``: the one container every loader and the synthetic generator return.
+
+A collection of equal-length 12-lead ECGs in memory, with what is needed to train and to
+evaluate on them: lead names, sampling rate, record and patient ids (for patient-disjoint
+splits) and one or more multi-hot label sets ("tasks").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..leads import LEAD_NAMES
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    """A multi-hot label matrix and its class names.
+
+    Attributes
+    ----------
+    names
+        Class names, length C.
+    y
+        ``(N, C)`` bool: ``y[n, c]`` is True when record n carries class c.
+    """
+
+    names: tuple[str, ...]
+    y: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.y.ndim != 2 or self.y.shape[1] != len(self.names):
+            raise ValueError(
+                f"label matrix of shape {self.y.shape} does not match {len(self.names)} class names"
+            )
+
+    def counts(self) -> pd.Series:
+        """Number of records carrying each class."""
+        return pd.Series(self.y.sum(axis=0).astype(int), index=list(self.names), name="records")
+
+    def subset(self, index: np.ndarray) -> LabelSet:
+        return LabelSet(self.names, self.y[index])
+
+
+@dataclass
+class ECGRecords:
+    """Equal-length 12-lead ECGs with ids and labels.
+
+    Attributes
+    ----------
+    signals
+        ``(N, 12, T)`` float32 in mV, leads in :data:`threekg_lite.leads.LEAD_NAMES` order.
+    fs
+        Sampling rate in Hz.
+    record_ids
+        ``(N,)`` str: the record's name in its database (e.g. ``"00001_lr"``, ``"E07938"``).
+    patient_ids
+        ``(N,)`` str: patient identifier (the record id where the database has none).
+    labels
+        Task name -> :class:`LabelSet` (e.g. ``"superclass"`` for PTB-XL).
+    meta
+        One row per record: anything else the database says (age, sex, fold, file, ...).
+    source
+        Database name (``"ptbxl"``, ``"cinc"``, ``"ludb"``, ``"ptbdb"``, ``"synthetic"``).
+    aux
+        Other signals recorded alongside, name -> ``(N, k, T)`` float32 mV (e.g. ``"frank"``:
+        PTB's measured vx, vy, vz). Kept apart from the 12 leads.
+    problems
+        Record id -> problem (NaN or flat-line leads) for records the loader dropped or kept
+        with such leads, per its ``on_bad_lead`` policy.
+    lead_names
+        Always the standard 12 names; kept so that a record set describes itself.
+    """
+
+    signals: np.ndarray
+    fs: float
+    record_ids: np.ndarray
+    patient_ids: np.ndarray
+    labels: dict[str, LabelSet] = field(default_factory=dict)
+    meta: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source: str = ""
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+    lead_names: tuple[str, ...] = LEAD_NAMES
+
+    def __post_init__(self) -> None:
+        n = self.signals.shape[0]
+        if self.signals.ndim != 3 or self.signals.shape[1] != 12:
+            raise ValueError(f"signals must be (N, 12, T), got {self.signals.shape}")
+        for name, arr in (("record_ids", self.record_ids), ("patient_ids", self.patient_ids)):
+            if len(arr) != n:
+                raise ValueError(f"{name} has {len(arr)} entries for {n} records")
+        for task, ls in self.labels.items():
+            if ls.y.shape[0] != n:
+                raise ValueError(f"labels[{task!r}] has {ls.y.shape[0]} rows for {n} records")
+        for name, arr in self.aux.items():
+            if arr.shape[0] != n or arr.shape[-1] != self.signals.shape[-1]:
+                raise ValueError(f"aux[{name!r}] of shape {arr.shape} does not match {n} records")
+        if len(self.meta) not in (0, n):
+            raise ValueError(f"meta has {len(self.meta)} rows for {n} records")
+
+    def __len__(self) -> int:
+        return self.signals.shape[0]
+
+    @property
+    def n_samples(self) -> int:
+        """Samples per lead, T."""
+        return self.signals.shape[-1]
+
+    @property
+    def duration(self) -> float:
+        """Seconds per record."""
+        return self.n_samples / self.fs
+
+    def y(self, task: str) -> np.ndarray:
+        """The ``(N, C)`` bool label matrix of one task."""
+        try:
+            return self.labels[task].y
+        except KeyError:
+            raise KeyError(f"no label task {task!r}; this data has {sorted(self.labels)}") from None
+
+    def subset(self, index: Sequence[int] | np.ndarray) -> ECGRecords:
+        """The records at ``index`` (integer positions or a boolean mask), as a new object."""
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        return ECGRecords(
+            signals=self.signals[index],
+            fs=self.fs,
+            record_ids=self.record_ids[index],
+            patient_ids=self.patient_ids[index],
+            labels={k: v.subset(index) for k, v in self.labels.items()},
+            meta=self.meta.iloc[index].reset_index(drop=True) if len(self.meta) else self.meta,
+            source=self.source,
+            aux={k: v[index] for k, v in self.aux.items()},
+            problems=dict(self.problems),
+        )
+
+    def __repr__(self) -> str:
+        tasks = ", ".join(f"{k}[{len(v.names)}]" for k, v in self.labels.items())
+        return (
+            f"ECGRecords(source={self.source!r}, n={len(self)}, leads=12, "
+            f"fs={self.fs:g} Hz, T={self.n_samples} ({self.duration:g} s), labels: {tasks or 'none'})"
+        )
