@@ -305,7 +305,30 @@ def test_import_has_no_side_effects():
         "import matplotlib.pyplot as plt; assert plt.get_fignums() == []"
     )
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=repo)
+
+
+def test_missing_samples_leave_gaps(close_all):
+    ecg = synthetic_ecg(2.0, 100.0)
+    ecg[3, 50:80] = np.nan
+    ecg[7, :] = np.nan  # a lead with no data at all
+    fig = plot_ecg(ecg, 100.0)
+    fig.canvas.draw()
+    assert np.isnan(line(fig, "lead:aVR").get_ydata()).sum() == 30
+    fig = plot_leads(ecg, 100.0)
+    fig.canvas.draw()
+    assert np.isnan(line(fig, "lead:V2").get_ydata()).all()
+
+
+def test_plot_leads_auto_spacing(close_all):
+    ecg = synthetic_ecg(2.0, 100.0)  # peak-to-peak up to about 2.1 mV
+    fig = plot_leads(ecg, 100.0)
+    drawn = line(fig, "lead:I").get_ydata() - line(fig, "lead:II").get_ydata()
+    offset = float(np.median(drawn - (ecg[0] - ecg[1])))
+    assert offset == pytest.approx(2.5)  # a multiple of 0.5 mV just above the largest spread
+    fig = plot_leads(np.zeros((12, 10)), 100.0)  # flat signal: the minimum spacing
+    assert line(fig, "lead:II").get_ydata()[0] == pytest.approx(-0.5)
 
 
 # ---------------------------------------------------------------------------------------

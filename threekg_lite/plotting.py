@@ -526,11 +526,12 @@ def plot_leads(
     if offset_mv is None and ax is not None:
         offset_mv = getattr(ax, "_threekg_offset_mv", None)
     if offset_mv is None:
-        finite = x[np.isfinite(x).all(axis=1)] if np.isfinite(x).any() else np.zeros((1, 1))
-        if finite.size == 0:
-            finite = np.nan_to_num(x)
-        ptp = np.percentile(finite, 99.5, axis=1) - np.percentile(finite, 0.5, axis=1)
-        offset_mv = max(0.5, 0.5 * math.ceil(float(ptp.max()) / 0.5)) if ptp.size else 1.0
+        spreads = []  # robust peak-to-peak of each lead, ignoring NaN/inf samples
+        for row in x:
+            finite = row[np.isfinite(row)]
+            if finite.size:
+                spreads.append(float(np.percentile(finite, 99.5) - np.percentile(finite, 0.5)))
+        offset_mv = max(0.5, 0.5 * math.ceil(max(spreads, default=0.0) / 0.5 - 1e-9))
     offset_mv = _positive("offset_mv", offset_mv)
 
     new = ax is None

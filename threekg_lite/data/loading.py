@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..errors import ECGFormatError
 from .preprocess import CropMode, crop_or_pad, resample

@@ -77,7 +77,10 @@ def _split_cell(cell: object) -> list[str]:
 
 
 def ludb_label_sets(table: pd.DataFrame, ids: Iterable[int]) -> dict[str, LabelSet]:
-    """Multi-hot label sets of every task for the records ``ids`` (classes from all of ``table``)."""
+    """Multi-hot label sets of every task for the records ``ids``.
+
+    Class lists come from all of ``table``, so that label sets of subsets line up.
+    """
     ids = list(ids)
     out = {}
     for task, col in TASK_COLUMNS.items():

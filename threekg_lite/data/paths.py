@@ -82,3 +82,18 @@ def database_dir(database: str, data_dir_: str | os.PathLike[str] | None = None)
     raise DataNotFoundError(
         f"no {database} folder in {root} (looked for {', '.join(names)}). {HOW_TO_GET_DATA}"
     )
+
+
+def available_databases(data_dir_: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+    """The databases present in the data directory, as ``{key: folder}`` (possibly empty).
+
+    Never raises for a missing directory: it is what notebooks use to choose between real and
+    synthetic data.
+    """
+    found = {}
+    for key in DATABASE_FOLDERS:
+        try:
+            found[key] = database_dir(key, data_dir_)
+        except DataNotFoundError:
+            pass
+    return found

@@ -67,7 +67,9 @@ def save_prepared(
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        raise FileExistsError(
+            f"{path} exists; pass overwrite=True (--overwrite on the command line) to replace it"
+        )
     if dtype == "float32":
         signals = np.ascontiguousarray(records.signals, dtype=np.float32)
     elif dtype == "int16":

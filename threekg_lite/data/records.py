@@ -143,5 +143,6 @@ class ECGRecords:
         tasks = ", ".join(f"{k}[{len(v.names)}]" for k, v in self.labels.items())
         return (
             f"ECGRecords(source={self.source!r}, n={len(self)}, leads=12, "
-            f"fs={self.fs:g} Hz, T={self.n_samples} ({self.duration:g} s), labels: {tasks or 'none'})"
+            f"fs={self.fs:g} Hz, T={self.n_samples} ({self.duration:g} s), "
+            f"labels: {tasks or 'none'})"
         )

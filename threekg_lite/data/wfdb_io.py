@@ -206,13 +206,17 @@ def read_signals(header: Header) -> np.ndarray:
         try:
             size = fpath.stat().st_size
         except FileNotFoundError:
-            raise ECGFormatError(fpath, f"signal file named in {header.path.name} is missing") from None
+            raise ECGFormatError(
+                fpath, f"signal file named in {header.path.name} is missing"
+            ) from None
         n_in_file = len(idx)
         frame = 2 * n_in_file
         available = size - offset
         if n_samples is None:
             if available % frame:
-                raise ECGFormatError(fpath, f"size {size} B is not whole frames of {n_in_file} leads")
+                raise ECGFormatError(
+                    fpath, f"size {size} B is not whole frames of {n_in_file} leads"
+                )
             n_samples = available // frame
         expected = n_samples * frame
         if available < expected:

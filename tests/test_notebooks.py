@@ -1,0 +1,81 @@
+"""Every chapter runs with papermill (parameters injected) and re-validates with nbval.
+
+papermill executes the notebook with the parameters a user would pass; nbval then re-runs the
+executed copy and compares each cell's text output with what papermill recorded (images are
+not compared), so a chapter whose results are not reproducible from a seed fails. Both run in
+subprocesses, isolated from this suite's warnings-as-errors setting.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
+
+
+def _papermill(nb: Path, out: Path, **params: object) -> None:
+    args = [sys.executable, "-m", "papermill", str(nb), str(out), "--cwd", str(nb.parent)]
+    args += ["--no-progress-bar", "--kernel", "python3"]
+    for k, v in params.items():
+        args += ["-p", k, str(v)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"papermill failed on {nb.name}:\n{proc.stderr[-4000:]}"
+
+
+def _errors(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [
+        f"{o.get('ename')}: {o.get('evalue')}"
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
+
+
+def test_there_are_chapters():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_papermill_then_nbval(nb: Path, tmp_path: Path, data_dir: Path):
+    out = tmp_path / nb.name
+    _papermill(nb, out, data_dir=data_dir, fast=True)
+    assert not _errors(out)
+    ini = tmp_path / "pytest.ini"
+    ini.write_text("[pytest]\naddopts = -p no:cacheprovider\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-c", str(ini), "--nbval", "--nbval-current-env",
+         "-q", str(out)],
+        capture_output=True, text=True, timeout=900, cwd=nb.parent,
+    )  # fmt: skip
+    assert proc.returncode == 0, f"nbval found differences in {nb.name}:\n{proc.stdout[-6000:]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_chapter_runs_without_any_data(nb: Path, tmp_path: Path):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    out = tmp_path / nb.name
+    _papermill(nb, out, data_dir=empty, fast=True)
+    assert not _errors(out)
+    text = out.read_text()
+    assert "synthetic" in text
+
+
+def test_notebooks_have_a_parameters_cell_and_no_outputs():
+    for nb_path in NOTEBOOKS:
+        nb = nbformat.read(nb_path, as_version=4)
+        tags = [c.metadata.get("tags", []) for c in nb.cells]
+        assert sum("parameters" in t for t in tags) == 1, f"{nb_path.name}: one parameters cell"
+        for c in nb.cells:
+            if c.cell_type == "code":
+                assert not c.outputs, f"{nb_path.name} is committed with outputs"
+                assert c.execution_count is None, f"{nb_path.name} has execution counts"

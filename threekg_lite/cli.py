@@ -1,0 +1,145 @@
+"""The ``threekg`` command: one entry point, one subcommand per task.
+
+Examples::
+
+    threekg info --data-dir ../shared/data
+    threekg download ptbxl --n-records 500 --rate 100 --data-dir ~/ecg
+    threekg prepare ptbxl --fs 500 --data-dir ~/ecg --out ~/ecg/prepared/ptbxl-500
+    threekg prepare synthetic --n 2000 --seed 0 --out /tmp/synthetic
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from .errors import ThreeKGError
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder holding the databases in PhysioNet's layout (default: $THREEKG_DATA_DIR, "
+        "else ~/.cache/threekg-lite)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="threekg", description="3KG contrastive learning of 12-lead ECGs: data tools."
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    info = sub.add_parser("info", help="list the databases found in the data directory")
+    _add_data_dir(info)
+
+    dl = sub.add_parser(
+        "download", help="download a PhysioNet database (or part of it), verified by SHA-256"
+    )
+    dl.add_argument("database", choices=["ptbxl", "ludb", "ptbdb", "cinc2021", "cinc2020"])
+    _add_data_dir(dl)
+    dl.add_argument("--records", nargs="+", help="record names or paths to fetch (default all)")
+    dl.add_argument("--n-records", type=int, help="the first N records (PTB-XL: ecg_id 1..N)")
+    dl.add_argument("--rate", type=int, choices=[100, 500], help="PTB-XL: one sampling rate only")
+    dl.add_argument("--base-url", default=None, help="mirror of https://physionet.org/files/")
+
+    prep = sub.add_parser(
+        "prepare", help="convert a database once into one array + metadata table for training"
+    )
+    prep.add_argument("database", choices=["ptbxl", "cinc", "ludb", "ptbdb", "synthetic"])
+    _add_data_dir(prep)
+    prep.add_argument("--out", default=None, help="output folder (default in the cache)")
+    prep.add_argument("--fs", type=float, default=None, help="sampling rate in Hz")
+    prep.add_argument("--duration", type=float, default=None, help="seconds per record")
+    prep.add_argument("--dtype", choices=["float32", "int16"], default="float32")
+    prep.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    prep.add_argument("--n", type=int, default=1000, help="synthetic: number of records")
+    prep.add_argument("--seed", type=int, default=0, help="synthetic: random seed")
+    return parser
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from .data.paths import DATABASE_FOLDERS, data_dir, database_dir
+
+    root = data_dir(args.data_dir)
+    print(f"data directory: {root}")
+    found = 0
+    for key in DATABASE_FOLDERS:
+        try:
+            folder = database_dir(key, root)
+        except ThreeKGError:
+            print(f"  {key:6s} not found")
+            continue
+        n = sum(1 for _ in folder.rglob("*.hea"))
+        print(f"  {key:6s} {folder}  ({n} WFDB headers)")
+        found += 1
+    if not found:
+        from .data.paths import HOW_TO_GET_DATA
+
+        print(HOW_TO_GET_DATA)
+    return 0
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from .data.download import PHYSIONET_URL, download_database
+
+    folder = download_database(
+        args.database,
+        args.data_dir,
+        records=args.records,
+        n_records=args.n_records,
+        rate=args.rate,
+        base_url=args.base_url or PHYSIONET_URL,
+        progress=not args.quiet,
+    )
+    print(f"{args.database}: {folder}")
+    return 0
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from .data.prepare import prepare_database
+
+    kwargs: dict[str, object] = {}
+    if args.database == "synthetic":
+        kwargs.update(n=args.n, seed=args.seed)
+        if args.fs is not None:
+            kwargs["fs"] = args.fs
+        if args.duration is not None:
+            kwargs["duration"] = args.duration
+    else:
+        kwargs["progress"] = not args.quiet
+        if args.fs is not None:
+            kwargs["fs"] = int(args.fs) if args.database == "ptbxl" else args.fs
+        if args.duration is not None:
+            kwargs["duration"] = args.duration
+    path = prepare_database(
+        args.database,
+        args.out,
+        data_dir=None if args.database == "synthetic" else args.data_dir,
+        dtype=args.dtype,
+        overwrite=args.overwrite,
+        **kwargs,
+    )
+    print(f"prepared: {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``threekg`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    commands = {"info": _cmd_info, "download": _cmd_download, "prepare": _cmd_prepare}
+    try:
+        return commands[args.command](args)
+    except (ThreeKGError, FileExistsError, ValueError) as e:
+        print(f"threekg {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
