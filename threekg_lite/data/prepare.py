@@ -111,7 +111,11 @@ def save_prepared(
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)
-            os.replace(tmp, path)
+            try:
+                os.replace(tmp, path)
+            except BaseException:
+                os.replace(old, path)  # put the previous folder back
+                raise
             shutil.rmtree(old)
         else:
             os.replace(tmp, path)

@@ -516,8 +516,9 @@ def _meta(p: dict[str, np.ndarray] | None, ids: np.ndarray, duration: float) -> 
     lead I's direction, +90 = feet). ``rot_*_deg``: heart rotation about X, Y, Z.
     ``amplitude_scale``: global body-size factor; ``scale_*``: the extra per-axis factors.
     ``af_f_hz``: f-wave frequency (NaN unless AF). Noise levels in mV (0 when off):
-    ``baseline_mv`` wander peak, ``muscle_mv`` rms, ``powerline_mv`` amplitude;
-    ``powerline_hz`` 0 when none was added.
+    ``baseline_mv`` the record's wander level (per-lead peaks up to about this),
+    ``muscle_mv`` the rms averaged over leads I, II, V1-V6, ``powerline_mv`` the record's
+    amplitude level (per lead 0.5-1.5 times it); ``powerline_hz`` 0 when none was added.
     """
     if p is None:
         return pd.DataFrame(columns=list(META_COLUMNS))
@@ -537,7 +538,7 @@ def _meta(p: dict[str, np.ndarray] | None, ids: np.ndarray, duration: float) -> 
             "rhythm": np.array(RHYTHMS, dtype=object)[p["rhythm"]],
             "morphology": ["+".join(np.array(MORPHOLOGIES)[row]) for row in morph],
             "heart_rate_bpm": 60.0 / mean_rr,
-            "rr_cv": np.where(count >= 2, sd / mean, np.nan),
+            "rr_cv": np.where(count >= 2, sd / mean_rr, np.nan),
             "qrs_ms": 1000 * p["qrs_s"],
             "qrs_axis_deg": np.rad2deg(np.arctan2(r_vec[:, 1], r_vec[:, 0])),
             "rot_x_deg": p["angles"][:, 0],
@@ -550,7 +551,7 @@ def _meta(p: dict[str, np.ndarray] | None, ids: np.ndarray, duration: float) -> 
             "lvh_factor": p["lvh_factor"],
             "af_f_hz": np.where(p["rhythm"] == 3, p["f_hz"], np.nan),
             "baseline_mv": p["b_level"],
-            "muscle_mv": p["e_level"],
+            "muscle_mv": p["e_rms"].mean(axis=1),
             "powerline_mv": p["p_level"],
             "powerline_hz": p["p_hz"],
         }

@@ -152,10 +152,20 @@ def _parse_signal_line(path: Path, index: int, fields: list[str]) -> SignalSpec:
         g = _GAIN.match(fields[2])
         if g is None:
             raise ECGFormatError(path, f"signal line {index + 1}: unreadable gain {fields[2]!r}")
-        gain = float(g["gain"]) or DEFAULT_GAIN
-        baseline = int(g["baseline"]) if g["baseline"] is not None else None
+        try:
+            gain = float(g["gain"]) or DEFAULT_GAIN
+            baseline = int(g["baseline"]) if g["baseline"] is not None else None
+        except ValueError:
+            raise ECGFormatError(
+                path, f"signal line {index + 1}: unreadable gain {fields[2]!r}"
+            ) from None
         units = g["units"] or "mV"
-    adc_zero = int(fields[4]) if len(fields) > 4 else 0
+    try:
+        adc_zero = int(fields[4]) if len(fields) > 4 else 0
+    except ValueError:
+        raise ECGFormatError(
+            path, f"signal line {index + 1}: unreadable ADC zero {fields[4]!r}"
+        ) from None
     name = " ".join(fields[8:]) if len(fields) > 8 else f"sig{index}"
     return SignalSpec(
         fields[0], fmt, offset, gain, adc_zero if baseline is None else baseline, units, name
@@ -293,11 +303,13 @@ def bad_leads(signals: np.ndarray, names: list[str] | tuple[str, ...]) -> dict[s
     """
     problems: dict[str, str] = {}
     n_nan = np.isnan(signals).sum(axis=-1)
-    span = np.nanmax(signals, axis=-1) - np.nanmin(signals, axis=-1) if not n_nan.all() else None
+    # max - min is NaN for a lead holding NaN (reported as NaN below); np.nanmax would warn
+    # "All-NaN slice" on a lead that is entirely missing, and fail on zero samples.
+    span = signals.max(axis=-1) - signals.min(axis=-1) if signals.shape[-1] else None
     for i, name in enumerate(names):
         if n_nan[i]:
             problems[name] = f"{int(n_nan[i])} NaN sample(s)"
-        elif span is not None and signals.shape[-1] and span[i] == 0.0:
+        elif span is not None and span[i] == 0.0:
             problems[name] = f"flat line at {float(signals[i, 0]):.3f} mV"
     return problems
 
