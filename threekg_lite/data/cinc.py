@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataNotFoundError
-from .loading import OnBadLead, read_many
+from .loading import OnBadLead, read_many, window_meta
+from .loading import window_stride as _window_stride
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
 from .records import ECGRecords, LabelSet
@@ -100,6 +101,8 @@ def load_cinc(
     duration: float | None = 10.0,
     crop: CropMode = "start",
     rng: np.random.Generator | None = None,
+    stride: float | None = None,
+    bandpass: tuple[float | None, float | None] | None = None,
     records: Iterable[str] | None = None,
     on_bad_lead: OnBadLead = "drop",
     progress: bool = True,
@@ -122,6 +125,14 @@ def load_cinc(
     on_bad_lead
         Records with NaN or flat-line leads (the Chapman/Ningbo data has some): ``"drop"``
         (default, listed in ``problems``), ``"raise"`` or ``"keep"``.
+
+    stride
+        With ``duration``: cut each record into all windows of ``duration`` seconds starting
+        ``stride`` seconds apart, one row per window (ids repeated; ``meta["window_start_s"]``
+        says where each starts). Default: one crop per record.
+    bandpass
+        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
+        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
 
     Returns
     -------
@@ -149,6 +160,8 @@ def load_cinc(
         length=length,
         crop=crop,
         rng=rng,
+        stride=_window_stride(stride, duration, fs),
+        bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         progress=progress,
         desc="CinC records",
@@ -178,7 +191,7 @@ def load_cinc(
         record_ids=ids,
         patient_ids=ids.copy(),
         labels={"scored": scored_labels(dx)},
-        meta=meta,
+        meta=window_meta(meta, res, fs, stride),
         source="cinc",
         problems=problems,
     )

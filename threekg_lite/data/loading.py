@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import ECGFormatError
-from .preprocess import CropMode, crop_or_pad, resample
+from .preprocess import (
+    CropMode,
+    crop_or_pad,
+    resample,
+    sliding_windows,
+)
+from .preprocess import (
+    bandpass as bandpass_filter,
+)
 from .wfdb_io import ECGRecord, read_ecg
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +41,14 @@ class ReadResult:
     signals
         ``(N_kept, 12, T)`` float32 mV.
     kept
-        Positions (into the requested paths) of the records in ``signals``.
+        For each row of ``signals``, the position (into the requested paths) of its record
+        (repeated when a record yields several sliding windows).
     records
-        The :class:`ECGRecord` of each kept record, with its signals dropped to save memory
-        (header, comments and extra signals remain).
+        For each row, the :class:`ECGRecord` it came from, with its signals dropped to save
+        memory (header, comments and that row's extra signals remain).
+    starts
+        For each row, its first sample within the (resampled) record: the window start with
+        ``stride``, else 0.
     problems
         Position -> problem for every record with NaN or flat-line leads (dropped under
         ``on_bad_lead="drop"``, kept under ``"keep"``).
@@ -42,6 +58,7 @@ class ReadResult:
     kept: list[int]
     records: list[ECGRecord]
     problems: dict[int, str] = field(default_factory=dict)
+    starts: list[int] = field(default_factory=list)
 
 
 def read_many(
@@ -52,6 +69,8 @@ def read_many(
     crop: CropMode = "start",
     rng: np.random.Generator | None = None,
     on_bad_lead: OnBadLead = "drop",
+    bandpass: tuple[float | None, float | None] | None = None,
+    stride: int | None = None,
     keep_extra: bool = False,
     progress: bool = True,
     desc: str = "reading records",
@@ -74,9 +93,19 @@ def read_many(
         Records with NaN or flat-line leads: ``"raise"`` (error naming the file and leads),
         ``"drop"`` (left out), or ``"keep"``; dropped and kept ones are listed in
         :attr:`ReadResult.problems` and logged.
+    bandpass
+        ``(low, high)`` cut-offs in Hz of a zero-phase Butterworth filter applied to the whole
+        record after resampling and before cutting (``None`` for either edge: high- or
+        low-pass only); ``None``: no filter.
+    stride
+        With ``length``: cut every record into all windows of ``length`` samples starting
+        ``stride`` samples apart (a record shorter than one window is padded to one); each
+        window becomes a row. ``crop`` is then unused.
     keep_extra
         Keep the non-ECG signals of each record (e.g. PTB's Frank leads), resampled alike.
     """
+    if stride is not None and (length is None or stride <= 0):
+        raise ValueError(f"stride={stride} needs a positive stride and a window length")
     if on_bad_lead not in ("raise", "drop", "keep"):
         raise ValueError(f"on_bad_lead must be 'raise', 'drop' or 'keep', got {on_bad_lead!r}")
     policy = "raise" if on_bad_lead == "raise" else "report"
@@ -84,6 +113,7 @@ def read_many(
     kept: list[int] = []
     records: list[ECGRecord] = []
     problems: dict[int, str] = {}
+    starts: list[int] = []
     rates: set[float] = set()
     for i, path in enumerate(tqdm(paths, desc=desc, unit="rec", disable=not progress)):
         rec = read_ecg(path, on_bad_lead=policy)
@@ -97,13 +127,25 @@ def read_many(
         sig = np.concatenate([rec.signals] + [rec.extra[k][None] for k in names])
         if fs is not None and rec.fs != fs:
             sig = resample(sig, rec.fs, fs)
+        if bandpass is not None:
+            sig = bandpass_filter(sig, fs or rec.fs, low=bandpass[0], high=bandpass[1])
+        rec.signals = np.empty((12, 0), np.float32)
+        if stride is not None and length is not None:
+            if sig.shape[-1] < length:
+                sig = crop_or_pad(sig, length)
+            for w, window in enumerate(sliding_windows(sig, length, stride)):
+                out.append(window[:12])
+                kept.append(i)
+                starts.append(w * stride)
+                extra = {k: window[12 + j] for j, k in enumerate(names)}
+                records.append(dataclasses.replace(rec, extra=extra))
+            continue
         if length is not None:
             sig = crop_or_pad(sig, length, mode=crop, rng=rng)
         rec.extra = {k: sig[12 + j] for j, k in enumerate(names)}
-        sig = sig[:12]
-        rec.signals = np.empty((12, 0), np.float32)
-        out.append(sig)
+        out.append(sig[:12])
         kept.append(i)
+        starts.append(0)
         records.append(rec)
     if problems:
         verb = "dropped" if on_bad_lead == "drop" else "kept"
@@ -114,7 +156,9 @@ def read_many(
             f"records have different sampling rates {sorted(rates)}; pass fs=... to resample",
         )
     if not out:
-        return ReadResult(np.empty((0, 12, length or 0), np.float32), kept, records, problems)
+        return ReadResult(
+            np.empty((0, 12, length or 0), np.float32), kept, records, problems, starts
+        )
     lengths = {s.shape[-1] for s in out}
     if len(lengths) > 1:
         raise ECGFormatError(
@@ -122,4 +166,25 @@ def read_many(
             f"records have different lengths {sorted(lengths)[:5]} samples; pass length=... "
             "(or duration=... to a loader) to crop or pad them to one length",
         )
-    return ReadResult(np.stack(out), kept, records, problems)
+    return ReadResult(np.stack(out), kept, records, problems, starts)
+
+
+def window_stride(stride_s: float | None, duration_s: float | None, fs: float) -> int | None:
+    """A loader's ``stride`` (seconds) in samples; it needs ``duration`` (the window length)."""
+    if stride_s is None:
+        return None
+    if duration_s is None:
+        raise ValueError("stride needs duration: the length of each window in seconds")
+    if stride_s <= 0:
+        raise ValueError(f"stride must be positive, got {stride_s} s")
+    return int(round(stride_s * fs))
+
+
+def window_meta(
+    meta: pd.DataFrame, res: ReadResult, fs: float, stride: float | None
+) -> pd.DataFrame:
+    """Add ``window_start_s`` to a loader's meta table when records were cut into windows."""
+    if stride is not None:
+        meta = meta.copy()
+        meta["window_start_s"] = np.asarray(res.starts, dtype=float) / fs
+    return meta

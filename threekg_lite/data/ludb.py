@@ -26,7 +26,8 @@ import pandas as pd
 
 from ..errors import DataNotFoundError, ECGFormatError
 from ..leads import LEAD_NAMES
-from .loading import OnBadLead, read_many
+from .loading import OnBadLead, read_many, window_meta
+from .loading import window_stride as _window_stride
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
 from .records import ECGRecords, LabelSet
@@ -103,6 +104,8 @@ def load_ludb(
     duration: float | None = None,
     crop: CropMode = "start",
     rng: np.random.Generator | None = None,
+    stride: float | None = None,
+    bandpass: tuple[float | None, float | None] | None = None,
     on_bad_lead: OnBadLead = "drop",
     progress: bool = True,
 ) -> ECGRecords:
@@ -116,6 +119,14 @@ def load_ludb(
         Target rate in Hz (the files are 500 Hz).
     records
         Record numbers (1-200); default all whose files are present.
+
+    stride
+        With ``duration``: cut each record into all windows of ``duration`` seconds starting
+        ``stride`` seconds apart, one row per window (ids repeated; ``meta["window_start_s"]``
+        says where each starts). Default: one crop per record.
+    bandpass
+        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
+        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
 
     Returns
     -------
@@ -141,6 +152,8 @@ def load_ludb(
         length=length,
         crop=crop,
         rng=rng,
+        stride=_window_stride(stride, duration, fs),
+        bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         progress=progress,
         desc="LUDB",
@@ -157,7 +170,7 @@ def load_ludb(
         record_ids=rid,
         patient_ids=rid.copy(),
         labels=ludb_label_sets(table, ids),
-        meta=meta,
+        meta=window_meta(meta, res, fs, stride),
         source="ludb",
         problems=problems,
     )

@@ -24,7 +24,8 @@ import pandas as pd
 
 from ..errors import DataNotFoundError, ECGFormatError
 from ..leads import FRANK_LEADS
-from .loading import OnBadLead, read_many
+from .loading import OnBadLead, read_many, window_meta
+from .loading import window_stride as _window_stride
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
 from .records import ECGRecords, LabelSet
@@ -57,6 +58,8 @@ def load_ptbdb(
     duration: float | None = None,
     crop: CropMode = "start",
     rng: np.random.Generator | None = None,
+    stride: float | None = None,
+    bandpass: tuple[float | None, float | None] | None = None,
     on_bad_lead: OnBadLead = "drop",
     progress: bool = True,
 ) -> ECGRecords:
@@ -70,6 +73,14 @@ def load_ptbdb(
         Record names (``"s0010_re"``) or paths (``"patient001/s0010_re"``); default all.
     duration
         Seconds per record (records differ in length, so this is needed to load several).
+
+    stride
+        With ``duration``: cut each record into all windows of ``duration`` seconds starting
+        ``stride`` seconds apart, one row per window (ids repeated; ``meta["window_start_s"]``
+        says where each starts). Default: one crop per record.
+    bandpass
+        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
+        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
 
     Returns
     -------
@@ -98,6 +109,8 @@ def load_ptbdb(
         length=length,
         crop=crop,
         rng=rng,
+        stride=_window_stride(stride, duration, fs),
+        bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         keep_extra=True,
         progress=progress,
@@ -135,7 +148,7 @@ def load_ptbdb(
         record_ids=ids,
         patient_ids=patients,
         labels={"admission": LabelSet(reasons, y)},
-        meta=meta,
+        meta=window_meta(meta, res, fs, stride),
         source="ptbdb",
         aux={"frank": np.stack(frank) if frank else np.empty((0, 3, res.signals.shape[-1]))},
         problems={paths[i].name: p for i, p in res.problems.items()},

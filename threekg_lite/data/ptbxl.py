@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataNotFoundError, ECGFormatError
-from .loading import OnBadLead, read_many
+from .loading import OnBadLead, read_many, window_meta
+from .loading import window_stride as _window_stride
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
 from .records import ECGRecords, LabelSet
@@ -123,6 +124,8 @@ def load_ptbxl(
     duration: float | None = None,
     crop: CropMode = "start",
     rng: np.random.Generator | None = None,
+    stride: float | None = None,
+    bandpass: tuple[float | None, float | None] | None = None,
     on_bad_lead: OnBadLead = "drop",
     progress: bool = True,
 ) -> ECGRecords:
@@ -149,6 +152,14 @@ def load_ptbxl(
     on_bad_lead
         Records with NaN or flat-line leads: ``"drop"`` (default, listed in ``problems``),
         ``"raise"`` or ``"keep"``.
+
+    stride
+        With ``duration``: cut each record into all windows of ``duration`` seconds starting
+        ``stride`` seconds apart, one row per window (ids repeated; ``meta["window_start_s"]``
+        says where each starts). Default: one crop per record.
+    bandpass
+        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
+        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
 
     Returns
     -------
@@ -187,6 +198,8 @@ def load_ptbxl(
         length=length,
         crop=crop,
         rng=rng,
+        stride=_window_stride(stride, duration, fs),
+        bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         progress=progress,
         desc=f"PTB-XL {fs} Hz",
@@ -205,7 +218,7 @@ def load_ptbxl(
         record_ids=ids,
         patient_ids=patients,
         labels=ptbxl_label_sets(db["scp_codes"], statements, min_likelihood),
-        meta=meta,
+        meta=window_meta(meta, res, fs, stride),
         source="ptbxl",
         problems=problems,
     )
