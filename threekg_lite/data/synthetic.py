@@ -16,7 +16,9 @@ classes in :mod:`.synthetic_waves`). Waves after R (ST, T) run on the rate-corre
 ``(t - t_b) / sqrt(RR)`` (Bazett), so QT shortens with heart rate. The waves are localised,
 so each sample sees only its two neighbouring beats: waves before R are timed from the next
 R, waves after R from the previous one, the QRS from the nearest (``np.repeat`` of per-beat
-values over each RR segment; no loop over samples or beats).
+values over each RR segment; no loop over samples or beats). With RR >= 0.3 s what this cuts
+off a wave is below 1 % of its peak, except the ST wave's leading tail (about 2 %, hidden
+under the R wave).
 
 The heart's orientation ``R`` (rotations about X, then Y, then Z) and the body's size ``S``
 (diagonal, log-normal) act on the dipole, and Dower's matrix ``D`` (8 x 3) projects it to the
@@ -34,14 +36,16 @@ Classes (:data:`CLASSES`): one rhythm per record, NSR (60-100 bpm), SB (40-59), 
 (101-150) or AF (iid log-normal RR, coefficient of variation 0.15-0.25, mean 60-140 bpm, no
 P wave, 4-9 Hz frequency-modulated f-waves along an atrial axis seen mostly in V1 and the
 inferior leads); and any of the morphologies RBBB, LBBB (never both), AMI, IMI, LVH.
-Sinus rhythm has respiratory sinus arrhythmia (a sinusoid in RR) and small RR jitter.
+Default prevalences (:data:`DEFAULT_RHYTHM_PROBS`, :data:`DEFAULT_MORPHOLOGY_PROBS`): NSR
+40 %, SB, STACH and AF 20 % each; RBBB 15 %, LBBB 12 %, AMI 12 %, IMI 12 %, LVH 15 %, so every
+class has at least 8 %, and combinations such as AF + LBBB or SB + IMI occur.
 
 Nuisance (:class:`Nuisance`, each on by default): heart orientation, body size, heart-rate
 variability, inter-subject wave variability, baseline wander (1-3 sinusoids of 0.05-0.5 Hz,
-lead-specific amplitude and phase), muscle noise (white; triangular distribution, the sum of
-two uniforms, which is 20x cheaper to draw than a Gaussian) and powerline interference (50 or
-60 Hz, only where below the Nyquist frequency, as a real recorder's anti-alias filter would
-remove it otherwise).
+lead-specific amplitude and phase), muscle noise (white, with a triangular distribution: the
+sum of two uniform int8 draws, several times cheaper than a Gaussian) and powerline
+interference (50 or 60 Hz, only below the Nyquist frequency, as a real recorder's anti-alias
+filter would remove it otherwise). All noise is added to I, II, V1-V6 only (see above).
 
 Sources: P. E. McSharry, G. D. Clifford, L. Tarassenko, L. A. Smith, "A dynamical model for
 generating synthetic electrocardiogram signals", IEEE TBME 50(3):289-294, 2003. R. Sameni,
@@ -60,6 +64,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -67,28 +72,29 @@ import pandas as pd
 from ..dower import DOWER_8
 from ..leads import INDEPENDENT_INDEX, derived_limb_leads
 from .records import ECGRecords, LabelSet
-from .synthetic_waves import ANCHOR, wave_table
+from .synthetic_waves import RR_LIMITS, beat_times, evaluate_waves, wave_table
 from .synthetic_waves import R as _R_SLOT
 
 RHYTHMS: tuple[str, ...] = ("NSR", "SB", "STACH", "AF")
 MORPHOLOGIES: tuple[str, ...] = ("RBBB", "LBBB", "AMI", "IMI", "LVH")
 CLASSES: tuple[str, ...] = RHYTHMS + MORPHOLOGIES
-DEFAULT_RHYTHM_PROBS: Mapping[str, float] = {"NSR": 0.4, "SB": 0.2, "STACH": 0.2, "AF": 0.2}
-DEFAULT_MORPHOLOGY_PROBS: Mapping[str, float] = {
-    "RBBB": 0.15, "LBBB": 0.12, "AMI": 0.12, "IMI": 0.12, "LVH": 0.15,
-}  # fmt: skip
-HEART_RATE_BPM: Mapping[str, tuple[float, float]] = {
-    "NSR": (60.0, 100.0), "SB": (40.0, 59.0), "STACH": (101.0, 150.0), "AF": (60.0, 140.0),
-}  # fmt: skip
-AF_RR_CV = (0.15, 0.25)
-RR_LIMITS = (0.3, 2.0)
-"""Every RR interval is clipped to this range (s): 30-200 bpm."""
+DEFAULT_RHYTHM_PROBS: Mapping[str, float] = MappingProxyType(
+    {"NSR": 0.4, "SB": 0.2, "STACH": 0.2, "AF": 0.2}
+)
+DEFAULT_MORPHOLOGY_PROBS: Mapping[str, float] = MappingProxyType(
+    {"RBBB": 0.15, "LBBB": 0.12, "AMI": 0.12, "IMI": 0.12, "LVH": 0.15}
+)
+HEART_RATE_BPM: Mapping[str, tuple[float, float]] = MappingProxyType(
+    {"NSR": (60.0, 100.0), "SB": (40.0, 59.0), "STACH": (101.0, 150.0), "AF": (60.0, 140.0)}
+)
+"""Range of each rhythm's mean heart rate, drawn uniformly per record."""
 BLOCK = 16
 """Records per random block (one SeedSequence child each)."""
 
 _N_BASELINE = 3  # sinusoids of baseline wander
 _F_DIRECTION = np.array([-0.3, 0.5, -0.8]) / np.linalg.norm([-0.3, 0.5, -0.8])
 _D8 = np.asarray(DOWER_8, dtype=np.float64)  # (8, 3)
+_INDEPENDENT = list(INDEPENDENT_INDEX)
 _INT8_PAIR_RMS = np.sqrt(2 * (256**2 - 1) / 12)  # rms of the sum of two uniform int8
 
 
@@ -205,6 +211,22 @@ def generate(
         ``signals`` ``(n, 12, T)`` float32 in mV, standard lead order; ids ``syn00000``...;
         label tasks ``"diagnosis"`` (:data:`CLASSES`), ``"rhythm"``, ``"morphology"``;
         ``meta`` with the per-record truth (see :func:`_meta`).
+
+    Raises
+    ------
+    ValueError
+        If ``n < 0``, ``fs <= 0``, ``duration <= 0``, ``chunk_size < 1``, or the
+        probabilities name unknown classes, leave [0, 1], do not sum to 1 (rhythms) or give
+        RBBB + LBBB > 1.
+
+    Examples
+    --------
+    >>> rec = generate(8, fs=100.0, duration=2.0, seed=1)
+    >>> rec.signals.shape, rec.labels["diagnosis"].names[:4]
+    ((8, 12, 200), ('NSR', 'SB', 'STACH', 'AF'))
+    >>> clean = generate(8, fs=100.0, duration=2.0, seed=1, nuisance=Nuisance.off())
+    >>> bool((rec.y("diagnosis") == clean.y("diagnosis")).all())  # same records, no nuisance
+    True
     """
     n, fs, duration, chunk_size = _check_sizes(n, fs, duration, chunk_size)
     p_rhythm = _probabilities(rhythm_probs, DEFAULT_RHYTHM_PROBS, RHYTHMS, "rhythm_probs")
@@ -224,7 +246,7 @@ def generate(
     else:
         root = np.random.SeedSequence(seed)
     n_samples = round(fs * duration)
-    n_beats = int(np.ceil((duration + RR_LIMITS[1]) / RR_LIMITS[0])) + 2
+    n_beats = int(np.ceil((duration + RR_LIMITS[1]) / RR_LIMITS[0])) + 2  # covers [0, duration]
     children = root.spawn(-(-n // BLOCK))
     per_chunk = -(-chunk_size // BLOCK)  # blocks
 
@@ -263,7 +285,9 @@ def generate(
     )
 
 
-def _check_sizes(n: int, fs: float, duration: float, chunk_size: int) -> tuple:
+def _check_sizes(
+    n: int, fs: float, duration: float, chunk_size: int
+) -> tuple[int, float, float, int]:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n must be an integer >= 0, got {n!r}")
     if not np.isfinite(fs) or fs <= 0:
@@ -280,7 +304,10 @@ def _check_sizes(n: int, fs: float, duration: float, chunk_size: int) -> tuple:
 
 
 def _probabilities(
-    given: Mapping[str, float] | None, default: Mapping[str, float], names: tuple, arg: str
+    given: Mapping[str, float] | None,
+    default: Mapping[str, float],
+    names: tuple[str, ...],
+    arg: str,
 ) -> np.ndarray:
     given = default if given is None else given
     unknown = sorted(set(given) - set(names))
@@ -317,23 +344,11 @@ def _draw_block(
     is_af = rhythm == 3
     waves = wave_table(rng, is_af, morph, nz.jitter_fraction if nz.jitter else 0.0)
 
-    # Beats: sinus RR = mean * (1 + RSA sinusoid + jitter); AF RR iid log-normal.
+    # Beats: sinus RR with respiratory sinus arrhythmia and jitter; AF RR iid log-normal.
     bounds = np.array([HEART_RATE_BPM[r] for r in RHYTHMS])[rhythm]  # (m, 2)
     rr_mean = 60.0 / (bounds[:, 0] + (bounds[:, 1] - bounds[:, 0]) * rng.random(m))
-    z = rng.standard_normal((m, n_beats))
     rsa = _uniform(rng.random(m), nz.rsa_fraction) * nz.hrv
-    f_resp = _uniform(rng.random(m), (0.15, 0.4))
-    phi = rng.random(m) * 2 * np.pi
-    first = rng.random(m)
-    cv = _uniform(rng.random(m), AF_RR_CV)
-    arg = 2 * np.pi * f_resp[:, None] * rr_mean[:, None] * np.arange(n_beats) + phi[:, None]
-    rel = 1.0 + rsa[:, None] * np.sin(arg) + (nz.rr_jitter * nz.hrv) * z
-    s = np.sqrt(np.log1p(cv**2))[:, None]
-    rel = np.where(is_af[:, None], np.exp(s * z - s**2 / 2), rel)
-    rr = np.clip(rr_mean[:, None] * rel, *RR_LIMITS)  # (m, n_beats)
-    beats = np.empty_like(rr)
-    beats[:, 0] = -first * rr[:, 0]  # random phase: beat 0 at or before t = 0 < beat 1
-    beats[:, 1:] = beats[:, :1] + np.cumsum(rr[:, :-1], axis=1)
+    beats, rr = beat_times(rng, rr_mean, is_af, rsa, nz.rr_jitter * nz.hrv, n_beats)
 
     # Heart orientation and body size: M = S @ Rz @ Ry @ Rx.
     angles = _uniform(rng.random((m, 3)), (-1.0, 1.0)) * nz.max_rotation_deg * nz.rotation
@@ -377,7 +392,7 @@ def _draw_block(
         "axis_scale": np.exp(log_axis), "scale": np.exp(log_scale),
         "f_hz": f_hz, "f_mod": f_mod, "f_dev": f_dev, "f_amp": f_amp, "f_phase": f_phase,
         "b_hz": b_hz, "b_coef": b_coef, "b_level": b_level,
-        "e_level": e_level, "e_rms": e_rms,
+        "e_rms": e_rms,
         "p_which": p_which, "p_hz": np.where(p_on, p_hz, 0.0), "p_level": p_level,
         "p_coef": p_coef,
     }  # fmt: skip
@@ -423,34 +438,13 @@ def _render(
     """
     n, t_len = out.shape[0], out.shape[2]
     f32 = np.float32
-    since, until, corrected, tmp = (work[k][:n] for k in ("since", "until", "corrected", "tmp"))
     basis, leads = work["basis"][:n], work["leads"][:n]  # G (N, K, T), (N, 8, T)
     coef = np.zeros((n, 8, basis.shape[1]))  # C (N, 8, K)
     t = (np.arange(t_len) / fs).astype(f32)  # (T,)
+    tmp = work["tmp"][:n]
 
-    # Sample i lies in beat k's segment when t_k <= t_i < t_{k+1}: repeat per-beat values.
-    first = np.clip(np.ceil(p["beats"] * fs), 0, t_len).astype(np.int64)  # (N, B)
-    counts = np.diff(first, axis=1, append=np.full((n, 1), t_len)).ravel()
-
-    def per_sample(values: np.ndarray) -> np.ndarray:  # (N, B) -> (N, T)
-        return np.repeat(values.astype(f32).ravel(), counts).reshape(n, t_len)
-
-    np.subtract(t, per_sample(p["beats"]), out=since)  # t - previous R
-    np.subtract(since, per_sample(p["rr"]), out=until)  # t - next R (< 0)
-    nearest = np.where(since + until <= 0, since, until)  # t - nearest R
-    np.multiply(since, per_sample(1 / np.sqrt(p["rr"])), out=corrected)  # Bazett clock
-    clock = {"next": until, "near": nearest, "prev": corrected}
-
-    # Gaussian waves exp(-(clock - mu)^2 / (2 sigma^2)), clipped at exp(-80) (no denormals).
-    mu = p["mu"].astype(f32)
-    inv = (1 / (np.sqrt(2) * p["sigma"])).astype(f32)
-    for w, anchor in enumerate(ANCHOR):
-        np.subtract(clock[anchor], mu[:, w, None], out=tmp)
-        tmp *= inv[:, w, None]
-        np.square(tmp, out=tmp)
-        np.minimum(tmp, 80.0, out=tmp)
-        np.negative(tmp, out=tmp)
-        np.exp(tmp, out=basis[:, w])
+    clocks = (work[k][:n] for k in ("since", "until", "corrected"))
+    evaluate_waves(p["mu"], p["sigma"], p["beats"], p["rr"], fs, basis[:, :7], *clocks, tmp)
     lead_mix = np.einsum("lx,nxy->nly", _D8, p["mix"])  # D S R   (N, 8, 3)
     coef[:, :, :7] = np.einsum("nly,nwy->nlw", lead_mix, p["amp"])
 
@@ -494,7 +488,7 @@ def _render(
             start += m
         leads += noise
 
-    out[:, INDEPENDENT_INDEX] = leads
+    out[:, _INDEPENDENT] = leads  # I, II, V1..V6
     out[:, 2], out[:, 3], out[:, 4], out[:, 5] = derived_limb_leads(out[:, 0], out[:, 1])
 
 
