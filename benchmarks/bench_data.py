@@ -47,7 +47,9 @@ def main() -> None:
     from threekg_lite.data.ptbxl import read_ptbxl_database
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=None, help="data directory (default THREEKG_DATA_DIR)")
+    parser.add_argument(
+        "--data-dir", default=None, help="data directory (default THREEKG_DATA_DIR)"
+    )
     parser.add_argument("--records", type=int, default=500, help="PTB-XL ecg_ids 1..N")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()

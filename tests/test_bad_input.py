@@ -93,26 +93,34 @@ def test_missing_dat(ptbxl_copy):
 
 
 def test_missing_header(tmp_path):
-    _raises_naming(tmp_path / "nothing.hea", "not found", call=lambda: read_ecg(tmp_path / "nothing"))
+    _raises_naming(
+        tmp_path / "nothing.hea", "not found", call=lambda: read_ecg(tmp_path / "nothing")
+    )
 
 
 def test_header_promises_more_samples_than_the_data(ptbxl_copy):
     _edit_header(ptbxl_copy, lambda ls: [ls[0].replace(" 1000", " 1001"), *ls[1:]])
-    _raises_naming(ptbxl_copy.with_suffix(".dat"), "truncated", "1001",
-                   call=lambda: read_ecg(ptbxl_copy))  # fmt: skip
+    _raises_naming(
+        ptbxl_copy.with_suffix(".dat"), "truncated", "1001", call=lambda: read_ecg(ptbxl_copy)
+    )
 
 
 def test_header_promises_fewer_samples_than_the_data(ptbxl_copy):
     _edit_header(ptbxl_copy, lambda ls: [ls[0].replace(" 1000", " 999"), *ls[1:]])
-    _raises_naming(ptbxl_copy.with_suffix(".dat"), "disagree", "999",
-                   call=lambda: read_ecg(ptbxl_copy))  # fmt: skip
+    _raises_naming(
+        ptbxl_copy.with_suffix(".dat"), "disagree", "999", call=lambda: read_ecg(ptbxl_copy)
+    )
 
 
 @pytest.mark.parametrize("n_sig", [11, 13])
 def test_record_line_signal_count_disagrees(ptbxl_copy, n_sig):
     _edit_header(ptbxl_copy, lambda ls: [ls[0].replace(" 12 ", f" {n_sig} "), *ls[1:]])
-    _raises_naming(_hea(ptbxl_copy), f"declares {n_sig} signals", "12 signal lines",
-                   call=lambda: read_ecg(ptbxl_copy))  # fmt: skip
+    _raises_naming(
+        _hea(ptbxl_copy),
+        f"declares {n_sig} signals",
+        "12 signal lines",
+        call=lambda: read_ecg(ptbxl_copy),
+    )
 
 
 @pytest.mark.parametrize(
@@ -192,8 +200,9 @@ def _write_lead(record: Path, lead_col: int, values) -> np.ndarray:
 
 def test_nan_lead(ptbxl_copy):
     _write_lead(ptbxl_copy, 2, -32768)  # lead III entirely missing
-    _raises_naming(_hea(ptbxl_copy), "III", "1000 NaN", "on_bad_lead",
-                   call=lambda: read_ecg(ptbxl_copy))  # fmt: skip
+    _raises_naming(
+        _hea(ptbxl_copy), "III", "1000 NaN", "on_bad_lead", call=lambda: read_ecg(ptbxl_copy)
+    )
     rec = read_ecg(ptbxl_copy, on_bad_lead="report")
     assert list(rec.problems) == ["III"]
     assert "1000 NaN" in rec.problems["III"]
@@ -226,8 +235,9 @@ def test_flat_lead(ptbxl_copy):
 
 
 def test_expected_fs_names_both_rates(ptbxl_copy):
-    _raises_naming(_hea(ptbxl_copy), "100 Hz", "500 Hz",
-                   call=lambda: read_ecg(ptbxl_copy, expected_fs=500))  # fmt: skip
+    _raises_naming(
+        _hea(ptbxl_copy), "100 Hz", "500 Hz", call=lambda: read_ecg(ptbxl_copy, expected_fs=500)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,8 +271,11 @@ def test_loader_drops_bad_records(ptbxl_layout, data_dir):
 
 def test_loader_raise(ptbxl_layout):
     bad = ptbxl_layout / "records100/00000/00003_lr.hea"
-    _raises_naming(bad, "aVL", call=lambda: load_ptbxl(ptbxl_layout.parent, on_bad_lead="raise",
-                                                       progress=False))  # fmt: skip
+    _raises_naming(
+        bad,
+        "aVL",
+        call=lambda: load_ptbxl(ptbxl_layout.parent, on_bad_lead="raise", progress=False),
+    )
 
 
 def test_loader_keep(ptbxl_layout):
@@ -284,8 +297,11 @@ def test_loader_does_not_drop_damaged_files(ptbxl_layout):
     dat = ptbxl_layout / "records100/00000/00004_lr.dat"
     dat.write_bytes(dat.read_bytes()[:-2])
     for policy in ("drop", "keep"):
-        _raises_naming(dat, "truncated", call=lambda p=policy: load_ptbxl(
-            ptbxl_layout, on_bad_lead=p, progress=False))  # fmt: skip
+        _raises_naming(
+            dat,
+            "truncated",
+            call=lambda p=policy: load_ptbxl(ptbxl_layout, on_bad_lead=p, progress=False),
+        )
 
 
 def test_loader_unreadable_scp_codes(ptbxl_layout):
@@ -297,22 +313,34 @@ def test_loader_unreadable_scp_codes(ptbxl_layout):
 
 def test_layout_without_records(ptbxl_layout):
     shutil.rmtree(ptbxl_layout / "records100")
-    _raises_naming(ptbxl_layout, "no PTB-XL records", "THREEKG_DATA_DIR", exc=DataNotFoundError,
-                   call=lambda: load_ptbxl(ptbxl_layout, progress=False))  # fmt: skip
+    _raises_naming(
+        ptbxl_layout,
+        "no PTB-XL records",
+        "THREEKG_DATA_DIR",
+        exc=DataNotFoundError,
+        call=lambda: load_ptbxl(ptbxl_layout, progress=False),
+    )
 
 
 def test_empty_and_wrong_data_dirs(data_dir, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    _raises_naming(empty, "ptb-xl", "THREEKG_DATA_DIR", exc=DataNotFoundError,
-                   call=lambda: load_ptbxl(empty, progress=False))  # fmt: skip
+    _raises_naming(
+        empty,
+        "ptb-xl",
+        "THREEKG_DATA_DIR",
+        exc=DataNotFoundError,
+        call=lambda: load_ptbxl(empty, progress=False),
+    )
     wrong = data_dir / "ludb"  # a real folder, but of another database
-    _raises_naming(wrong, "ptb-xl", exc=DataNotFoundError,
-                   call=lambda: load_ptbxl(wrong, progress=False))  # fmt: skip
+    _raises_naming(
+        wrong, "ptb-xl", exc=DataNotFoundError, call=lambda: load_ptbxl(wrong, progress=False)
+    )
     cinc = tmp_path / "cinc2021"
     cinc.mkdir()
-    _raises_naming(cinc, ".hea/.mat", exc=DataNotFoundError,
-                   call=lambda: load_cinc(tmp_path, progress=False))  # fmt: skip
+    _raises_naming(
+        cinc, ".hea/.mat", exc=DataNotFoundError, call=lambda: load_cinc(tmp_path, progress=False)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -415,8 +443,9 @@ def prepared(tmp_path) -> Path:
 
 def test_missing_info_json(prepared):
     (prepared / "info.json").unlink()
-    _raises_naming(prepared, "info.json", exc=DataNotFoundError,
-                   call=lambda: load_prepared(prepared))  # fmt: skip
+    _raises_naming(
+        prepared, "info.json", exc=DataNotFoundError, call=lambda: load_prepared(prepared)
+    )
 
 
 def test_corrupt_info_json(prepared):
@@ -430,15 +459,23 @@ def test_wrong_format_version(prepared):
     content = json.loads(info.read_text())
     content["format_version"] = 99
     info.write_text(json.dumps(content))
-    _raises_naming(info, "format version 99", "prepare the database again",
-                   call=lambda: load_prepared(prepared))  # fmt: skip
+    _raises_naming(
+        info,
+        "format version 99",
+        "prepare the database again",
+        call=lambda: load_prepared(prepared),
+    )
 
 
 @pytest.mark.parametrize("mmap", [True, False])
 def test_signals_shape_disagrees(prepared, mmap):
     np.save(prepared / "signals.npy", np.zeros((3, 12, 50), np.float32))
-    _raises_naming(prepared / "signals.npy", "(3, 12, 50)", "[4, 12, 50]",
-                   call=lambda: load_prepared(prepared, mmap=mmap))  # fmt: skip
+    _raises_naming(
+        prepared / "signals.npy",
+        "(3, 12, 50)",
+        "[4, 12, 50]",
+        call=lambda: load_prepared(prepared, mmap=mmap),
+    )
 
 
 @pytest.mark.parametrize("mmap", [True, False])

@@ -91,7 +91,9 @@ def test_ptbxl_100hz_loads_every_record(ptbxl100, ptbxl_table):
 def test_ptbxl_100hz_signals_are_the_files(ptbxl100, data_dir):
     for pos in (0, 1, 998, 1998):
         ecg_id = int(ptbxl100.record_ids[pos])
-        path = data_dir / "ptb-xl" / "records100" / f"{ecg_id // 1000 * 1000:05d}" / f"{ecg_id:05d}_lr"
+        path = (
+            data_dir / "ptb-xl" / "records100" / f"{ecg_id // 1000 * 1000:05d}" / f"{ecg_id:05d}_lr"
+        )
         np.testing.assert_array_equal(ptbxl100.signals[pos], read_ecg(path).signals)
 
 
@@ -144,8 +146,9 @@ def test_ptbxl_min_likelihood(data_dir, ptbxl_table):
         )
     got = [_classes(rec.labels, "superclass", n) for n in range(200)]
     assert got == expected
-    assert sum(map(len, got)) < sum(rec_.sum() for rec_ in load_ptbxl(
-        data_dir, ecg_ids=range(1, 201), progress=False).y("superclass"))  # fmt: skip
+    # the threshold matters on these records: likelihood 0 codes would add classes
+    any_likelihood = load_ptbxl(data_dir, ecg_ids=range(1, 201), progress=False)
+    assert sum(map(len, got)) < any_likelihood.y("superclass").sum()
 
 
 def test_ptbxl_folds(ptbxl100, ptbxl_table, data_dir):
@@ -163,6 +166,17 @@ def test_ptbxl_folds(ptbxl100, ptbxl_table, data_dir):
     idx = [pos[r] for r in expected]
     np.testing.assert_array_equal(held_out.signals, ptbxl100.signals[idx])
     np.testing.assert_array_equal(held_out.y("subclass"), ptbxl100.y("subclass")[idx])
+
+
+def test_ptbxl_meta(ptbxl100, ptbxl_table):
+    meta = ptbxl100.meta
+    assert len(meta) == 1999
+    assert list(meta["ecg_id"]) == [int(r["ecg_id"]) for r in ptbxl_table]
+    assert list(meta["filename"]) == [r["filename_lr"] for r in ptbxl_table]
+    assert list(meta["strat_fold"].astype(int)) == [int(r["strat_fold"]) for r in ptbxl_table]
+    ages = [float(r["age"]) if r["age"] else np.nan for r in ptbxl_table]
+    np.testing.assert_array_equal(meta["age"].to_numpy(dtype=float), ages)
+    assert list(meta["sex"].astype(int)) == [int(r["sex"]) for r in ptbxl_table]
 
 
 def test_ptbxl_patient_ids(ptbxl100, ptbxl_table):
@@ -239,8 +253,10 @@ def test_cinc_default_drops_the_flat_lead_records(cinc, data_dir):
     assert len(names) == 156
     # independent: a record is bad when one of its rows in the .mat is constant
     flat = {
-        n for n in names if (np.ptp(scipy.io.loadmat(str(folder / f"{n}.mat"))["val"], axis=1) == 0).any()
-    }  # fmt: skip
+        n
+        for n in names
+        if (np.ptp(scipy.io.loadmat(str(folder / f"{n}.mat"))["val"], axis=1) == 0).any()
+    }
     assert flat == set(CINC_BAD)
     assert len(cinc) == 153
     assert cinc.signals.shape == (153, 12, 5000)
@@ -383,7 +399,10 @@ def test_ludb_loads_200(ludb, data_dir):
 
 @pytest.mark.parametrize(
     "task,column,prefix",
-    [("rhythm", "Rhythms", ""), ("axis", "Electric axis of the heart", "Electric axis of the heart:")],
+    [
+        ("rhythm", "Rhythms", ""),
+        ("axis", "Electric axis of the heart", "Electric axis of the heart:"),
+    ],
 )
 def test_ludb_label_counts(ludb, data_dir, task, column, prefix):
     rows = _read_csv(data_dir / "ludb" / "ludb.csv")
@@ -399,37 +418,48 @@ def test_ludb_label_counts(ludb, data_dir, task, column, prefix):
         assert expected["Sinus rhythm"] == 143 and expected["Atrial fibrillation"] == 15
     else:
         assert set(expected) == {
-            "normal", "left axis deviation", "vertical", "horizontal", "right axis deviation"
-        }  # fmt: skip
+            "normal",
+            "left axis deviation",
+            "vertical",
+            "horizontal",
+            "right axis deviation",
+        }
 
 
-def test_ludb_annotations_of_record_1(data_dir):
-    ann = load_ludb_annotations(1, data_dir)
+@pytest.mark.parametrize("record", [1, 7, 116])
+def test_ludb_annotations_match_rdann(data_dir, record):
+    """Waves of a record against wfdb.rdann: a peak symbol p/N/t, its onset where the annotation
+    just before it is "(" and its offset where the one just after it is ")", else -1.
+    Record 1 has every boundary; records 7 and 116 have waves without onset or offset."""
+    ann = load_ludb_annotations(record, data_dir)
+    assert list(ann.columns) == ["lead", "wave", "onset", "peak", "offset"]
     assert set(ann["lead"]) == set(STANDARD)
     assert set(ann["wave"]) == {"P", "QRS", "T"}
     wave_of = {"p": "P", "N": "QRS", "t": "T"}
+    unbounded = 0
     for lead in STANDARD:
-        ref = wfdb.rdann(str(data_dir / "ludb" / "data" / "1"), lead.lower())
-        symbols, samples = list(ref.symbol), np.asarray(ref.sample)
+        ref = wfdb.rdann(str(data_dir / "ludb" / "data" / str(record)), lead.lower())
+        symbols, samples = list(ref.symbol), [int(x) for x in ref.sample]
+        expected = []
+        for k, sym in enumerate(symbols):
+            if sym in wave_of:
+                before = samples[k - 1] if k > 0 and symbols[k - 1] == "(" else -1
+                after = samples[k + 1] if k + 1 < len(symbols) and symbols[k + 1] == ")" else -1
+                expected.append((lead, wave_of[sym], before, samples[k], after))
         rows = ann[ann["lead"] == lead]
-        expected_peaks = sorted(
-            (wave_of[s], int(x)) for s, x in zip(symbols, samples) if s in wave_of
-        )
-        assert sorted(zip(rows["wave"], rows["peak"].astype(int))) == expected_peaks
-        opens = set(samples[[s == "(" for s in symbols]].tolist())
-        closes = set(samples[[s == ")" for s in symbols]].tolist())
-        boundaries = sorted(samples.tolist())
-        for _, r in rows.iterrows():
-            if r["onset"] != -1:
-                assert r["onset"] in opens and r["onset"] < r["peak"]
-                # the onset is the annotation just before the peak
-                assert boundaries[boundaries.index(r["peak"]) - 1] == r["onset"]
-            if r["offset"] != -1:
-                assert r["offset"] in closes and r["peak"] < r["offset"]
-                assert boundaries[boundaries.index(r["peak"]) + 1] == r["offset"]
-        assert (rows["onset"] != -1).mean() > 0.9 and (rows["offset"] != -1).mean() > 0.9
-    counts = ann.groupby("wave").size().to_dict()
-    assert counts == {"P": 60, "QRS": 72, "T": 60}
+        got = [tuple(r) for r in rows.itertuples(index=False)]
+        assert [(g[0], g[1], *map(int, g[2:])) for g in got] == expected
+        for _, onset, peak, offset in rows[["wave", "onset", "peak", "offset"]].itertuples(
+            index=False
+        ):
+            assert onset == -1 or onset < peak
+            assert offset == -1 or peak < offset
+        unbounded += int((rows["onset"] == -1).sum() + (rows["offset"] == -1).sum())
+    if record == 1:
+        assert unbounded == 0
+        assert ann.groupby("wave").size().to_dict() == {"P": 60, "QRS": 72, "T": 60}
+    else:
+        assert unbounded > 0
 
 
 # =============================================================================================
@@ -445,11 +475,13 @@ def test_ptbdb_frank_leads_aligned_with_the_12_leads(data_dir):
     ref = wfdb.rdrecord(str(data_dir / "ptbdb-frank" / "s0010_re"))
     names = [n.lower() for n in ref.sig_name]
     for j, lead in enumerate(("vx", "vy", "vz")):
-        np.testing.assert_allclose(rec.aux["frank"][0, j], ref.p_signal[:, names.index(lead)],
-                                   atol=1e-6)  # fmt: skip
+        np.testing.assert_allclose(
+            rec.aux["frank"][0, j], ref.p_signal[:, names.index(lead)], atol=1e-6
+        )
     for j, lead in enumerate(STANDARD):
-        np.testing.assert_allclose(rec.signals[0, j], ref.p_signal[:, names.index(lead.lower())],
-                                   atol=1e-6)  # fmt: skip
+        np.testing.assert_allclose(
+            rec.signals[0, j], ref.p_signal[:, names.index(lead.lower())], atol=1e-6
+        )
     assert list(rec.record_ids) == ["s0010_re"]
     assert rec.meta.loc[0, "age"] == 81 and rec.meta.loc[0, "sex"] == "female"
     assert rec.labels["admission"].names == ("Myocardial infarction",)
@@ -483,7 +515,12 @@ def test_env_var_resolution(data_dir, monkeypatch):
     monkeypatch.setenv("THREEKG_DATA_DIR", str(data_dir))
     assert paths.data_dir() == data_dir
     assert paths.data_dir("") == data_dir
-    expected = {"ptbxl": "ptb-xl", "ludb": "ludb", "cinc": "cinc2021-sample", "ptbdb": "ptbdb-frank"}
+    expected = {
+        "ptbxl": "ptb-xl",
+        "ludb": "ludb",
+        "cinc": "cinc2021-sample",
+        "ptbdb": "ptbdb-frank",
+    }
     for db, folder in expected.items():
         assert paths.database_dir(db) == data_dir / folder
     rec = load_ptbdb(progress=False)  # no data_dir argument: the environment variable

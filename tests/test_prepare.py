@@ -182,16 +182,24 @@ def test_overwrite_replaces(ptbxl20, data_dir, tmp_path):
         prepare_database("ptbxl", out, data_dir=data_dir, ecg_ids=[5, 6], progress=False)
     assert len(load_prepared(out)) == 20
     prepare_database(
-        "ptbxl", out, data_dir=data_dir, ecg_ids=[5, 6], overwrite=True, progress=False,
+        "ptbxl",
+        out,
+        data_dir=data_dir,
+        ecg_ids=[5, 6],
+        overwrite=True,
+        progress=False,
         dtype="int16",
-    )  # fmt: skip
+    )
     loaded = load_prepared(out)
     assert list(loaded.record_ids) == ["5", "6"]
     np.testing.assert_allclose(loaded.signals, ptbxl20.signals[[4, 5]], atol=0.0005 + 1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prep"]  # no old or temporary folder
     assert sorted(p.name for p in out.iterdir()) == [
-        "info.json", "labels.npz", "records.csv", "signals.npy",
-    ]  # fmt: skip
+        "info.json",
+        "labels.npz",
+        "records.csv",
+        "signals.npy",
+    ]
 
 
 def test_records_without_meta_or_labels(tmp_path):

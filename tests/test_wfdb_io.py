@@ -154,9 +154,17 @@ def test_georgia_every_record_matches_loadmat(data_dir):
 # header syntax, on small records written here
 
 
-def _write(folder: Path, name: str, digital: np.ndarray, signal_fields: list[str], *,
-           record_line: str | None = None, comments: tuple[str, ...] = (),
-           prefix: bytes = b"", file_name: str | None = None) -> Path:  # fmt: skip
+def _write(
+    folder: Path,
+    name: str,
+    digital: np.ndarray,
+    signal_fields: list[str],
+    *,
+    record_line: str | None = None,
+    comments: tuple[str, ...] = (),
+    prefix: bytes = b"",
+    file_name: str | None = None,
+) -> Path:
     """Write ``digital`` (n_sig, T) int16 interleaved, and a header with one line per signal.
 
     ``signal_fields[i]`` is what follows the file name on signal line i (format, gain, ...).
@@ -185,6 +193,7 @@ GAIN_CASES = [
     ("250", -3, 250.0, -3, 1.0),  # no units: mV
     ("0/mV", 0, 200.0, 0, 1.0),  # gain 0 means the default 200
     ("2000(5)/uV", 0, 2000.0, 5, 1e-3),  # microvolts, converted to mV
+    ("2(1)/V", 0, 2.0, 1, 1e3),  # volts, converted to mV
     ("1000/mv", 0, 1000.0, 0, 1.0),  # lower-case units as in the CinC PTB-XL headers
 ]
 

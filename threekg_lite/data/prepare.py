@@ -105,6 +105,7 @@ def save_prepared(
             "tasks": {task: list(ls.names) for task, ls in records.labels.items()},
             "aux": sorted(records.aux),
             "problems": records.problems,
+            "text_columns": [c for c in table.columns if table[c].dtype == object],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         (tmp / "info.json").write_text(json.dumps(info, indent=1))
@@ -167,7 +168,13 @@ def load_prepared(path: str | os.PathLike[str], *, mmap: bool = True) -> ECGReco
         raw = np.asarray(signals)
         signals = raw.astype(np.float32) / np.float32(INT16_UNITS_PER_MV)
         signals[raw == -32768] = np.nan
-    table = pd.read_csv(path / "records.csv", dtype={"record_id": str, "patient_id": str})
+    text_columns = info.get("text_columns", ["record_id", "patient_id"])
+    # text columns come back as text, empty strings included (not as NaN)
+    table = pd.read_csv(
+        path / "records.csv", dtype={c: str for c in text_columns}, keep_default_na=False,
+        na_values={c: [""] for c in pd.read_csv(path / "records.csv", nrows=0).columns
+                   if c not in text_columns},
+    )  # fmt: skip
     with np.load(path / "labels.npz") as z:
         labels = {t: LabelSet(tuple(names), z[t]) for t, names in info["tasks"].items()}
     aux = {k: np.load(path / f"aux_{k}.npy", mmap_mode="r" if mmap else None) for k in info["aux"]}
@@ -238,6 +245,4 @@ def load_database(
         from .synthetic import generate
 
         return generate(**kwargs)
-    raise ValueError(
-        f"unknown database {database!r}; use ptbxl, cinc, ludb, ptbdb or synthetic"
-    )
+    raise ValueError(f"unknown database {database!r}; use ptbxl, cinc, ludb, ptbdb or synthetic")

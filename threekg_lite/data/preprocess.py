@@ -68,6 +68,8 @@ def crop_or_pad(
     """
     if length <= 0:
         raise ValueError(f"length must be positive, got {length}")
+    if mode not in ("start", "center", "random"):  # checked even when nothing is cropped
+        raise ValueError(f"unknown crop mode {mode!r}; use 'start', 'center' or 'random'")
     t = x.shape[-1]
     if t == length:
         return x.copy()
@@ -76,12 +78,10 @@ def crop_or_pad(
             start = 0
         elif mode == "center":
             start = (t - length) // 2
-        elif mode == "random":
+        else:  # "random"
             if rng is None:
                 raise ValueError("mode='random' needs rng (a numpy.random.Generator)")
             start = int(rng.integers(0, t - length + 1))
-        else:
-            raise ValueError(f"unknown crop mode {mode!r}; use 'start', 'center' or 'random'")
         return x[..., start : start + length].copy()
     out = np.full(x.shape[:-1] + (length,), pad_value, dtype=x.dtype)
     out[..., :t] = x
