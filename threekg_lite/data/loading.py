@@ -115,6 +115,7 @@ def read_many(
     problems: dict[int, str] = {}
     starts: list[int] = []
     rates: set[float] = set()
+    block: np.ndarray | None = None
     for i, path in enumerate(tqdm(paths, desc=desc, unit="rec", disable=not progress)):
         rec = read_ecg(path, on_bad_lead=policy)
         if rec.problems:
@@ -124,7 +125,10 @@ def read_many(
         rates.add(rec.fs)
         names = list(rec.extra) if keep_extra else []
         # ECG and extra signals go through resampling and cropping together, as one array.
-        sig = np.concatenate([rec.signals] + [rec.extra[k][None] for k in names])
+        if names:
+            sig = np.concatenate([rec.signals] + [rec.extra[k][None] for k in names])
+        else:
+            sig = rec.signals
         if fs is not None and rec.fs != fs:
             sig = resample(sig, rec.fs, fs)
         if bandpass is not None:
@@ -143,6 +147,11 @@ def read_many(
         if length is not None:
             sig = crop_or_pad(sig, length, mode=crop, rng=rng)
         rec.extra = {k: sig[12 + j] for j, k in enumerate(names)}
+        if block is None:  # one array for all records, filled in place (no stacking copy)
+            block = np.empty((len(paths), 12, sig.shape[-1]), dtype=np.float32)
+        if sig.shape[-1] == block.shape[-1]:
+            block[len(out)] = sig[:12]
+            sig = block[len(out)]
         out.append(sig[:12])
         kept.append(i)
         starts.append(0)
@@ -159,6 +168,8 @@ def read_many(
         return ReadResult(
             np.empty((0, 12, length or 0), np.float32), kept, records, problems, starts
         )
+    if stride is None and block is not None and all(s.base is block for s in out):
+        return ReadResult(block[: len(out)], kept, records, problems, starts)
     lengths = {s.shape[-1] for s in out}
     if len(lengths) > 1:
         raise ECGFormatError(

@@ -53,12 +53,19 @@ def read_scp_statements(folder: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.read_csv(path, index_col=0)
 
 
-def read_ptbxl_database(folder: str | os.PathLike[str]) -> pd.DataFrame:
-    """``ptbxl_database.csv`` indexed by ``ecg_id``, with ``scp_codes`` parsed into dicts."""
+def read_ptbxl_database(folder: str | os.PathLike[str], parse_codes: bool = True) -> pd.DataFrame:
+    """``ptbxl_database.csv`` indexed by ``ecg_id``, with ``scp_codes`` parsed into dicts
+    (left as text with ``parse_codes=False``; :func:`parse_scp_codes` parses them later)."""
     path = Path(folder) / "ptbxl_database.csv"
     if not path.exists():
         raise DataNotFoundError(f"{path} is missing: not a PTB-XL folder. {HOW_TO_GET_DATA}")
     db = pd.read_csv(path, index_col="ecg_id")
+    return parse_scp_codes(db, path) if parse_codes else db
+
+
+def parse_scp_codes(db: pd.DataFrame, path: str | os.PathLike[str] = "ptbxl_database.csv"):
+    """``db`` with its ``scp_codes`` column parsed from text into ``{code: likelihood}`` dicts."""
+    db = db.copy()
     try:
         db["scp_codes"] = db["scp_codes"].apply(ast.literal_eval)
     except (ValueError, SyntaxError) as e:
@@ -169,7 +176,7 @@ def load_ptbxl(
         ``strat_fold``, age, sex and the quality columns.
     """
     folder = database_dir("ptbxl", data_dir)
-    db = read_ptbxl_database(folder)
+    db = read_ptbxl_database(folder, parse_codes=False)  # parsed below, for the rows kept
     statements = read_scp_statements(folder)
     if ecg_ids is not None:
         wanted = list(ecg_ids)
@@ -204,6 +211,7 @@ def load_ptbxl(
         progress=progress,
         desc=f"PTB-XL {fs} Hz",
     )
+    db = parse_scp_codes(db, folder / "ptbxl_database.csv")
     requested = db.index.astype(str).to_numpy()
     problems = {requested[i]: p for i, p in res.problems.items()}
     db = db.iloc[res.kept]

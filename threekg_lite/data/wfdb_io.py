@@ -42,6 +42,7 @@ from ..errors import ECGFormatError
 from ..leads import LEAD_NAMES, lead_order
 
 WFDB_NAN_16 = -32768
+FRANK_NAMES = ("vx", "vy", "vz")
 DEFAULT_GAIN = 200.0
 
 _SIGNAL_FORMAT = re.compile(r"^(?P<fmt>\d+)(?:x\d+)?(?::\d+)?(?:\+(?P<offset>\d+))?$")
@@ -83,8 +84,8 @@ class Header:
 
 
 def _header_path(record: str | os.PathLike[str]) -> Path:
-    path = Path(record)
-    return path if path.suffix == ".hea" else path.with_name(path.name + ".hea")
+    name = os.fspath(record)
+    return Path(name if name.endswith(".hea") else name + ".hea")
 
 
 def parse_header(record: str | os.PathLike[str]) -> Header:
@@ -101,7 +102,8 @@ def parse_header(record: str | os.PathLike[str]) -> Header:
     """
     path = _header_path(record)
     try:
-        text = path.read_text(encoding="latin-1")
+        with open(path, "rb") as fh:
+            text = fh.read().decode("latin-1")
     except FileNotFoundError:
         raise ECGFormatError(path, "header file not found") from None
     lines = text.splitlines()
@@ -130,8 +132,10 @@ def parse_header(record: str | os.PathLike[str]) -> Header:
     for i, f in enumerate(sig_lines):
         spec = None
         if len(f) > 8:  # the usual complete line: parse each distinct form once
-            spec = _cached_spec(f[1], f[2], f[4], tuple(f[8:]))
-        specs.append(spec._replace(file_name=f[0]) if spec else _parse_signal_line(path, i, f))
+            rest = _cached_spec(f[1], f[2], f[4], tuple(f[8:]))
+            if rest is not None:
+                spec = SignalSpec(f[0], *rest)
+        specs.append(spec if spec is not None else _parse_signal_line(path, i, f))
     signals = tuple(specs)
     return Header(path, record_name, n_sig, fs, n_samples, signals, comments)
 
@@ -173,10 +177,14 @@ def _parse_signal_line(path: Path, index: int, fields: list[str]) -> SignalSpec:
 
 
 @functools.lru_cache(maxsize=4096)
-def _cached_spec(fmt: str, gain: str, adc_zero: str, name: tuple[str, ...]) -> SignalSpec | None:
-    """Signal lines repeat across a database but for the file name: parse each form once."""
+def _cached_spec(fmt: str, gain: str, adc_zero: str, name: tuple[str, ...]) -> tuple | None:
+    """Signal lines repeat across a database but for the file name: parse each form once.
+
+    Returns the :class:`SignalSpec` fields after ``file_name``, or ``None`` if unreadable.
+    """
     try:
-        return _parse_signal_line(Path("."), 0, ["", fmt, gain, "0", adc_zero, "", "", "", *name])
+        fields = ["", fmt, gain, "0", adc_zero, "", "", "", *name]
+        return tuple(_parse_signal_line(Path("."), 0, fields))[1:]
     except (ECGFormatError, ValueError):
         return None  # the caller parses again, uncached, for an error naming the header
 
@@ -244,7 +252,7 @@ def read_signals(header: Header) -> np.ndarray:
         if file_name.endswith(".mat") and offset >= 20:
             _check_mat_v4(fpath, n_in_file, n_samples)
         digital = np.fromfile(fpath, dtype="<i2", count=n_samples * n_in_file, offset=offset)
-        digital = digital.reshape(n_samples, n_in_file).T  # (n_in_file, T)
+        digital = digital.reshape(n_samples, n_in_file)  # (T, n_in_file), as stored
         if out is None:
             out = np.empty((header.n_sig, n_samples), dtype=np.float32)
         specs = [header.signals[i] for i in idx]
@@ -253,11 +261,18 @@ def read_signals(header: Header) -> np.ndarray:
         except ValueError as e:
             raise ECGFormatError(header.path, str(e)) from None
         base = np.array([s.baseline for s in specs], dtype=np.float32)
-        phys = (digital.astype(np.float32) - base[:, None]) * scale[:, None]
-        missing = digital == WFDB_NAN_16
-        if missing.any():
-            phys[missing] = np.nan
-        out[idx] = phys
+        # Transpose while converting; per-lead arithmetic then runs along the long,
+        # contiguous time axis (broadcasting along the 12-lead axis is several times slower).
+        phys = digital.T.astype(np.float32, order="C")  # (n_in_file, T), C-contiguous
+        if base.any():
+            phys -= base[:, None]
+        phys *= scale[:, None]
+        if (digital == WFDB_NAN_16).any():
+            phys[digital.T == WFDB_NAN_16] = np.nan
+        if idx == list(range(header.n_sig)):
+            out = phys
+        else:
+            out[idx] = phys
     assert out is not None
     return out
 
@@ -293,6 +308,31 @@ def _read_with_wfdb(header: Header) -> np.ndarray:
 BadLeadPolicy = Literal["raise", "report", "ignore"]
 
 
+@functools.lru_cache(maxsize=256)
+def _layout(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[tuple[str, int], ...]]:
+    """Rows of the 12 leads in standard order, and ``(name, row)`` of the other signals.
+
+    Headers of one database name their signals alike, so this runs once per naming scheme.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 12 ECG leads, unknown or duplicated lead names.
+    """
+    ecg_idx = [i for i, n in enumerate(names) if n.strip().lower() not in FRANK_NAMES]
+    if len(ecg_idx) < 12:
+        raise ValueError(
+            f"{len(ecg_idx)} ECG lead(s) {[names[i] for i in ecg_idx]}; a 12-lead ECG "
+            f"needs {list(LEAD_NAMES)}"
+        )
+    try:
+        order = lead_order([names[i] for i in ecg_idx])
+    except ValueError as e:
+        raise ValueError(str(e).split(": ", 1)[-1]) from None
+    extra = tuple((names[i].strip().lower(), i) for i in range(len(names)) if i not in ecg_idx)
+    return tuple(ecg_idx[j] for j in order), extra
+
+
 def bad_leads(signals: np.ndarray, names: list[str] | tuple[str, ...]) -> dict[str, str]:
     """Leads that hold NaN or are flat (constant), as ``{lead: problem}``.
 
@@ -302,15 +342,18 @@ def bad_leads(signals: np.ndarray, names: list[str] | tuple[str, ...]) -> dict[s
         ``(n_leads, T)``.
     """
     problems: dict[str, str] = {}
-    n_nan = np.isnan(signals).sum(axis=-1)
-    # max - min is NaN for a lead holding NaN (reported as NaN below); np.nanmax would warn
-    # "All-NaN slice" on a lead that is entirely missing, and fail on zero samples.
-    span = signals.max(axis=-1) - signals.min(axis=-1) if signals.shape[-1] else None
-    for i, name in enumerate(names):
-        if n_nan[i]:
-            problems[name] = f"{int(n_nan[i])} NaN sample(s)"
-        elif span is not None and span[i] == 0.0:
-            problems[name] = f"flat line at {float(signals[i, 0]):.3f} mV"
+    if not signals.shape[-1]:
+        return problems
+    # max - min is NaN for a lead holding NaN, and 0 for a flat one: two passes find both.
+    # (np.nanmax would warn "All-NaN slice" on a lead that is entirely missing.)
+    span = signals.max(axis=-1) - signals.min(axis=-1)
+    suspect = np.flatnonzero(~(span > 0))
+    for i in suspect:
+        n_nan = int(np.isnan(signals[i]).sum())
+        if n_nan:
+            problems[names[i]] = f"{n_nan} NaN sample(s)"
+        else:
+            problems[names[i]] = f"flat line at {float(signals[i, 0]):.3f} mV"
     return problems
 
 
@@ -370,21 +413,16 @@ def read_ecg(
             f"sampling rate {header.fs:g} Hz, expected {expected_fs:g} Hz; "
             "resample it (fs=... in the loaders) or load the matching folder",
         )
-    names = header.sig_names
-    ecg_idx = [i for i, n in enumerate(names) if n.strip().lower() not in ("vx", "vy", "vz")]
-    if len(ecg_idx) < 12:
-        raise ECGFormatError(
-            header.path,
-            f"{len(ecg_idx)} ECG lead(s) {[names[i] for i in ecg_idx]}; a 12-lead ECG "
-            f"needs {list(LEAD_NAMES)}",
-        )
     try:
-        order = lead_order([names[i] for i in ecg_idx], source=header.path.name)
+        rows, extra_rows = _layout(tuple(header.sig_names))
     except ValueError as e:
-        raise ECGFormatError(header.path, str(e).split(": ", 1)[-1]) from None
+        raise ECGFormatError(header.path, str(e)) from None
     raw = read_signals(header)
-    signals = np.ascontiguousarray(raw[[ecg_idx[j] for j in order]])
-    extra = {names[i].strip().lower(): raw[i] for i in range(len(names)) if i not in ecg_idx}
+    if rows == tuple(range(raw.shape[0])):
+        signals = raw  # already 12 leads in standard order: no copy
+    else:
+        signals = np.ascontiguousarray(raw[list(rows)])
+    extra = {name: raw[i] for name, i in extra_rows}
     problems: dict[str, str] = {}
     if on_bad_lead != "ignore":
         problems = bad_leads(signals, LEAD_NAMES)
