@@ -84,3 +84,22 @@ def test_dower_rows_satisfy_limb_identities_exactly():
     )  # fmt: skip
     np.testing.assert_allclose(DOWER[2:6], published, atol=6e-4)
     assert not DOWER.flags.writeable
+
+
+def test_data_package_exports_resolve_lazily():
+    import subprocess
+    import sys
+
+    import threekg_lite.data as data
+
+    assert sorted(data.__all__) == sorted(data._EXPORTS)
+    for name in data.__all__:
+        assert getattr(data, name) is not None
+    with pytest.raises(AttributeError):
+        data.no_such_thing  # noqa: B018
+    # importing the package reads, writes and imports nothing heavy
+    code = (
+        "import sys, threekg_lite.data; print('scipy.signal' in sys.modules, 'wfdb' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

@@ -1,2 +1,63 @@
 """Data: real PhysioNet databases in their official layouts, the prepare-once cache,
-preprocessing, downloads, and the synthetic ECG generator."""
+preprocessing, downloads, and the synthetic ECG generator.
+
+The common entry points are available from here; each is imported on first use, so that
+``import threekg_lite.data`` stays fast and touches nothing::
+
+    from threekg_lite.data import load_ptbxl, generate, load_prepared
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ECGRecords": "records",
+    "LabelSet": "records",
+    "load_ptbxl": "ptbxl",
+    "load_cinc": "cinc",
+    "load_ludb": "ludb",
+    "load_ludb_annotations": "ludb",
+    "load_ptbdb": "ptbdb",
+    "generate": "synthetic",
+    "Nuisance": "synthetic",
+    "save_prepared": "prepare",
+    "load_prepared": "prepare",
+    "prepare_database": "prepare",
+    "load_database": "prepare",
+    "download_database": "download",
+    "read_ecg": "wfdb_io",
+    "data_dir": "paths",
+    "available_databases": "paths",
+}
+
+__all__ = [
+    "ECGRecords", "LabelSet", "Nuisance", "available_databases", "data_dir",
+    "download_database", "generate", "load_cinc", "load_database", "load_ludb",
+    "load_ludb_annotations", "load_prepared", "load_ptbdb", "load_ptbxl", "prepare_database",
+    "read_ecg", "save_prepared",
+]  # fmt: skip
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .cinc import load_cinc
+    from .download import download_database
+    from .ludb import load_ludb, load_ludb_annotations
+    from .paths import available_databases, data_dir
+    from .prepare import load_database, load_prepared, prepare_database, save_prepared
+    from .ptbdb import load_ptbdb
+    from .ptbxl import load_ptbxl
+    from .records import ECGRecords, LabelSet
+    from .synthetic import Nuisance, generate
+    from .wfdb_io import read_ecg
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
