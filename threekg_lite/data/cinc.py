@@ -26,8 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataNotFoundError
-from .loading import OnBadLead, read_many, window_meta
-from .loading import window_stride as _window_stride
+from .loading import OnBadLead, read_records, window_meta
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
 from .records import ECGRecords, LabelSet
@@ -117,22 +116,11 @@ def load_cinc(
     fs
         Target sampling rate (Hz); records at other rates (INCART 257 Hz, PTB 1000 Hz) are
         resampled.
-    duration
-        Seconds per record: longer records are cropped (``crop``), shorter ones zero-padded.
-        ``None`` keeps them whole, which works only when all have the same length.
     records
         Record names to load (e.g. ``["E07938", "HR12083"]``); default all.
-    on_bad_lead
-        Records with NaN or flat-line leads (the Chapman/Ningbo data has some): ``"drop"``
-        (default, listed in ``problems``), ``"raise"`` or ``"keep"``.
-
-    stride
-        With ``duration``: cut each record into all windows of ``duration`` seconds starting
-        ``stride`` seconds apart, one row per window (ids repeated; ``meta["window_start_s"]``
-        says where each starts). Default: one crop per record.
-    bandpass
-        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
-        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
+    duration, crop, rng, stride, bandpass, on_bad_lead, progress
+        Reading options shared by every loader: see
+        :func:`threekg_lite.data.loading.read_records`.
 
     Returns
     -------
@@ -153,14 +141,13 @@ def load_cinc(
         paths = [by_name[r] for r in wanted]
     if not paths:
         raise DataNotFoundError(f"no .hea/.mat record pairs under {folder}. {HOW_TO_GET_DATA}")
-    length = None if duration is None else int(round(duration * fs))
-    res = read_many(
+    res = read_records(
         paths,
         fs=fs,
-        length=length,
+        duration=duration,
         crop=crop,
         rng=rng,
-        stride=_window_stride(stride, duration, fs),
+        stride=stride,
         bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         progress=progress,

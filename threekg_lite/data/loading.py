@@ -199,3 +199,61 @@ def window_meta(
         meta = meta.copy()
         meta["window_start_s"] = np.asarray(res.starts, dtype=float) / fs
     return meta
+
+
+def read_records(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    fs: float,
+    duration: float | None = None,
+    crop: CropMode = "start",
+    rng: np.random.Generator | None = None,
+    stride: float | None = None,
+    bandpass: tuple[float | None, float | None] | None = None,
+    on_bad_lead: OnBadLead = "drop",
+    progress: bool = True,
+    keep_extra: bool = False,
+    desc: str = "reading records",
+) -> ReadResult:
+    """:func:`read_many` with times in seconds: what every database loader calls.
+
+    The loaders (``load_ptbxl``, ``load_cinc``, ``load_ludb``, ``load_ptbdb``) share these
+    parameters, documented here once:
+
+    Parameters
+    ----------
+    fs
+        Target sampling rate in Hz; records at other rates are resampled (polyphase filter).
+    duration
+        Seconds per record: longer records are cut (``crop``), shorter ones zero-padded at
+        the end. ``None`` keeps records whole, which works only when all have one length.
+    crop
+        Which part of a longer record to keep: ``"start"``, ``"center"`` or ``"random"``
+        (offsets drawn from ``rng``, a ``numpy.random.Generator``).
+    stride
+        With ``duration``: cut each record into all windows of ``duration`` seconds starting
+        ``stride`` seconds apart, one row per window (ids and labels repeated;
+        ``meta["window_start_s"]`` says where each starts). Default: one crop per record.
+    bandpass
+        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
+        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
+    on_bad_lead
+        Records with NaN or flat-line leads: ``"drop"`` (default), ``"raise"`` (an error
+        naming the file and leads) or ``"keep"``; dropped and kept ones are listed in the
+        result's ``problems``.
+    progress
+        Show a progress bar.
+    """
+    return read_many(
+        paths,
+        fs=fs,
+        length=None if duration is None else int(round(duration * fs)),
+        crop=crop,
+        rng=rng,
+        on_bad_lead=on_bad_lead,
+        bandpass=bandpass,
+        stride=window_stride(stride, duration, fs),
+        keep_extra=keep_extra,
+        progress=progress,
+        desc=desc,
+    )

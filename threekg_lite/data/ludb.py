@@ -26,8 +26,7 @@ import pandas as pd
 
 from ..errors import DataNotFoundError, ECGFormatError
 from ..leads import LEAD_NAMES
-from .loading import OnBadLead, read_many, window_meta
-from .loading import window_stride as _window_stride
+from .loading import OnBadLead, read_records, window_meta
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
 from .records import ECGRecords, LabelSet
@@ -119,14 +118,9 @@ def load_ludb(
         Target rate in Hz (the files are 500 Hz).
     records
         Record numbers (1-200); default all whose files are present.
-
-    stride
-        With ``duration``: cut each record into all windows of ``duration`` seconds starting
-        ``stride`` seconds apart, one row per window (ids repeated; ``meta["window_start_s"]``
-        says where each starts). Default: one crop per record.
-    bandpass
-        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
-        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
+    duration, crop, rng, stride, bandpass, on_bad_lead, progress
+        Reading options shared by every loader: see
+        :func:`threekg_lite.data.loading.read_records`.
 
     Returns
     -------
@@ -145,14 +139,13 @@ def load_ludb(
             raise ValueError(f"record(s) {unknown[:10]} not in {folder / 'ludb.csv'}")
     if not ids:
         raise DataNotFoundError(f"no LUDB records in {folder / 'data'}. {HOW_TO_GET_DATA}")
-    length = None if duration is None else int(round(duration * fs))
-    res = read_many(
+    res = read_records(
         [folder / "data" / str(i) for i in ids],
         fs=fs,
-        length=length,
+        duration=duration,
         crop=crop,
         rng=rng,
-        stride=_window_stride(stride, duration, fs),
+        stride=stride,
         bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         progress=progress,

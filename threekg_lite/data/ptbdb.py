@@ -24,8 +24,7 @@ import pandas as pd
 
 from ..errors import DataNotFoundError, ECGFormatError
 from ..leads import FRANK_LEADS
-from .loading import OnBadLead, read_many, window_meta
-from .loading import window_stride as _window_stride
+from .loading import OnBadLead, read_records, window_meta
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
 from .records import ECGRecords, LabelSet
@@ -71,16 +70,9 @@ def load_ptbdb(
         Target rate in Hz (the files are 1000 Hz).
     records
         Record names (``"s0010_re"``) or paths (``"patient001/s0010_re"``); default all.
-    duration
-        Seconds per record (records differ in length, so this is needed to load several).
-
-    stride
-        With ``duration``: cut each record into all windows of ``duration`` seconds starting
-        ``stride`` seconds apart, one row per window (ids repeated; ``meta["window_start_s"]``
-        says where each starts). Default: one crop per record.
-    bandpass
-        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
-        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
+    duration, crop, rng, stride, bandpass, on_bad_lead, progress
+        Reading options shared by every loader: see
+        :func:`threekg_lite.data.loading.read_records`.
 
     Returns
     -------
@@ -102,14 +94,13 @@ def load_ptbdb(
         paths = [by_key[r] for r in wanted]
     if not paths:
         raise DataNotFoundError(f"no PTB records in {folder}. {HOW_TO_GET_DATA}")
-    length = None if duration is None else int(round(duration * fs))
-    res = read_many(
+    res = read_records(
         paths,
         fs=fs,
-        length=length,
+        duration=duration,
         crop=crop,
         rng=rng,
-        stride=_window_stride(stride, duration, fs),
+        stride=stride,
         bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         keep_extra=True,

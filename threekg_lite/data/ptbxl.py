@@ -31,8 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataNotFoundError, ECGFormatError
-from .loading import OnBadLead, read_many, window_meta
-from .loading import window_stride as _window_stride
+from .loading import OnBadLead, read_records, window_meta
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
 from .records import ECGRecords, LabelSet
@@ -154,19 +153,9 @@ def load_ptbxl(
         PTB-XL benchmark).
     min_likelihood
         Minimum SCP likelihood for a code to count (0-100).
-    duration
-        Seconds per record after cropping/padding; default: as stored (10 s).
-    on_bad_lead
-        Records with NaN or flat-line leads: ``"drop"`` (default, listed in ``problems``),
-        ``"raise"`` or ``"keep"``.
-
-    stride
-        With ``duration``: cut each record into all windows of ``duration`` seconds starting
-        ``stride`` seconds apart, one row per window (ids repeated; ``meta["window_start_s"]``
-        says where each starts). Default: one crop per record.
-    bandpass
-        ``(low, high)`` in Hz: zero-phase Butterworth band-pass of each whole record before
-        cutting (either edge ``None``: high- or low-pass only). Default: no filter.
+    duration, crop, rng, stride, bandpass, on_bad_lead, progress
+        Reading options shared by every loader: see
+        :func:`threekg_lite.data.loading.read_records`.
 
     Returns
     -------
@@ -198,14 +187,13 @@ def load_ptbxl(
     db = db[present]
     if len(db) == 0:
         raise DataNotFoundError(f"no PTB-XL records at {file_fs} Hz in {folder}. {HOW_TO_GET_DATA}")
-    length = None if duration is None else int(round(duration * fs))
-    res = read_many(
+    res = read_records(
         [folder / name for name in db[column]],
         fs=fs,
-        length=length,
+        duration=duration,
         crop=crop,
         rng=rng,
-        stride=_window_stride(stride, duration, fs),
+        stride=stride,
         bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         progress=progress,
