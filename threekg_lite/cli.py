@@ -4,7 +4,7 @@ Examples::
 
     threekg info --data-dir ../shared/data
     threekg download ptbxl --n-records 500 --rate 100 --data-dir ~/ecg
-    threekg prepare ptbxl --fs 500 --data-dir ~/ecg --out ~/ecg/prepared/ptbxl-500
+    threekg prepare ptbxl --fs 100 --data-dir ~/ecg --out ~/ecg/prepared/ptbxl-100
     threekg prepare synthetic --n 2000 --seed 0 --out /tmp/synthetic
 """
 
@@ -31,14 +31,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="threekg", description="3KG contrastive learning of 12-lead ECGs: data tools."
     )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    info = sub.add_parser("info", help="list the databases found in the data directory")
+    info = sub.add_parser(
+        "info", help="list the databases found in the data directory", parents=[common]
+    )
     _add_data_dir(info)
 
     dl = sub.add_parser(
-        "download", help="download a PhysioNet database (or part of it), verified by SHA-256"
+        "download",
+        help="download a PhysioNet database (or part of it), verified by SHA-256",
+        parents=[common],
     )
     dl.add_argument("database", choices=["ptbxl", "ludb", "ptbdb", "cinc2021", "cinc2020"])
     _add_data_dir(dl)
@@ -48,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--base-url", default=None, help="mirror of https://physionet.org/files/")
 
     prep = sub.add_parser(
-        "prepare", help="convert a database once into one array + metadata table for training"
+        "prepare",
+        help="convert a database once into one array + metadata table for training",
+        parents=[common],
     )
     prep.add_argument("database", choices=["ptbxl", "cinc", "ludb", "ptbdb", "synthetic"])
     _add_data_dir(prep)
@@ -57,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--duration", type=float, default=None, help="seconds per record")
     prep.add_argument("--dtype", choices=["float32", "int16"], default="float32")
     prep.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    prep.add_argument("--n", type=int, default=1000, help="synthetic: number of records")
-    prep.add_argument("--seed", type=int, default=0, help="synthetic: random seed")
+    prep.add_argument("--n", type=int, default=None, help="synthetic only: number of records")
+    prep.add_argument("--seed", type=int, default=None, help="synthetic only: random seed")
     return parser
 
 
@@ -104,8 +112,10 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     from .data.prepare import prepare_database
 
     kwargs: dict[str, object] = {}
+    if args.database != "synthetic" and (args.n is not None or args.seed is not None):
+        raise ValueError("--n and --seed apply to synthetic data only")
     if args.database == "synthetic":
-        kwargs.update(n=args.n, seed=args.seed)
+        kwargs.update(n=1000 if args.n is None else args.n, seed=args.seed or 0)
         if args.fs is not None:
             kwargs["fs"] = args.fs
         if args.duration is not None:
@@ -113,7 +123,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     else:
         kwargs["progress"] = not args.quiet
         if args.fs is not None:
-            kwargs["fs"] = int(args.fs) if args.database == "ptbxl" else args.fs
+            kwargs["fs"] = args.fs
         if args.duration is not None:
             kwargs["duration"] = args.duration
     path = prepare_database(

@@ -18,10 +18,12 @@ Files spell lead names in many ways (``AVR``, ``avr``, ``aVR``; ``i``/``I``; ``v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported by the code that hands us tensors, not by us
+    import torch
 
 LEAD_NAMES: tuple[str, ...] = (
     "I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6",
@@ -91,7 +93,7 @@ def lead_order(names: Sequence[str], source: str = "record") -> list[int]:
     return [seen[n] for n in LEAD_NAMES]
 
 
-ArrayT = TypeVar("ArrayT", np.ndarray, torch.Tensor)
+ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
 
 
 def derived_limb_leads(lead_i: ArrayT, lead_ii: ArrayT) -> tuple[ArrayT, ArrayT, ArrayT, ArrayT]:

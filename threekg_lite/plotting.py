@@ -22,16 +22,20 @@ Every trace is a :class:`~matplotlib.lines.Line2D` whose ``gid`` names it (``"le
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from .leads import LEAD_NAMES, canonical_lead_name
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["plot_ecg", "plot_leads"]
 
@@ -59,7 +63,8 @@ _LINE_SPACING = 1.25
 
 def _as_array(ecg: np.ndarray | torch.Tensor) -> np.ndarray:
     """``ecg`` as a float64 NumPy array (torch tensors are detached and moved to the CPU)."""
-    if isinstance(ecg, torch.Tensor):
+    torch = sys.modules.get("torch")  # a tensor can only exist if torch is imported already
+    if torch is not None and isinstance(ecg, torch.Tensor):
         t = ecg.detach().cpu()
         if t.dtype != torch.float64:
             t = t.to(torch.float32)  # bfloat16/float16/int have no direct NumPy view

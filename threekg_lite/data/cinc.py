@@ -69,13 +69,14 @@ def find_cinc_records(folder: str | os.PathLike[str]) -> list[Path]:
     return [h.with_suffix("") for h in heads if h.with_suffix(".mat").exists()]
 
 
-def parse_cinc_comments(comments: Iterable[str]) -> dict[str, str]:
-    """``{"Age": "65", "Sex": "Female", "Dx": "164889003,164909002", ...}`` from header comments."""
+def parse_header_comments(comments: Iterable[str], lower: bool = False) -> dict[str, str]:
+    """``key: value`` header comment lines as a dict, e.g. ``{"Age": "65", "Sex": "Female",
+    "Dx": "164889003,164909002"}`` (keys lower-cased with ``lower=True``)."""
     out: dict[str, str] = {}
     for line in comments:
         key, sep, value = line.partition(":")
         if sep:
-            out[key.strip()] = value.strip()
+            out[key.strip().lower() if lower else key.strip()] = value.strip()
     return out
 
 
@@ -139,6 +140,8 @@ def load_cinc(
         if unknown:
             raise ValueError(f"record(s) {unknown[:10]} not found under {folder}")
         paths = [by_name[r] for r in wanted]
+        if not paths:
+            raise ValueError("records=[] selects no record")
     if not paths:
         raise DataNotFoundError(f"no .hea/.mat record pairs under {folder}. {HOW_TO_GET_DATA}")
     res = read_records(
@@ -156,7 +159,7 @@ def load_cinc(
     problems = {paths[i].name: p for i, p in res.problems.items()}
     rows = []
     for rec in res.records:
-        info = parse_cinc_comments(rec.header.comments)
+        info = parse_header_comments(rec.header.comments)
         name = rec.header.path.stem
         rows.append(
             {

@@ -106,6 +106,10 @@ def read_many(
     """
     if stride is not None and (length is None or stride <= 0):
         raise ValueError(f"stride={stride} needs a positive stride and a window length")
+    if crop not in ("start", "center", "random"):
+        raise ValueError(f"unknown crop mode {crop!r}; use 'start', 'center' or 'random'")
+    if crop == "random" and length is not None and stride is None and rng is None:
+        raise ValueError("crop='random' needs rng (a numpy.random.Generator)")
     if on_bad_lead not in ("raise", "drop", "keep"):
         raise ValueError(f"on_bad_lead must be 'raise', 'drop' or 'keep', got {on_bad_lead!r}")
     policy = "raise" if on_bad_lead == "raise" else "report"
@@ -141,12 +145,13 @@ def read_many(
                 out.append(window[:12])
                 kept.append(i)
                 starts.append(w * stride)
-                extra = {k: window[12 + j] for j, k in enumerate(names)}
+                extra = {k: window[12 + j].copy() for j, k in enumerate(names)}
                 records.append(dataclasses.replace(rec, extra=extra))
             continue
-        if length is not None:
+        if length is not None and sig.shape[-1] != length:
             sig = crop_or_pad(sig, length, mode=crop, rng=rng)
-        rec.extra = {k: sig[12 + j] for j, k in enumerate(names)}
+        # copies, so that the rows kept per record do not hold the whole array alive
+        rec.extra = {k: sig[12 + j].copy() for j, k in enumerate(names)}
         if block is None:  # one array for all records, filled in place (no stacking copy)
             block = np.empty((len(paths), 12, sig.shape[-1]), dtype=np.float32)
         if sig.shape[-1] == block.shape[-1]:
@@ -186,9 +191,13 @@ def window_stride(stride_s: float | None, duration_s: float | None, fs: float) -
         return None
     if duration_s is None:
         raise ValueError("stride needs duration: the length of each window in seconds")
-    if stride_s <= 0:
-        raise ValueError(f"stride must be positive, got {stride_s} s")
-    return int(round(stride_s * fs))
+    samples = int(round(stride_s * fs))
+    if samples < 1:
+        raise ValueError(
+            f"stride of {stride_s} s is {stride_s * fs:g} samples at {fs:g} Hz; "
+            "it must be positive and at least one sample"
+        )
+    return samples
 
 
 def window_meta(

@@ -66,7 +66,7 @@ def read_ludb_table(folder: str | os.PathLike[str]) -> pd.DataFrame:
         lambda v: [x.removeprefix(_AXIS_PREFIX).strip() for x in v]
     )
     table["Sex"] = table["Sex"].str.strip()
-    table["Age"] = pd.to_numeric(table["Age"].str.strip().str.rstrip(">"), errors="coerce")
+    table["Age"] = pd.to_numeric(table["Age"].str.strip().str.lstrip(">"), errors="coerce")
     return table.set_index("ID")
 
 
@@ -134,6 +134,8 @@ def load_ludb(
         ids = [i for i in table.index if (folder / "data" / f"{i}.hea").exists()]
     else:
         ids = list(records)
+        if not ids:
+            raise ValueError("records=[] selects no record")
         unknown = sorted(set(ids) - set(table.index))
         if unknown:
             raise ValueError(f"record(s) {unknown[:10]} not in {folder / 'ludb.csv'}")

@@ -58,18 +58,16 @@ def save_prepared(
         ``"float32"`` (mV, exact) or ``"int16"`` (microvolts: half the size, 1 µV resolution;
         values beyond +-32.767 mV are an error).
     overwrite
-        Replace an existing prepared folder at ``path``.
+        Replace an existing prepared folder at ``path``. A folder that is not a prepared one
+        (no ``info.json`` of this format) is never replaced: that is an error.
 
     Returns
     -------
     pathlib.Path
         ``path``.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"{path} exists; pass overwrite=True (--overwrite on the command line) to replace it"
-        )
+    path = Path(path).expanduser()
+    check_replaceable(path, overwrite)
     if dtype == "float32":
         signals = np.ascontiguousarray(records.signals, dtype=np.float32)
     elif dtype == "int16":
@@ -105,6 +103,7 @@ def save_prepared(
             "tasks": {task: list(ls.names) for task, ls in records.labels.items()},
             "aux": sorted(records.aux),
             "problems": records.problems,
+            "columns": list(table.columns),
             "text_columns": [c for c in table.columns if table[c].dtype == object],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
@@ -126,6 +125,30 @@ def save_prepared(
     return path
 
 
+def is_prepared(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` is a folder written by :func:`save_prepared`."""
+    info = Path(path).expanduser() / "info.json"
+    try:
+        return "format_version" in json.loads(info.read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def check_replaceable(path: Path, overwrite: bool) -> None:
+    """Raise unless ``path`` is free, or is a prepared folder and ``overwrite`` is set."""
+    if not path.exists():
+        return
+    if not overwrite:
+        raise FileExistsError(
+            f"{path} exists; pass overwrite=True (--overwrite on the command line) to replace it"
+        )
+    empty = path.is_dir() and not any(path.iterdir())
+    if not (empty or is_prepared(path)):
+        raise FileExistsError(
+            f"{path} exists and is not a prepared folder (no info.json); refusing to replace it"
+        )
+
+
 def load_prepared(path: str | os.PathLike[str], *, mmap: bool = True) -> ECGRecords:
     """Read a folder written by :func:`save_prepared`.
 
@@ -137,12 +160,18 @@ def load_prepared(path: str | os.PathLike[str], *, mmap: bool = True) -> ECGReco
         Memory-map ``signals.npy`` (instant; pages are read when touched) instead of reading
         it whole. int16 folders are always converted to float32 mV in memory.
 
+    Notes
+    -----
+    ``meta`` comes back from a CSV table: text columns as text (a missing text value as
+    ``""``), numbers as numbers, and structured values such as PTB-XL's ``scp_codes`` dicts as
+    their text form (parse them with :func:`threekg_lite.data.ptbxl.parse_scp_codes`).
+
     Returns
     -------
     ECGRecords
         ``signals`` ``(N, 12, T)`` float32 mV (read-only when memory-mapped).
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     info_path = path / "info.json"
     if not info_path.exists():
         raise DataNotFoundError(f"{path} is not a prepared folder (no info.json)")
@@ -170,13 +199,19 @@ def load_prepared(path: str | os.PathLike[str], *, mmap: bool = True) -> ECGReco
         signals[raw == -32768] = np.nan
     text_columns = info.get("text_columns", ["record_id", "patient_id"])
     # text columns come back as text, empty strings included (not as NaN)
+    columns = info.get("columns") or pd.read_csv(path / "records.csv", nrows=0).columns
     table = pd.read_csv(
         path / "records.csv", dtype={c: str for c in text_columns}, keep_default_na=False,
-        na_values={c: [""] for c in pd.read_csv(path / "records.csv", nrows=0).columns
-                   if c not in text_columns},
+        na_values={c: [""] for c in columns if c not in text_columns},
     )  # fmt: skip
+    n = signals.shape[0]
+    if len(table) != n:
+        raise ECGFormatError(path / "records.csv", f"{len(table)} rows for {n} records")
     with np.load(path / "labels.npz") as z:
         labels = {t: LabelSet(tuple(names), z[t]) for t, names in info["tasks"].items()}
+    for t, ls in labels.items():
+        if ls.y.shape[0] != n:
+            raise ECGFormatError(path / "labels.npz", f"task {t!r}: {ls.y.shape[0]} rows for {n}")
     aux = {k: np.load(path / f"aux_{k}.npy", mmap_mode="r" if mmap else None) for k in info["aux"]}
     return ECGRecords(
         signals=signals,
@@ -214,6 +249,9 @@ def prepare_database(
     loader_kwargs
         Passed to the loader (``fs``, ``duration``, ``ecg_ids``, ...).
     """
+    if out is not None:  # fail before minutes of loading, not after
+        out = Path(out).expanduser()
+        check_replaceable(out, overwrite)
     records = load_database(database, data_dir=data_dir, **loader_kwargs)
     if out is None:
         out = default_prepared_dir() / f"{database}-{records.fs:g}hz"

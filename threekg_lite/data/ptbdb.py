@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..errors import DataNotFoundError, ECGFormatError
 from ..leads import FRANK_LEADS
+from .cinc import parse_header_comments
 from .loading import OnBadLead, read_records, window_meta
 from .paths import HOW_TO_GET_DATA, database_dir
 from .preprocess import CropMode
@@ -38,15 +39,6 @@ def find_ptbdb_records(folder: str | os.PathLike[str]) -> list[Path]:
         names = [ln.strip() for ln in listing.read_text().splitlines() if ln.strip()]
         return [folder / n for n in names if (folder / f"{n}.hea").exists()]
     return sorted(h.with_suffix("") for h in folder.rglob("*.hea"))
-
-
-def _comment_fields(comments: Iterable[str]) -> dict[str, str]:
-    out = {}
-    for line in comments:
-        key, sep, value = line.partition(":")
-        if sep:
-            out[key.strip().lower()] = value.strip()
-    return out
 
 
 def load_ptbdb(
@@ -66,6 +58,8 @@ def load_ptbdb(
 
     Parameters
     ----------
+    data_dir
+        The data directory holding ``ptbdb/`` (or ``ptbdb-frank/``), or that folder itself.
     fs
         Target rate in Hz (the files are 1000 Hz).
     records
@@ -92,6 +86,8 @@ def load_ptbdb(
         if unknown:
             raise ValueError(f"record(s) {unknown[:10]} not found under {folder}")
         paths = [by_key[r] for r in wanted]
+        if not paths:
+            raise ValueError("records=[] selects no record")
     if not paths:
         raise DataNotFoundError(f"no PTB records in {folder}. {HOW_TO_GET_DATA}")
     res = read_records(
@@ -114,7 +110,7 @@ def load_ptbdb(
         if missing:
             raise ECGFormatError(rec.header.path, f"no measured Frank lead(s) {missing}")
         frank.append(np.stack([rec.extra[k] for k in FRANK_LEADS]))
-        info = _comment_fields(rec.header.comments)
+        info = parse_header_comments(rec.header.comments, lower=True)
         rows.append(
             {
                 "record": str(rec.header.path.with_suffix("").relative_to(folder)),
@@ -141,6 +137,10 @@ def load_ptbdb(
         labels={"admission": LabelSet(reasons, y)},
         meta=window_meta(meta, res, fs, stride),
         source="ptbdb",
-        aux={"frank": np.stack(frank) if frank else np.empty((0, 3, res.signals.shape[-1]))},
+        aux={
+            "frank": np.stack(frank)
+            if frank
+            else np.empty((0, 3, res.signals.shape[-1]), np.float32)
+        },
         problems={paths[i].name: p for i, p in res.problems.items()},
     )

@@ -64,12 +64,11 @@ def read_ptbxl_database(folder: str | os.PathLike[str], parse_codes: bool = True
 
 def parse_scp_codes(db: pd.DataFrame, path: str | os.PathLike[str] = "ptbxl_database.csv"):
     """``db`` with its ``scp_codes`` column parsed from text into ``{code: likelihood}`` dicts."""
-    db = db.copy()
     try:
-        db["scp_codes"] = db["scp_codes"].apply(ast.literal_eval)
+        codes = db["scp_codes"].apply(ast.literal_eval)
     except (ValueError, SyntaxError) as e:
         raise ECGFormatError(path, f"unreadable scp_codes column: {e}") from None
-    return db
+    return db.assign(scp_codes=codes)
 
 
 def ptbxl_label_sets(
@@ -123,7 +122,7 @@ def ptbxl_label_sets(
 def load_ptbxl(
     data_dir: str | os.PathLike[str] | None = None,
     *,
-    fs: int = 100,
+    fs: float = 100,
     ecg_ids: Iterable[int] | None = None,
     folds: Iterable[int] | None = None,
     min_likelihood: float = 0.0,
@@ -174,7 +173,10 @@ def load_ptbxl(
             raise ValueError(f"ecg_id(s) {unknown[:10]} not in {folder / 'ptbxl_database.csv'}")
         db = db.loc[wanted]
     if folds is not None:
-        db = db[db["strat_fold"].isin(list(folds))]
+        folds = list(folds)
+        db = db[db["strat_fold"].isin(folds)]
+    if (ecg_ids is not None or folds is not None) and len(db) == 0:
+        raise ValueError(f"the selection (ecg_ids, folds={folds}) leaves no PTB-XL record")
     file_fs = fs if fs in RATE_FOLDERS else 500
     column = RATE_FOLDERS[file_fs]
     present = np.array([(folder / f"{name}.hea").exists() for name in db[column]], dtype=bool)
@@ -197,12 +199,11 @@ def load_ptbxl(
         bandpass=bandpass,
         on_bad_lead=on_bad_lead,
         progress=progress,
-        desc=f"PTB-XL {fs} Hz",
+        desc=f"PTB-XL {fs:g} Hz",
     )
-    db = parse_scp_codes(db, folder / "ptbxl_database.csv")
     requested = db.index.astype(str).to_numpy()
     problems = {requested[i]: p for i, p in res.problems.items()}
-    db = db.iloc[res.kept]
+    db = parse_scp_codes(db.iloc[res.kept], folder / "ptbxl_database.csv")
     ids = db.index.astype(str).to_numpy()
     meta = db[[c for c in _META_COLUMNS if c in db.columns]].reset_index()
     meta["filename"] = db[column].to_numpy()

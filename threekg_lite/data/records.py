@@ -125,8 +125,7 @@ class ECGRecords:
     def subset(self, index: Sequence[int] | np.ndarray) -> ECGRecords:
         """The records at ``index`` (integer positions or a boolean mask), as a new object."""
         index = np.asarray(index)
-        if index.dtype == bool:
-            index = np.flatnonzero(index)
+        index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.intp)
         return ECGRecords(
             signals=self.signals[index],
             fs=self.fs,

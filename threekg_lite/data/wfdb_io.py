@@ -39,13 +39,14 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from ..errors import ECGFormatError
-from ..leads import LEAD_NAMES, lead_order
+from ..leads import FRANK_LEADS, LEAD_NAMES, lead_order
 
 WFDB_NAN_16 = -32768
-FRANK_NAMES = ("vx", "vy", "vz")
 DEFAULT_GAIN = 200.0
 
-_SIGNAL_FORMAT = re.compile(r"^(?P<fmt>\d+)(?:x\d+)?(?::\d+)?(?:\+(?P<offset>\d+))?$")
+_SIGNAL_FORMAT = re.compile(
+    r"^(?P<fmt>\d+)(?:x(?P<spf>\d+))?(?::(?P<skew>\d+))?(?:\+(?P<offset>\d+))?$"
+)
 _GAIN = re.compile(r"^(?P<gain>[-+\d.eE]+)(?:\((?P<baseline>[-+\d]+)\))?(?:/(?P<units>.+))?$")
 
 
@@ -59,6 +60,8 @@ class SignalSpec(NamedTuple):
     baseline: int
     units: str
     name: str
+    simple: bool = True
+    """One sample per frame and no skew: what the ``np.fromfile`` path reads."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ class Header:
 
     @property
     def fast_path(self) -> bool:
-        """True when every signal is plain format 16 (readable with ``np.fromfile``)."""
-        return all(s.fmt == 16 for s in self.signals)
+        """True when every signal is plain format 16 (one sample per frame, no skew), which
+        ``np.fromfile`` reads; anything else goes through ``wfdb.rdrecord``."""
+        return all(s.fmt == 16 and s.simple for s in self.signals)
 
 
 def _header_path(record: str | os.PathLike[str]) -> Path:
@@ -145,12 +149,13 @@ def _parse_signal_line(path: Path, index: int, fields: list[str]) -> SignalSpec:
         raise ECGFormatError(path, f"signal line {index + 1} has no storage format")
     fmt_field = fields[1]
     if fmt_field == "16":  # the common case, without a regular expression
-        fmt, offset = 16, 0
+        fmt, offset, simple = 16, 0, True
     else:
         m = _SIGNAL_FORMAT.match(fmt_field)
         if m is None:
             raise ECGFormatError(path, f"signal line {index + 1}: unreadable format {fmt_field!r}")
         fmt, offset = int(m["fmt"]), int(m["offset"] or 0)
+        simple = int(m["spf"] or 1) == 1 and int(m["skew"] or 0) == 0
     gain, baseline, units = DEFAULT_GAIN, None, "mV"
     if len(fields) > 2:
         g = _GAIN.match(fields[2])
@@ -172,7 +177,14 @@ def _parse_signal_line(path: Path, index: int, fields: list[str]) -> SignalSpec:
         ) from None
     name = " ".join(fields[8:]) if len(fields) > 8 else f"sig{index}"
     return SignalSpec(
-        fields[0], fmt, offset, gain, adc_zero if baseline is None else baseline, units, name
+        fields[0],
+        fmt,
+        offset,
+        gain,
+        adc_zero if baseline is None else baseline,
+        units,
+        name,
+        simple,
     )
 
 
@@ -301,7 +313,10 @@ def _read_with_wfdb(header: Header) -> np.ndarray:
         raise ECGFormatError(header.path, f"wfdb could not read the record: {e}") from e
     sig = rec.p_signal.T.astype(np.float32)
     for i, s in enumerate(header.signals):
-        sig[i] *= _units_to_mv(s.units)
+        try:
+            sig[i] *= _units_to_mv(s.units)
+        except ValueError as e:
+            raise ECGFormatError(header.path, f"signal {s.name!r}: {e}") from None
     return sig
 
 
@@ -319,7 +334,7 @@ def _layout(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[tuple[str, i
     ValueError
         Fewer than 12 ECG leads, unknown or duplicated lead names.
     """
-    ecg_idx = [i for i, n in enumerate(names) if n.strip().lower() not in FRANK_NAMES]
+    ecg_idx = [i for i, n in enumerate(names) if n.strip().lower() not in FRANK_LEADS]
     if len(ecg_idx) < 12:
         raise ValueError(
             f"{len(ecg_idx)} ECG lead(s) {[names[i] for i in ecg_idx]}; a 12-lead ECG "
@@ -370,7 +385,8 @@ class ECGRecord:
     header
         The parsed header (comments hold labels in CinC and LUDB files).
     extra
-        Other signals of the record by name, e.g. PTB's Frank leads ``vx, vy, vz`` ``(T,)``.
+        The measured Frank leads ``vx, vy, vz`` by name, ``(T,)`` each, when the record has
+        them (PTB). Any other signal name besides the 12 standard leads is an error.
     problems
         NaN or flat-line leads found (empty when clean).
     """
@@ -418,8 +434,8 @@ def read_ecg(
     except ValueError as e:
         raise ECGFormatError(header.path, str(e)) from None
     raw = read_signals(header)
-    if rows == tuple(range(raw.shape[0])):
-        signals = raw  # already 12 leads in standard order: no copy
+    if rows == tuple(range(12)):
+        signals = raw[:12]  # the 12 leads come first, in standard order: a view, no copy
     else:
         signals = np.ascontiguousarray(raw[list(rows)])
     extra = {name: raw[i] for name, i in extra_rows}
