@@ -179,7 +179,9 @@ def load_ptbxl(
         raise ValueError(f"the selection (ecg_ids, folds={folds}) leaves no PTB-XL record")
     file_fs = fs if fs in RATE_FOLDERS else 500
     column = RATE_FOLDERS[file_fs]
-    present = np.array([(folder / f"{name}.hea").exists() for name in db[column]], dtype=bool)
+    root = str(folder)
+    files = [os.path.join(root, name) for name in db[column]]
+    present = np.array([os.path.exists(f + ".hea") for f in files], dtype=bool)
     if ecg_ids is not None and not present.all():
         missing = db.index[~present][:5].tolist()
         raise DataNotFoundError(
@@ -190,7 +192,7 @@ def load_ptbxl(
     if len(db) == 0:
         raise DataNotFoundError(f"no PTB-XL records at {file_fs} Hz in {folder}. {HOW_TO_GET_DATA}")
     res = read_records(
-        [folder / name for name in db[column]],
+        [f for f, ok in zip(files, present) if ok],
         fs=fs,
         duration=duration,
         crop=crop,

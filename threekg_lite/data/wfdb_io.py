@@ -224,17 +224,17 @@ def read_signals(header: Header) -> np.ndarray:
     """
     if not header.fast_path:
         return _read_with_wfdb(header)
-    folder = header.path.parent
+    folder = os.path.dirname(header.path)  # plain strings: pathlib costs add up per record
     groups: dict[str, list[int]] = {}
     for i, s in enumerate(header.signals):
         groups.setdefault(s.file_name, []).append(i)
     n_samples = header.n_samples
     out: np.ndarray | None = None
     for file_name, idx in groups.items():
-        fpath = folder / file_name
+        fpath = os.path.join(folder, file_name)
         offset = header.signals[idx[0]].byte_offset
         try:
-            size = fpath.stat().st_size
+            size = os.stat(fpath).st_size
         except FileNotFoundError:
             raise ECGFormatError(
                 fpath, f"signal file named in {header.path.name} is missing"
@@ -289,7 +289,7 @@ def read_signals(header: Header) -> np.ndarray:
     return out
 
 
-def _check_mat_v4(fpath: Path, n_rows: int, n_cols: int) -> None:
+def _check_mat_v4(fpath: str | os.PathLike[str], n_rows: int, n_cols: int) -> None:
     """Check a MATLAB v4 matrix header against the WFDB header's shape."""
     head = np.fromfile(fpath, dtype="<i4", count=5)
     if head.size < 5:
