@@ -1,0 +1,628 @@
+r"""Clinical measurements on the vectorcardiogram: beats, QRS/T boundaries, mean vectors,
+the frontal QRS axis, the spatial QRS-T angle, and two checks against real references
+(measured Frank leads of PTB, cardiologists' axis labels and wave boundaries of LUDB).
+
+Everything works on one record at a time, NumPy only: a VCG ``(3, T)`` (X to the patient's
+left, Y to the feet, Z to the back, in mV; see :mod:`threekg_lite.vcg`) or a 12-lead ECG
+``(12, T)`` in standard lead order, at ``fs`` Hz. Sample indices are ``int`` and ``-1``
+marks a boundary that could not be found (as in :func:`threekg_lite.data.load_ludb_annotations`).
+
+The pipeline, with the formulas each step uses:
+
+1. **Beats** (:func:`detect_beats`). The VCG is band-passed to 5-30 Hz (zero-phase), which
+   keeps the steep QRS and suppresses the slow P and T waves and baseline wander. Its spatial
+   magnitude :math:`m(t) = \sqrt{X^2 + Y^2 + Z^2}` is smoothed by a 50 ms moving average
+   (one hump per QRS even when the loop has several lobes). Peaks of the smoothed magnitude
+   are found with :func:`scipy.signal.find_peaks`, at least 0.25 s apart (the refractory
+   period: at most 240 bpm) and at least 30 % of an *adaptive* reference height, the median
+   of the maxima of consecutive 1.5 s segments (so one artefact does not raise it and one
+   missing beat does not lower it). Each peak is then moved to the maximum of :math:`|VCG|`
+   (0.5-40 Hz) within +-60 ms: the R peak.
+2. **Delineation** (:func:`delineate_qrs`). The spatial velocity
+   :math:`v(t) = |d\,VCG/dt|` (2-40 Hz VCG, central differences, 10 ms smoothing, mV/s)
+   is large only while the QRS loop is drawn. With :math:`v_{max}` its maximum within
+   +-60 ms of the R peak, the QRS is the run of samples with :math:`v \ge f\,v_{max}`
+   (``f = 0.1`` by default) around the peak, dips shorter than 20 ms bridged (the turn
+   between two lobes, a notch), searched at most 120 ms before and 180 ms after the peak;
+   its first and last samples are the QRS onset and offset. The T wave is looked for from
+   QRS offset + 40 ms to :math:`\min(\text{peak} + 0.6\,RR,\ \text{next onset})`; its
+   peak is the maximum of
+   :math:`|VCG - VCG_{iso}|` there (:math:`VCG_{iso}` the isoelectric vector, the mean over
+   the 20 ms before QRS onset), and the T end is the first sample after the T peak where that
+   magnitude is below 15 % of the T peak's, i.e. where the loop has returned to baseline.
+   :func:`ludb_qrs_windows` turns LUDB's manual annotations into the same table.
+3. **Mean vectors** (:func:`mean_vectors`): area vectors, the time integral of X, Y and Z
+   (minus the isoelectric vector) over each beat's QRS (onset to offset) and T (QRS offset
+   to T end), in mV·ms, averaged over beats.
+4. **Axis and angle**: the frontal QRS axis :math:`\operatorname{atan2}(A_Y, A_X)` of the
+   QRS area vector (:func:`frontal_axis`; 0° = lead I, +90° = aVF/feet, negative =
+   superior), the bedside estimate from the net QRS areas of leads I and aVF
+   (:func:`frontal_axis_from_leads`), LUDB's five axis names (:func:`axis_category`) and the
+   spatial QRS-T angle :math:`\arccos(q \cdot t / |q||t|)` (:func:`spatial_qrs_t_angle`).
+   The VCG's frontal plane is not the limb leads' hexaxial frame (Kors' X draws on V6 as
+   much as on lead I, inverse Dower's Y mostly on lead II), so the two axes differ by tens
+   of degrees in some records; LUDB's cardiologists read the limb leads, and their labels
+   agree better with :func:`frontal_axis_from_leads` (see :func:`ludb_axis_agreement`).
+5. **Checks**: :func:`frank_agreement` (reconstructed vs measured Frank leads on PTB) and
+   :func:`ludb_axis_agreement` (computed vs annotated axis category on LUDB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.signal import find_peaks
+
+from .data.preprocess import bandpass
+from .vcg import Method, check_ecg, ecg_to_vcg
+
+if TYPE_CHECKING:
+    from .data.records import ECGRecords
+
+WINDOW_COLUMNS: tuple[str, ...] = ("peak", "qrs_onset", "qrs_offset", "t_end")
+"""Columns of a beat-window table (sample indices, -1 where unknown)."""
+
+AXIS_CATEGORIES: tuple[str, ...] = (
+    "left axis deviation",
+    "horizontal",
+    "normal",
+    "vertical",
+    "right axis deviation",
+)
+"""LUDB's five axis classes, from most superior-left to most rightward."""
+
+AXIS_EDGES_DEG: tuple[float, float, float, float] = (0.0, 30.0, 70.0, 90.0)
+"""Lower edges (degrees) of horizontal, normal, vertical and right axis deviation.
+
+The convention of Russian clinical practice, which LUDB's cardiologists (Nizhny Novgorod)
+follow: left axis deviation below 0°, horizontal 0° to +29°, normal +30° to +69°, vertical
++70° to +90°, right axis deviation above +90°.
+
+Checked against LUDB's labels (190 records with one axis label, LUDB's own QRS boundaries,
+leads I/aVF net amplitude): these edges agree with 64 % of the labels, the Western edge for
+left deviation (-30°, others unchanged) with 55 %. LUDB's "left axis deviation" records have a
+median axis of about -10° (interquartile range -30° to +17°), so the class does include 0° to
+-30°, as the Russian convention does. A grid search over all edges reaches 71 % only with
+an implausible 5°-wide horizontal band (+20° to +25°), so the documented convention is kept."""
+
+DETECT_BAND_HZ: tuple[float, float] = (5.0, 30.0)
+"""Pass band for beat detection."""
+VELOCITY_BAND_HZ: tuple[float, float] = (2.0, 40.0)
+"""Pass band of the VCG whose spatial velocity delineates the QRS. The 2 Hz high-pass takes
+the slow T wave's velocity further below the QRS's, so that at fast rates (T close behind
+the QRS) the QRS offset does not run into the T wave; on LUDB it changes nothing."""
+SIGNAL_BAND_HZ: tuple[float, float] = (0.5, 40.0)
+"""Pass band of the VCG used for delineation, velocity and areas."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _as_vcg(x: np.ndarray, method: Method = "dower") -> np.ndarray:
+    """``(3, T)`` or ``(12, T)`` -> ``(3, T)`` float64 VCG."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2 and x.shape[0] == 3:
+        return x
+    if x.ndim == 2 and x.shape[0] == 12:
+        return np.asarray(ecg_to_vcg(x, method))
+    raise ValueError(f"expected a VCG (3, T) or an ECG (12, T), got shape {x.shape}")
+
+
+def _filtered(vcg: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
+    """Zero-phase band-pass, ``high`` clipped below Nyquist. ``(3, T)`` float64."""
+    low, high = band
+    high = min(high, 0.45 * fs)
+    padlen = 3 * 2 * (2 * 4 + 1)  # sosfiltfilt's default padding for order 4
+    if vcg.shape[-1] <= padlen:
+        raise ValueError(f"signal of {vcg.shape[-1]} samples is too short to filter")
+    return bandpass(vcg, fs, low, high).astype(np.float64)
+
+
+def _smooth(x: np.ndarray, n: int) -> np.ndarray:
+    """Centred moving average of ``n`` samples (``n <= 1``: unchanged), same length."""
+    if n <= 1:
+        return x
+    return np.convolve(x, np.ones(n) / n, mode="same")
+
+
+def _isoelectric(vcg: np.ndarray, onset: int, fs: float) -> np.ndarray:
+    """``(3,)`` mean VCG over the 20 ms before ``onset`` (the PR segment's end)."""
+    n = max(1, round(0.02 * fs))
+    lo = max(0, onset - n)
+    if onset <= lo:
+        return vcg[:, max(onset, 0)]
+    return vcg[:, lo:onset].mean(axis=1)
+
+
+def _check_windows(windows: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in WINDOW_COLUMNS if c not in windows.columns]
+    if missing:
+        raise ValueError(f"windows lack column(s) {missing}; expected {list(WINDOW_COLUMNS)}")
+    return windows
+
+
+# --------------------------------------------------------------------------- beats
+
+
+def detect_beats(
+    x: np.ndarray,
+    fs: float,
+    *,
+    method: Method = "dower",
+    refractory_s: float = 0.25,
+    height_fraction: float = 0.3,
+) -> np.ndarray:
+    """R-peak sample indices of one record (method in the module docstring, step 1).
+
+    Parameters
+    ----------
+    x
+        VCG ``(3, T)`` or 12-lead ECG ``(12, T)`` (converted with ``method``), mV.
+    fs
+        Sampling rate, Hz.
+    refractory_s
+        Smallest distance between two beats, s (>= 0.25).
+    height_fraction
+        A peak of the smoothed 5-30 Hz magnitude must reach this fraction of the reference
+        height (median of the 1.5 s segment maxima).
+
+    Returns
+    -------
+    ``(B,)`` int64, increasing sample indices of the R peaks.
+    """
+    if refractory_s < 0.25:
+        raise ValueError(f"refractory_s must be >= 0.25 s, got {refractory_s}")
+    vcg = _as_vcg(x, method)
+    magnitude = np.linalg.norm(_filtered(vcg, fs, DETECT_BAND_HZ), axis=0)
+    envelope = _smooth(magnitude, round(0.05 * fs))
+    seg = max(1, round(1.5 * fs))
+    n_seg = max(1, len(envelope) // seg)
+    maxima = [envelope[k * seg : (k + 1) * seg].max() for k in range(n_seg)]
+    reference = float(np.median(maxima))
+    if reference <= 0:
+        return np.zeros(0, dtype=np.int64)
+    found, _ = find_peaks(
+        envelope, height=height_fraction * reference, distance=max(1, round(refractory_s * fs))
+    )
+    # Move each peak to the maximum of |VCG| nearby: the R peak.
+    spatial = np.linalg.norm(_filtered(vcg, fs, SIGNAL_BAND_HZ), axis=0)
+    half = round(0.06 * fs)
+    peaks = []
+    for p in found:
+        lo, hi = max(0, p - half), min(len(spatial), p + half + 1)
+        peaks.append(lo + int(np.argmax(spatial[lo:hi])))
+    peaks = np.unique(np.asarray(peaks, dtype=np.int64))
+    # Refinement can pull two neighbours together: keep the larger of any too-close pair.
+    keep: list[int] = []
+    for p in peaks:
+        if keep and p - keep[-1] < refractory_s * fs:
+            if spatial[p] > spatial[keep[-1]]:
+                keep[-1] = int(p)
+            continue
+        keep.append(int(p))
+    return np.asarray(keep, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- delineation
+
+
+def spatial_velocity(vcg: np.ndarray, fs: float) -> np.ndarray:
+    """``(T,)`` spatial velocity ``|dVCG/dt|`` in mV/s of a ``(3, T)`` VCG.
+
+    Central differences (:func:`numpy.gradient`) of each axis, then the Euclidean norm,
+    smoothed by a 10 ms moving average.
+    """
+    d = np.gradient(np.asarray(vcg, dtype=np.float64), axis=-1) * fs
+    return _smooth(np.linalg.norm(d, axis=0), round(0.01 * fs))
+
+
+def _connected_extent(mask: np.ndarray, anchor: int, gap: int) -> tuple[int, int]:
+    """First and last index of the run of ``mask`` around ``anchor``, bridging gaps <= ``gap``.
+
+    Starts from the ``True`` sample nearest to ``anchor``; returns ``(anchor, anchor)`` when
+    ``mask`` has no ``True``.
+    """
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return anchor, anchor
+    k = int(np.argmin(np.abs(idx - anchor)))
+    lo = hi = k
+    while lo > 0 and idx[lo] - idx[lo - 1] <= gap + 1:
+        lo -= 1
+    while hi < idx.size - 1 and idx[hi + 1] - idx[hi] <= gap + 1:
+        hi += 1
+    return int(idx[lo]), int(idx[hi])
+
+
+def delineate_qrs(
+    x: np.ndarray,
+    fs: float,
+    peaks: np.ndarray | Sequence[int] | None = None,
+    *,
+    method: Method = "dower",
+    fraction: float = 0.1,
+    t_fraction: float = 0.15,
+    gap_s: float = 0.02,
+) -> pd.DataFrame:
+    """QRS onset/offset and T end of each beat (method in the module docstring, step 2).
+
+    Parameters
+    ----------
+    x
+        VCG ``(3, T)`` or 12-lead ECG ``(12, T)`` (converted with ``method``), mV; it is
+        band-passed to 0.5-40 Hz here.
+    fs
+        Sampling rate, Hz.
+    peaks
+        R-peak indices (default :func:`detect_beats`).
+    fraction
+        QRS boundaries: where the spatial velocity (of the 2-40 Hz VCG) falls below
+        ``fraction`` of its QRS maximum, searching at most 120 ms before and 180 ms after
+        the peak.
+    gap_s
+        Dips of the velocity below the threshold shorter than this (s) inside the QRS (a
+        notch, the turn between two lobes) do not end it.
+    t_fraction
+        T end: where ``|VCG - VCG_iso|`` falls below ``t_fraction`` of its T-peak value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per beat, columns :data:`WINDOW_COLUMNS` (``peak``, ``qrs_onset``,
+        ``qrs_offset``, ``t_end``), int sample indices, ``t_end = -1`` where no T wave fits
+        (a beat too close to the record's end).
+    """
+    vcg = _filtered(_as_vcg(x, method), fs, SIGNAL_BAND_HZ)
+    n = vcg.shape[1]
+    peaks = detect_beats(vcg, fs) if peaks is None else np.asarray(peaks, dtype=np.int64)
+    velocity = spatial_velocity(_filtered(vcg, fs, VELOCITY_BAND_HZ), fs)
+    before, after, core = round(0.12 * fs), round(0.18 * fs), round(0.06 * fs)
+    gap = round(gap_s * fs)
+    rows = []
+    for p in peaks:
+        lo, hi = max(0, p - before), min(n, p + after + 1)
+        v_max = velocity[max(0, p - core) : min(n, p + core + 1)].max()
+        anchor = int(p) - lo
+        onset, offset = _connected_extent(velocity[lo:hi] >= fraction * v_max, anchor, gap)
+        rows.append([int(p), lo + min(onset, anchor), lo + max(offset, anchor), -1])
+    rr = np.diff(peaks)
+    rr_default = float(np.median(rr)) if rr.size else fs  # 1 s when there is one beat
+    for k, row in enumerate(rows):
+        p, onset, offset, _ = row
+        rr_k = rr[k] if k < rr.size else rr_default
+        stop = p + 0.6 * rr_k
+        if k + 1 < len(rows):
+            stop = min(stop, rows[k + 1][1])
+        start, stop = offset + round(0.04 * fs), min(int(stop), n)
+        if stop - start < round(0.04 * fs):
+            continue
+        iso = _isoelectric(vcg, onset, fs)
+        mag = np.linalg.norm(vcg[:, start:stop] - iso[:, None], axis=0)
+        t_peak = int(np.argmax(mag))
+        below = np.flatnonzero(mag[t_peak:] < t_fraction * mag[t_peak])
+        if below.size:
+            row[3] = start + t_peak + int(below[0])
+        elif stop < n:
+            row[3] = stop - 1  # the window's end: the next beat comes first
+    return pd.DataFrame(rows, columns=list(WINDOW_COLUMNS), dtype=np.int64)
+
+
+def ludb_qrs_windows(
+    annotations: pd.DataFrame,
+    fs: float = 500.0,
+    lead: str | None = "II",
+    *,
+    annotation_fs: float = 500.0,
+) -> pd.DataFrame:
+    """LUDB's manual QRS and T boundaries as a beat-window table.
+
+    Parameters
+    ----------
+    annotations
+        From :func:`threekg_lite.data.load_ludb_annotations` (samples at 500 Hz).
+    fs
+        Sampling rate of the signal the windows are for (indices are rescaled).
+    lead
+        Use this lead's annotations; ``None``: the median over all leads given, QRS
+        complexes of different leads being the same beat when their peaks lie within 100 ms.
+    annotation_fs
+        Rate of the annotation indices (LUDB: 500 Hz).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`WINDOW_COLUMNS`: ``peak`` (the QRS peak mark), ``qrs_onset``,
+        ``qrs_offset`` and ``t_end`` (offset of the T wave between this QRS and the next),
+        -1 where not annotated. Beats lacking an annotated QRS onset or offset are dropped.
+    """
+    ann = annotations if lead is None else annotations[annotations["lead"] == lead]
+    if ann.empty:
+        raise ValueError(f"no annotations for lead {lead!r}")
+    qrs = ann[ann["wave"] == "QRS"].sort_values("peak")
+    # Group QRS marks of all leads into beats: a new beat where the peak jumps by > 100 ms.
+    gap = round(0.1 * annotation_fs)
+    beat = np.concatenate([[0], np.cumsum(np.diff(qrs["peak"].to_numpy()) > gap)])
+    t_waves = ann[ann["wave"] == "T"]
+
+    def med(values: pd.Series) -> int:
+        v = values[values >= 0]
+        return int(round(float(v.median()))) if len(v) else -1
+
+    rows = []
+    groups = [g for _, g in qrs.groupby(beat)]
+    for k, g in enumerate(groups):
+        peak = med(g["peak"])
+        nxt = med(groups[k + 1]["peak"]) if k + 1 < len(groups) else np.inf
+        t = t_waves[(t_waves["peak"] > peak) & (t_waves["peak"] < nxt)]
+        rows.append([peak, med(g["onset"]), med(g["offset"]), med(t["offset"]) if len(t) else -1])
+    out = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    out = out[(out[:, 1] >= 0) & (out[:, 2] >= 0)]
+    scaled = np.where(out >= 0, np.round(out * fs / annotation_fs), -1)
+    return pd.DataFrame(scaled.astype(np.int64), columns=list(WINDOW_COLUMNS))
+
+
+# --------------------------------------------------------------------------- vectors, axis
+
+
+def _areas(
+    signals: np.ndarray,
+    windows: pd.DataFrame,
+    fs: float,
+    isoelectric: bool,
+    net_amplitude: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-beat QRS and T areas ``(B, k)`` of ``(k, T)`` signals, mV·ms; NaN rows where a
+    window is missing. ``net_amplitude``: max + min instead of the QRS area, mV."""
+    _check_windows(windows)
+    dt_ms = 1000.0 / fs
+    k, n = signals.shape
+    qrs, t = [], []
+    for onset, offset, t_end in windows[["qrs_onset", "qrs_offset", "t_end"]].to_numpy(int):
+        iso = _isoelectric(signals, onset, fs) if isoelectric and onset >= 0 else np.zeros(k)
+        nan = np.full(k, np.nan)
+        if 0 <= onset < offset < n:
+            seg = signals[:, onset : offset + 1] - iso[:, None]
+            qrs.append(seg.max(1) + seg.min(1) if net_amplitude else seg.sum(1) * dt_ms)
+        else:
+            qrs.append(nan)
+        if 0 <= offset < t_end < n:
+            t.append((signals[:, offset : t_end + 1] - iso[:, None]).sum(1) * dt_ms)
+        else:
+            t.append(nan)
+    return np.asarray(qrs).reshape(-1, k), np.asarray(t).reshape(-1, k)
+
+
+def _nanmean_rows(a: np.ndarray) -> np.ndarray:
+    ok = ~np.isnan(a).any(axis=1)
+    if not ok.any():
+        return np.full(a.shape[1], np.nan)
+    return a[ok].mean(axis=0)
+
+
+def mean_vectors(
+    vcg: np.ndarray, windows: pd.DataFrame, fs: float = 500.0, *, isoelectric: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The mean QRS and T vectors of a record: area vectors, averaged over beats.
+
+    For each beat, :math:`A_{QRS} = \sum_{t=\text{onset}}^{\text{offset}}
+    (VCG(t) - VCG_{iso})\,\Delta t` and :math:`A_T` likewise from QRS offset to T end
+    (:math:`\Delta t = 1000/f_s` ms, :math:`VCG_{iso}` the mean over the 20 ms before QRS
+    onset, or 0 with ``isoelectric=False``). Beats whose window is missing (-1) are skipped.
+
+    Parameters
+    ----------
+    vcg
+        ``(3, T)`` in mV (band-pass it first, e.g. 0.5-40 Hz).
+    windows
+        Beat-window table (:func:`delineate_qrs` or :func:`ludb_qrs_windows`).
+    fs
+        Sampling rate, Hz.
+
+    Returns
+    -------
+    ``(qrs_vec, t_vec)``, each ``(3,)`` X, Y, Z in mV·ms (NaN if no beat has the window).
+    """
+    vcg = np.asarray(vcg, dtype=np.float64)
+    if vcg.ndim != 2 or vcg.shape[0] != 3:
+        raise ValueError(f"expected a VCG of shape (3, T), got {vcg.shape}")
+    qrs, t = _areas(vcg, windows, fs, isoelectric)
+    return _nanmean_rows(qrs), _nanmean_rows(t)
+
+
+def frontal_axis(vcg: np.ndarray, windows: pd.DataFrame, fs: float = 500.0) -> float:
+    """Frontal QRS axis in degrees, ``atan2(A_Y, A_X)`` of the mean QRS area vector.
+
+    Clinical convention: 0° = lead I's direction (patient's left), +90° = feet (aVF),
+    negative = superior, +-180° = right; result in (-180, 180].
+
+    Parameters
+    ----------
+    vcg
+        ``(3, T)`` mV; windows, fs as in :func:`mean_vectors`.
+    """
+    qrs, _ = mean_vectors(vcg, windows, fs)
+    return float(np.degrees(np.arctan2(qrs[1], qrs[0])))
+
+
+def frontal_axis_from_leads(
+    ecg: np.ndarray,
+    windows: pd.DataFrame,
+    fs: float = 500.0,
+    measure: Literal["area", "amplitude"] = "area",
+) -> float:
+    r"""Frontal QRS axis in degrees from the net QRS of leads I and aVF (bedside method).
+
+    In the hexaxial reference system a frontal dipole of size :math:`M` at angle
+    :math:`\theta` gives :math:`I = M\cos\theta` and
+    :math:`aVF = II - I/2 = \tfrac{\sqrt3}{2} M \sin\theta`, so
+    :math:`\theta = \operatorname{atan2}(2\,aVF/\sqrt3,\ I)` with the net QRS of the two
+    leads (isoelectric level subtracted, as in :func:`mean_vectors`), averaged over beats.
+
+    Parameters
+    ----------
+    ecg
+        ``(12, T)`` standard lead order, mV (band-pass it first).
+    windows, fs
+        As in :func:`mean_vectors`.
+    measure
+        ``"area"``: net QRS area (mV·ms); ``"amplitude"``: net deflection, the highest plus
+        the lowest value inside the QRS (R height minus Q/S depth, what the eye reads off a
+        paper ECG).
+    """
+    check_ecg(ecg)
+    if measure not in ("area", "amplitude"):
+        raise ValueError(f"measure must be 'area' or 'amplitude', got {measure!r}")
+    leads = np.asarray(ecg, dtype=np.float64)[[0, 5]]  # I, aVF
+    qrs, _ = _areas(leads, windows, fs, isoelectric=True, net_amplitude=measure == "amplitude")
+    net_i, net_avf = _nanmean_rows(qrs)
+    return float(np.degrees(np.arctan2(2.0 * net_avf / np.sqrt(3.0), net_i)))
+
+
+def axis_category(
+    deg: float | np.ndarray, edges: Sequence[float] = AXIS_EDGES_DEG
+) -> str | np.ndarray:
+    """LUDB's axis class of frontal axes (degrees), vectorised.
+
+    Bins (default :data:`AXIS_EDGES_DEG`, Russian clinical convention): left axis deviation
+    ``-90 <= deg < 0``, horizontal ``0 <= deg < 30``, normal ``30 <= deg < 70``, vertical
+    ``70 <= deg <= 90``, right axis deviation ``deg > 90``. LUDB has no class for the
+    remaining superior-right quadrant (``-180 < deg < -90``, "northwest" or extreme axis);
+    it is called right axis deviation here (extreme right). Angles are wrapped to
+    (-180, 180] first.
+
+    Returns
+    -------
+    A ``str`` for a scalar, else an object array of the same shape. NaN gives ``""``.
+    """
+    a = np.asarray(deg, dtype=np.float64)
+    wrapped = -(np.mod(-a + 180.0, 360.0) - 180.0)  # (-180, 180]
+    e0, e1, e2, e3 = edges
+    index = np.select(
+        [wrapped < -90.0, wrapped < e0, wrapped < e1, wrapped < e2, wrapped <= e3],
+        [4, 0, 1, 2, 3],
+        default=4,
+    )
+    names = np.asarray(AXIS_CATEGORIES + ("",), dtype=object)
+    out = names[np.where(np.isnan(a), 5, index)]
+    return str(out) if a.ndim == 0 else out
+
+
+def spatial_qrs_t_angle(qrs_vec: np.ndarray, t_vec: np.ndarray) -> float:
+    r"""3-D angle between the mean QRS and T vectors, degrees in [0, 180].
+
+    :math:`\arccos\big(q\cdot t / (|q|\,|t|)\big)`, computed as
+    :math:`\operatorname{atan2}(|q \times t|, q\cdot t)` for accuracy near 0° and 180°.
+    """
+    q = np.asarray(qrs_vec, dtype=np.float64).reshape(3)
+    t = np.asarray(t_vec, dtype=np.float64).reshape(3)
+    return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(q, t)), q @ t)))
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def frank_agreement(
+    ecg: np.ndarray,
+    frank: np.ndarray,
+    fs: float,
+    methods: Iterable[Method] = ("dower", "kors"),
+    band: tuple[float, float] = (0.5, 40.0),
+) -> pd.DataFrame:
+    """How well each 12-lead -> VCG matrix reproduces measured Frank leads.
+
+    Both the reconstruction ``ecg_to_vcg(ecg, method)`` and the measured ``frank`` go
+    through the same zero-phase band-pass ``band``; then per axis the Pearson correlation
+    ``r`` and the RMS error ``sqrt(mean((x_rec - x_frank)^2))`` in mV.
+
+    Parameters
+    ----------
+    ecg
+        ``(12, T)`` standard lead order, mV.
+    frank
+        ``(3, T)`` measured vx, vy, vz (PTB: ``records.aux["frank"][i]``), mV.
+    fs
+        Sampling rate, Hz.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``method``, ``axis`` (X, Y, Z), ``r``, ``rmse_mv``; one row per method and axis.
+    """
+    check_ecg(ecg)
+    frank = np.asarray(frank, dtype=np.float64)
+    if frank.shape != (3, np.shape(ecg)[-1]):
+        raise ValueError(f"frank must be (3, {np.shape(ecg)[-1]}), got {frank.shape}")
+    measured = _filtered(frank, fs, band)
+    rows = []
+    for method in methods:
+        rec = _filtered(_as_vcg(ecg, method), fs, band)
+        for k, axis in enumerate("XYZ"):
+            r = float(np.corrcoef(rec[k], measured[k])[0, 1])
+            rmse = float(np.sqrt(np.mean((rec[k] - measured[k]) ** 2)))
+            rows.append({"method": method, "axis": axis, "r": r, "rmse_mv": rmse})
+    return pd.DataFrame(rows)
+
+
+def ludb_axis_agreement(
+    records: ECGRecords,
+    windows: Sequence[pd.DataFrame],
+    method: Method | Literal["leads"] = "kors",
+    *,
+    measure: Literal["area", "amplitude"] = "area",
+    edges: Sequence[float] = AXIS_EDGES_DEG,
+) -> tuple[float, pd.DataFrame]:
+    """Computed frontal-axis class vs LUDB's annotated class.
+
+    Each record is band-passed to 0.5-40 Hz; its axis is :func:`frontal_axis` of the VCG
+    by ``method`` over its ``windows`` or, with ``method="leads"``,
+    :func:`frontal_axis_from_leads` (``measure``); then :func:`axis_category`. Only records
+    with exactly one axis label count.
+
+    Parameters
+    ----------
+    records
+        From :func:`threekg_lite.data.load_ludb` (label task ``"axis"``).
+    windows
+        One beat-window table per record, in the same order (e.g. :func:`ludb_qrs_windows`
+        or :func:`delineate_qrs`, at ``records.fs``).
+    method
+        The ECG -> VCG matrix, or ``"leads"`` for the hexaxial I/aVF method.
+    measure
+        Net QRS ``"area"`` or ``"amplitude"`` (``method="leads"`` only).
+    edges
+        Bin edges for :func:`axis_category`.
+
+    Returns
+    -------
+    ``(agreement_rate, confusion)``: the fraction of counted records whose computed class
+    equals the label, and a table of counts with LUDB's classes as rows (``ludb``) and the
+    computed classes as columns (``computed``), all five in :data:`AXIS_CATEGORIES` order.
+    """
+    if len(windows) != len(records):
+        raise ValueError(f"{len(windows)} window tables for {len(records)} records")
+    labels = records.labels["axis"]
+    truth, computed = [], []
+    for i in range(len(records)):
+        if labels.y[i].sum() != 1:
+            continue
+        ecg = bandpass(records.signals[i], records.fs, *SIGNAL_BAND_HZ).astype(np.float64)
+        if method == "leads":
+            deg = frontal_axis_from_leads(ecg, windows[i], records.fs, measure)
+        else:
+            deg = frontal_axis(_as_vcg(ecg, method), windows[i], records.fs)
+        truth.append(labels.names[int(np.argmax(labels.y[i]))])
+        computed.append(axis_category(deg, edges))
+    if not truth:
+        raise ValueError("no record with exactly one axis label")
+    confusion = pd.crosstab(
+        pd.Categorical(truth, categories=AXIS_CATEGORIES),
+        pd.Categorical(computed, categories=AXIS_CATEGORIES),
+        rownames=["ludb"],
+        colnames=["computed"],
+        dropna=False,
+    )
+    rate = float(np.mean(np.asarray(truth, dtype=object) == np.asarray(computed, dtype=object)))
+    return rate, confusion
