@@ -26,9 +26,11 @@ on which public implementations disagree are parameters, see ``3kg-method.md``):
 
 All B matrices are applied with one batched matrix product on the data's device and dtype.
 The mask is built without index arithmetic over ``(B, 12, T)``: every possible circular
-mask of one length is a shifted copy of one pattern, so the ``B * 12`` boolean rows are
-*gathered* from a cached table of all ``T`` shifts (a plain copy per row) and the view is
-zeroed in place with ``masked_fill_``. Randomness comes only from the injected
+mask of one length is a shifted copy of one pattern, so each lead's keep-row (0 where
+masked, 1 elsewhere) is *gathered* from a strided view of all ``T`` shifts of a doubled
+pattern and multiplied in place. On a CPU the batch goes through in blocks of
+:data:`CPU_CHUNK` ECGs, so that each block's product is masked while still in cache.
+Randomness comes only from the injected
 ``torch.Generator``.
 """
 
@@ -67,6 +69,16 @@ def _limb_matrix() -> np.ndarray:
 
 LIMB = _limb_matrix()
 _TO_VCG = ecg_to_vcg_matrix("dower")  # (3, 12), exact pseudo-inverse on I, II, V1-V6
+CPU_CHUNK = 16
+"""ECGs per block on a CPU: each block's product is masked while still in cache."""
+
+
+@functools.lru_cache(maxsize=8)
+def _constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``LIMB @ D`` (12, 3), ``D⁺`` (3, 12) and ``LIMB`` (12, 12), float64, on ``device``."""
+    limb = torch.from_numpy(LIMB.copy()).to(device)
+    limb_d = torch.from_numpy(LIMB @ np.array(DOWER)).to(device)
+    return limb_d, torch.from_numpy(_TO_VCG.copy()).to(device), limb
 
 
 class ViewParams(NamedTuple):
@@ -135,32 +147,27 @@ def spatial_matrices(
     projection
         ``"project"``: ``LIMB D S R D⁺``; ``"residual"``: ``LIMB (I + D (S R - I) D⁺)``.
     """
-    device = rotation.device
-    d = torch.as_tensor(np.array(DOWER), dtype=torch.float64, device=device)  # (12, 3)
-    d_inv = torch.as_tensor(_TO_VCG, dtype=torch.float64, device=device)  # (3, 12)
-    limb = torch.as_tensor(LIMB, dtype=torch.float64, device=device)
+    limb_d, d_inv, limb = _constants(rotation.device)
     sr = scales.double()[:, :, None] * rotation.double()  # (B, 3, 3) = S @ R
     if projection == "project":
-        m = d @ sr @ d_inv
-    elif projection == "residual":
-        eye3 = torch.eye(3, dtype=torch.float64, device=device)
-        m = torch.eye(12, dtype=torch.float64, device=device) + d @ (sr - eye3) @ d_inv
-    else:
-        raise ValueError(f"projection must be 'project' or 'residual', got {projection!r}")
-    return limb @ m
+        return limb_d @ sr @ d_inv  # LIMB D S R D⁺
+    if projection == "residual":
+        eye3 = torch.eye(3, dtype=torch.float64, device=rotation.device)
+        return limb + limb_d @ (sr - eye3) @ d_inv  # LIMB (I + D (S R - I) D⁺)
+    raise ValueError(f"projection must be 'project' or 'residual', got {projection!r}")
 
 
-@functools.lru_cache(maxsize=8)
-def _mask_table(length: int, n_samples: int, device: torch.device) -> torch.Tensor:
-    """``(n_samples, n_samples)`` bool, row ``k``: True on the ``length`` samples from
-    ``(n_samples - k) % n_samples`` on, circularly. Built once per length and device
-    (``n_samples**2`` bytes: 6 MB for 2500 samples)."""
-    pattern = torch.zeros(2 * n_samples, dtype=torch.bool, device=device)
-    pattern[:length] = True
-    pattern[n_samples : n_samples + length] = True
-    # row k of the strided view is pattern[k : k + T]; made contiguous so that gathering rows
-    # is a plain copy of each row
-    return pattern.unfold(0, n_samples, 1)[:n_samples].contiguous()
+@functools.lru_cache(maxsize=16)
+def _keep_shifts(
+    length: int, n_samples: int, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """``(n_samples, n_samples)`` strided view (no copy) of a doubled keep-pattern: row ``k``
+    is 0 on the ``length`` samples from ``(n_samples - k) % n_samples`` on (circularly), 1
+    elsewhere. Every circular mask of one length is one of its rows."""
+    pattern = torch.ones(2 * n_samples, dtype=dtype, device=device)
+    pattern[:length] = 0
+    pattern[n_samples : n_samples + length] = 0
+    return pattern.unfold(0, n_samples, 1)[:n_samples]
 
 
 def circular_mask_rows(start: torch.Tensor, length: int, n_samples: int) -> torch.Tensor:
@@ -175,11 +182,11 @@ def circular_mask_rows(start: torch.Tensor, length: int, n_samples: int) -> torc
 
     Returns
     -------
-    ``(N, n_samples)`` bool on ``start``'s device: rows of a cached table of all circular
-    shifts of one pattern, gathered by index (no index arithmetic over the whole array).
+    ``(N, n_samples)`` bool on ``start``'s device, gathered from the rows of
+    :func:`_keep_shifts` (no index arithmetic over the whole array).
     """
-    table = _mask_table(length, n_samples, start.device)
-    return table.index_select(0, (n_samples - start.reshape(-1)) % n_samples)
+    shifts = _keep_shifts(length, n_samples, torch.float32, start.device)
+    return shifts.index_select(0, (n_samples - start.reshape(-1)) % n_samples) == 0
 
 
 @dataclass(frozen=True)
@@ -265,11 +272,22 @@ class ThreeKG:
     def apply(self, x: torch.Tensor, params: ViewParams) -> torch.Tensor:
         """One view of each ECG from given parameters: ``(B, 12, T) -> (B, 12, T)``."""
         _check_batch(x)
-        out = torch.bmm(params.matrices.to(x.dtype), x)  # (B, 12, 12) @ (B, 12, T)
-        if params.mask_start is not None and params.mask_length > 0:
-            b, leads, t = out.shape
-            mask = circular_mask_rows(params.mask_start, params.mask_length, t)
-            out.masked_fill_(mask.view(b, leads, t), 0)
+        b, _, t = x.shape
+        matrices = params.matrices.to(x.dtype)
+        masked = params.mask_start is not None and params.mask_length > 0
+        if masked:
+            shifts = _keep_shifts(params.mask_length, t, x.dtype, x.device)
+            rows = (t - params.mask_start) % t  # (B, 12): which shift is each lead's keep-row
+        out = torch.empty_like(x)
+        step = CPU_CHUNK if x.device.type == "cpu" else b
+        if masked:
+            keep = torch.empty(min(step, b) * 12, t, dtype=x.dtype, device=x.device)
+        for i in range(0, b, step):  # on a CPU, blocks small enough to stay in cache
+            block = torch.bmm(matrices[i : i + step], x[i : i + step], out=out[i : i + step])
+            if masked:
+                index = rows[i : i + step].reshape(-1)
+                block_keep = torch.index_select(shifts, 0, index, out=keep[: index.numel()])
+                block.mul_(block_keep.view(block.shape))
         return out
 
     def __call__(
