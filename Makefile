@@ -23,7 +23,7 @@ help:
 	@echo "make book   build the executed book (_build/html/index.html)"
 	@echo "make test   run the tests"
 	@echo "make lint   ruff check + format check"
-	@echo "make bench  data-path and synthetic-generator benchmarks"
+	@echo "make bench  data-path, synthetic-generator and augmentation benchmarks"
 
 install: $(STAMP)
 
@@ -49,6 +49,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/bench_data.py
 	$(BIN)/python benchmarks/bench_synthetic.py
+	$(BIN)/python benchmarks/bench_augment.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
