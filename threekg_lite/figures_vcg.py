@@ -46,7 +46,7 @@ from matplotlib.ticker import MaxNLocator
 from .dower import DOWER
 from .figures import OKABE_ITO
 from .leads import LEAD_NAMES, canonical_lead_name
-from .plotting import _as_array
+from .plotting import _as_array, check_fs
 from .vcg import dipole_energy_fraction, project_to_dipole
 
 if TYPE_CHECKING:
@@ -116,16 +116,6 @@ def _fmt_deg(angle: float) -> str:
     if a == 0:
         return "0°"
     return f"+{a}°" if a > 0 else f"{MINUS}{-a}°"
-
-
-def _fs(fs: float) -> float:
-    try:
-        v = float(fs)
-    except (TypeError, ValueError):
-        raise ValueError(f"fs must be a positive number of Hz, got {fs!r}") from None
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"fs must be a positive, finite sampling rate in Hz, got {fs!r}")
-    return v
 
 
 def _array(x: np.ndarray | torch.Tensor, rows: int, what: str, axes: str) -> np.ndarray:
@@ -646,7 +636,7 @@ def plot_vcg_loops(
     from mpl_toolkits.mplot3d import Axes3D  # noqa: F401
 
     x = _array(vcg, 3, "vcg", "X, Y, Z")
-    fs = _fs(fs)
+    fs = check_fs(fs)
     n = x.shape[1]
     windows = {"QRS": _sample_window(qrs, n, "qrs"), "T": _sample_window(t, n, "t")}
     loops = {k: w for k, w in windows.items() if w is not None}
@@ -835,7 +825,7 @@ def plot_measured_vs_reconstructed(
         reconstructions, or ``fs``/``window_s`` are invalid.
     """
     ref = _array(frank, 3, "frank", "X, Y, Z")
-    fs = _fs(fs)
+    fs = check_fs(fs)
     n = ref.shape[1]
     if len(reconstructed) > len(_RECON_STYLES):
         raise ValueError(
@@ -948,7 +938,7 @@ def plot_dipole_projection(
         are invalid.
     """
     x = _array(ecg, 12, "ecg", "12 standard leads")
-    fs = _fs(fs)
+    fs = check_fs(fs)
     if isinstance(leads, str):
         leads = (leads,)
     names: list[str] = []

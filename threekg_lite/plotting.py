@@ -94,13 +94,18 @@ def _validate(
         )
     if x.shape[1] < 1:
         raise ValueError(f"ecg must have shape ({n_leads}, T) with T >= 1, got {tuple(x.shape)}")
+    return x, check_fs(fs), names
+
+
+def check_fs(fs: float) -> float:
+    """``fs`` as a float, or a ``ValueError`` unless it is a positive, finite rate in Hz."""
     try:
-        fs = float(fs)
+        value = float(fs)
     except (TypeError, ValueError):
         raise ValueError(f"fs must be a positive number of Hz, got {fs!r}") from None
-    if not math.isfinite(fs) or fs <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ValueError(f"fs must be a positive, finite sampling rate in Hz, got {fs!r}")
-    return x, fs, names
+    return value
 
 
 def _positive(name: str, value: float) -> float:
