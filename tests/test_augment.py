@@ -411,6 +411,40 @@ def test_input_is_not_modified():
         assert torch.equal(x, before)
 
 
+@pytest.mark.parametrize("batch", [1, 17, 40])  # below, at and across CPU blocks of 16
+def test_out_buffer_receives_the_same_views(batch):
+    x = torch.from_numpy(_synthetic_ecg(seed=35, batch=batch, t=300)).float()
+    aug = ThreeKG()
+    fresh = aug(x, _gen(9))
+    buffer = torch.full_like(x, float("nan"))
+    written = aug(x, _gen(9), out=buffer)
+    assert written is buffer and torch.equal(buffer, fresh)
+    again = aug(x, _gen(9), out=buffer)  # a reused (dirty) buffer gives the same view
+    assert torch.equal(again, fresh)
+
+
+def test_bad_out_buffers_are_refused():
+    x = torch.zeros(2, 12, 50)
+    aug = ThreeKG()
+    with pytest.raises(ValueError, match="must match the batch"):
+        aug(x, _gen(), out=torch.zeros(2, 12, 49))
+    with pytest.raises(ValueError, match="must match the batch"):
+        aug(x, _gen(), out=torch.zeros(2, 12, 50, dtype=torch.float64))
+    with pytest.raises(ValueError, match="contiguous"):
+        aug(x, _gen(), out=torch.zeros(2, 50, 12).transpose(1, 2))
+    with pytest.raises(ValueError, match="share memory"):
+        aug(x, _gen(), out=x)
+    with pytest.raises(TypeError, match="torch.Tensor"):
+        aug(x, _gen(), out=np.zeros((2, 12, 50), dtype=np.float32))
+
+
+def test_params_for_another_batch_size_are_refused():
+    aug = ThreeKG()
+    params = aug.sample(3, 50, _gen(), "cpu")
+    with pytest.raises(ValueError, match="drawn for 3 ECGs, the batch has 2"):
+        aug.apply(torch.zeros(2, 12, 50), params)
+
+
 @pytest.mark.parametrize(("batch", "t"), [(1, 1001), (1, 1), (3, 1), (2, 2), (2, 5), (7, 333)])
 def test_batch_sizes_and_odd_lengths(batch, t):
     x = _synthetic_ecg(seed=34, batch=batch, t=t)

@@ -269,16 +269,27 @@ class ThreeKG:
         matrices = spatial_matrices(rotation_matrices(angles, order), scales, self.projection)
         return ViewParams(angles, order, scales, start, length, matrices)
 
-    def apply(self, x: torch.Tensor, params: ViewParams) -> torch.Tensor:
-        """One view of each ECG from given parameters: ``(B, 12, T) -> (B, 12, T)``."""
+    def apply(
+        self, x: torch.Tensor, params: ViewParams, out: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """One view of each ECG from given parameters: ``(B, 12, T) -> (B, 12, T)``.
+
+        ``out``, a tensor of ``x``'s shape, dtype and device that does not share memory with
+        ``x``, receives the views (a training loop can reuse one buffer per view and spare
+        the allocator; on a CPU a fresh 30 MB buffer costs page faults on every call).
+        """
         _check_batch(x)
         b, _, t = x.shape
+        if params.matrices.shape[0] != b:
+            raise ValueError(
+                f"params were drawn for {params.matrices.shape[0]} ECGs, the batch has {b}"
+            )
         matrices = params.matrices.to(x.dtype)
         masked = params.mask_start is not None and params.mask_length > 0
         if masked:
             shifts = _keep_shifts(params.mask_length, t, x.dtype, x.device)
             rows = (t - params.mask_start) % t  # (B, 12): which shift is each lead's keep-row
-        out = torch.empty_like(x)
+        out = _check_out(out, x) if out is not None else torch.empty_like(x)
         step = CPU_CHUNK if x.device.type == "cpu" else b
         if masked:
             keep = torch.empty(min(step, b) * 12, t, dtype=x.dtype, device=x.device)
@@ -291,15 +302,20 @@ class ThreeKG:
         return out
 
     def __call__(
-        self, x: torch.Tensor, generator: torch.Generator, return_params: bool = False
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator,
+        return_params: bool = False,
+        out: torch.Tensor | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, ViewParams]:
         """One random view of each ECG in ``x`` ``(B, 12, T)``; same shape, dtype, device.
 
-        With ``return_params=True``, also the :class:`ViewParams` drawn.
+        With ``return_params=True``, also the :class:`ViewParams` drawn; with ``out``, the
+        view is written there (see :meth:`apply`).
         """
         _check_batch(x)
         params = self.sample(x.shape[0], x.shape[-1], generator, x.device)
-        out = self.apply(x, params)
+        out = self.apply(x, params, out=out)
         return (out, params) if return_params else out
 
     def views(self, x: torch.Tensor, generator: torch.Generator, n: int = 2) -> list[torch.Tensor]:
@@ -318,6 +334,21 @@ def _check_batch(x: torch.Tensor) -> None:
         )
     if not x.is_floating_point():
         raise TypeError(f"expected a floating-point tensor, got {x.dtype}")
+
+
+def _check_out(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor):
+        raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
+    if out.shape != x.shape or out.dtype != x.dtype or out.device != x.device:
+        raise ValueError(
+            f"out must match the batch: expected {tuple(x.shape)} {x.dtype} on {x.device}, "
+            f"got {tuple(out.shape)} {out.dtype} on {out.device}"
+        )
+    if not out.is_contiguous():
+        raise ValueError("out must be contiguous")
+    if out.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+        raise ValueError("out must not share memory with the input (the view reads all leads)")
+    return out
 
 
 def spatial_only(**kwargs: object) -> ThreeKG:

@@ -6,12 +6,15 @@ Examples::
     threekg download ptbxl --n-records 500 --rate 100 --data-dir ~/ecg
     threekg prepare ptbxl --fs 100 --data-dir ~/ecg --out ~/ecg/prepared/ptbxl-100
     threekg prepare synthetic --n 2000 --seed 0 --out /tmp/synthetic
+    threekg pretrain pool --data-dir ../shared/data --fs 100 --crop 5 --model tiny \
+        --steps 200 --batch-size 64 --out runs/tiny
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,7 +32,7 @@ def _add_data_dir(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="threekg", description="3KG contrastive learning of 12-lead ECGs: data tools."
+        prog="threekg", description="3KG contrastive learning of 12-lead ECGs."
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -67,7 +70,114 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--overwrite", action="store_true", help="replace an existing output")
     prep.add_argument("--n", type=int, default=None, help="synthetic only: number of records")
     prep.add_argument("--seed", type=int, default=None, help="synthetic only: random seed")
+    _add_pretrain(sub, common)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from .models import PRESETS
+    from .pretrain import AUGMENTATIONS
+
+    pre = sub.add_parser(
+        "pretrain",
+        help="contrastive pretraining (3KG or another augmentation set); resumes a run "
+        "whose output folder holds a checkpoint",
+        parents=[common],
+        description="Contrastive pretraining with the data, the views and the model on one "
+        "device. Several GPUs: torchrun --nproc-per-node N -m threekg_lite.cli pretrain ...",
+    )
+    pre.add_argument(
+        "source",
+        help="synthetic, ptbxl, cinc, ludb, pool (every database found, joined) or the path "
+        "of a folder written by `threekg prepare`",
+    )
+    _add_data_dir(pre)
+    pre.add_argument("--out", required=True, help="output folder (checkpoint + metrics)")
+    pre.add_argument("--fs", type=_positive_float, default=100.0, help="sampling rate, Hz")
+    pre.add_argument("--duration", type=_positive_float, default=10.0, help="record seconds")
+    pre.add_argument("--crop", type=_positive_float, default=5.0, help="crop seconds")
+    length = pre.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=_positive_int, help="optimisation steps in all")
+    length.add_argument("--epochs", type=_positive_float, help="passes over the records")
+    pre.add_argument("--batch-size", type=_positive_int, default=256, help="ECGs per step")
+    pre.add_argument("--augment", choices=AUGMENTATIONS, default="3kg")
+    pre.add_argument("--model", choices=sorted(PRESETS), default="resnet18")
+    pre.add_argument("--lr", type=_positive_float, default=1e-3)
+    pre.add_argument("--temperature", type=_positive_float, default=0.1)
+    pre.add_argument("--positives", choices=["instance", "record", "patient"], default="record")
+    pre.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto")
+    pre.add_argument("--compile", action="store_true", help="torch.compile the model")
+    pre.add_argument("--checkpoint-every", type=_positive_int, default=500)
+    pre.add_argument("--log-every", type=_positive_int, default=10)
+    pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--n-synthetic", type=_positive_int, default=2000, help="synthetic only")
+    pre.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU if any)")
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from .data.pool import load_source
+    from .distributed import cleanup
+    from .pretrain import PretrainConfig, Pretrainer
+
+    records = load_source(
+        args.source,
+        data_dir=args.data_dir,
+        fs=args.fs,
+        duration=args.duration,
+        n_synthetic=args.n_synthetic,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    crop = round(args.crop * records.fs)
+    if args.epochs is not None:
+        steps = max(1, round(args.epochs * (len(records) // max(1, args.batch_size))))
+    else:
+        steps = args.steps or 1000
+    config = PretrainConfig(
+        steps=steps,
+        batch_size=args.batch_size,
+        crop=crop,
+        augment=args.augment,
+        model=args.model,
+        lr=args.lr,
+        temperature=args.temperature,
+        positives=args.positives,
+        amp=args.amp,
+        compile=args.compile,
+        checkpoint_every=args.checkpoint_every,
+        log_every=args.log_every,
+        seed=args.seed,
+    )
+    first = os.environ.get("RANK", "0") == "0"  # the first of several torchrun processes
+    if first:
+        print(
+            f"pretraining on {len(records)} records ({records.source}, {records.fs:g} Hz), "
+            f"crops of {crop} samples, {steps} steps of {args.batch_size} -> {args.out}"
+        )
+    try:
+        trainer = Pretrainer(
+            records, config, out_dir=args.out, device=args.device, progress=not args.quiet
+        )
+        result = trainer.run()
+    finally:
+        cleanup()
+    if first:
+        print(result.summary())
+    return 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -143,7 +253,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    commands = {"info": _cmd_info, "download": _cmd_download, "prepare": _cmd_prepare}
+    commands = {
+        "info": _cmd_info,
+        "download": _cmd_download,
+        "prepare": _cmd_prepare,
+        "pretrain": _cmd_pretrain,
+    }
     try:
         return commands[args.command](args)
     except (ThreeKGError, FileExistsError, ValueError) as e:

@@ -1,0 +1,154 @@
+"""Pretraining data: one named source, or several databases pooled into one record set.
+
+Contrastive pretraining needs no labels, only many ECGs at one sampling rate and length.
+:func:`load_source` turns a source name (``synthetic``, ``ptbxl``, ``cinc``, ``ludb``,
+``pool`` for all real databases found, or the path of a prepared folder) into one
+:class:`~threekg_lite.data.records.ECGRecords`; :func:`concat_records` joins record sets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataNotFoundError
+from .records import ECGRecords, LabelSet
+
+SOURCES = ("synthetic", "ptbxl", "cinc", "ludb", "pool")
+"""Source names :func:`load_source` accepts (besides the path of a prepared folder)."""
+
+POOL_DATABASES = ("ptbxl", "cinc", "ludb")
+"""The databases ``"pool"`` joins, where present."""
+
+
+def concat_records(parts: Sequence[ECGRecords], source: str = "pool") -> ECGRecords:
+    """Join record sets of one sampling rate and length into one.
+
+    Record and patient ids are prefixed with each part's source (``"ptbxl:1"``) so that ids
+    stay unique across databases; labels are kept only for tasks every part has with the
+    same classes; ``meta`` keeps the columns all parts share, plus ``source``.
+
+    Parameters
+    ----------
+    parts
+        Record sets with equal ``fs`` and ``n_samples``.
+    """
+    if not parts:
+        raise ValueError("nothing to join: no record sets given")
+    fs, t = parts[0].fs, parts[0].n_samples
+    for p in parts:
+        if p.fs != fs or p.n_samples != t:
+            raise ValueError(
+                f"cannot join {p.source or 'records'} at {p.fs:g} Hz x {p.n_samples} samples "
+                f"with {parts[0].source or 'records'} at {fs:g} Hz x {t} samples; load them "
+                "at one rate and duration"
+            )
+
+    def prefixed(p: ECGRecords, ids: np.ndarray) -> np.ndarray:
+        return np.char.add(f"{p.source}:" if p.source else "", ids.astype(str))
+
+    first = parts[0].labels
+    shared = [
+        k
+        for k in first
+        if all(k in p.labels and p.labels[k].names == first[k].names for p in parts)
+    ]
+    labels = {
+        k: LabelSet(first[k].names, np.concatenate([p.labels[k].y for p in parts])) for k in shared
+    }
+    metas = [p.meta.assign(source=p.source or "") if len(p.meta) else None for p in parts]
+    if all(m is not None for m in metas):
+        common = [c for c in metas[0].columns if all(c in m.columns for m in metas)]
+        meta = pd.concat([m[common] for m in metas], ignore_index=True)
+    else:
+        meta = pd.DataFrame({"source": np.concatenate([[p.source] * len(p) for p in parts])})
+    return ECGRecords(
+        signals=np.concatenate([p.signals for p in parts]),
+        fs=fs,
+        record_ids=np.concatenate([prefixed(p, p.record_ids) for p in parts]),
+        patient_ids=np.concatenate([prefixed(p, p.patient_ids) for p in parts]),
+        labels=labels,
+        meta=meta,
+        source=source,
+    )
+
+
+def load_source(
+    source: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    fs: float = 500.0,
+    duration: float = 10.0,
+    n_synthetic: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> ECGRecords:
+    """Records to pretrain on.
+
+    Parameters
+    ----------
+    source
+        ``"synthetic"`` (:func:`~threekg_lite.data.synthetic.generate`), ``"ptbxl"``,
+        ``"cinc"``, ``"ludb"``, ``"pool"`` (every database of :data:`POOL_DATABASES` found in
+        the data directory, joined), or the path of a folder written by ``threekg prepare``
+        (used as it is: its own rate and length).
+    data_dir
+        Where the databases are (default ``THREEKG_DATA_DIR``).
+    fs, duration
+        Sampling rate (Hz) and seconds per record for every database (records are resampled,
+        cut or zero-padded at load).
+    n_synthetic, seed
+        Number of synthetic records and their seed (``"synthetic"`` only).
+
+    Returns
+    -------
+    ECGRecords
+        ``signals`` ``(N, 12, round(fs * duration))`` float32 mV.
+    """
+    from .prepare import is_prepared, load_prepared
+
+    if source not in SOURCES:
+        path = Path(source).expanduser()
+        if is_prepared(path):
+            return load_prepared(path)
+        raise ValueError(
+            f"unknown source {source!r}: use one of {', '.join(SOURCES)} or the path of a "
+            "folder written by `threekg prepare`"
+            + (f" ({path} exists but holds no prepared data)" if path.exists() else "")
+        )
+    if source == "synthetic":
+        from .synthetic import generate
+
+        return generate(n_synthetic, fs=fs, duration=duration, seed=seed)
+    names = POOL_DATABASES if source == "pool" else (source,)
+    parts = []
+    for name in names:
+        try:
+            parts.append(_load_real(name, data_dir, fs, duration, progress))
+        except DataNotFoundError:
+            if source != "pool":
+                raise
+    if not parts:
+        from .paths import data_dir as resolve
+
+        raise DataNotFoundError(
+            f"no database of {', '.join(POOL_DATABASES)} found in {resolve(data_dir)}; "
+            "download one (`threekg download ptbxl --n-records 500`) or use source 'synthetic'"
+        )
+    return parts[0] if len(parts) == 1 else concat_records(parts)
+
+
+def _load_real(
+    name: str,
+    data_dir: str | os.PathLike[str] | None,
+    fs: float,
+    duration: float,
+    progress: bool,
+) -> ECGRecords:
+    from .prepare import load_database
+
+    return load_database(name, data_dir=data_dir, fs=fs, duration=duration, progress=progress)

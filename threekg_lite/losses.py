@@ -1,0 +1,208 @@
+"""Contrastive losses: SimCLR's NT-Xent and its supervised (same-id) variant, and accuracy.
+
+The two views of a batch, ``z1`` and ``z2`` of shape ``(N, D)``, are L2-normalised and
+stacked into ``z`` of shape ``(2N, D)``: row ``i`` and row ``i + N`` are the two views of item
+``i`` (twins). With ``s = z zᵀ / τ`` (cosine similarities over a temperature ``τ``), the loss
+of an anchor ``i`` and one of its positives ``p`` is
+
+    l(i, p) = -log( exp(s_ip) / Σ_{a ≠ i} exp(s_ia) ),
+
+the denominator running over all ``2N - 1`` other rows (Chen et al. 2020, NT-Xent).
+
+* Without ids (SimCLR), each anchor's only positive is its twin, and the loss is the mean of
+  ``l(i, twin(i))`` over the ``2N`` anchors.
+* With ids (3KG, from SupCon's ``L_out``, Khosla et al. 2020), every other row whose item has
+  the same id (record or patient) as the anchor is a positive. The twin always is. Each
+  anchor's loss is the mean of ``l(i, p)`` over its positives ``P(i)``; the denominator still
+  runs over all other rows, positives included; the loss is the mean over anchors. With all
+  ids distinct, ``P(i)`` is the twin alone and the two losses are equal.
+
+Everything is computed in float32, or in float64 for float64 input: half-precision
+embeddings (bf16, fp16) are cast up before normalising, so the softmax never runs in them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["NTXentLoss", "contrastive_accuracy", "nt_xent"]
+
+
+def _check_views(z1: Tensor, z2: Tensor) -> None:
+    """Raise ``ValueError`` unless ``z1`` and ``z2`` are two floating ``(N, D)`` batches."""
+    for name, z in (("z1", z1), ("z2", z2)):
+        if not isinstance(z, Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(z).__name__}")
+        if z.dim() != 2:
+            raise ValueError(f"{name} must be 2-D (N, D), got shape {tuple(z.shape)}")
+        if not z.is_floating_point():
+            raise ValueError(f"{name} must be a floating-point tensor, got {z.dtype}")
+    if z1.shape != z2.shape:
+        raise ValueError(
+            f"z1 and z2 must have the same shape (N, D), got {tuple(z1.shape)} "
+            f"and {tuple(z2.shape)}"
+        )
+    n, d = z1.shape
+    if n < 1:
+        raise ValueError("the batch is empty: z1 and z2 need at least one row (N >= 1)")
+    if d < 1:
+        raise ValueError("the embeddings are empty: z1 and z2 need at least one column (D >= 1)")
+    if z1.device != z2.device:
+        raise ValueError(f"z1 and z2 are on different devices: {z1.device} and {z2.device}")
+
+
+def _check_temperature(temperature: float) -> float:
+    """Return ``temperature`` as a float, or raise ``ValueError`` unless finite and > 0."""
+    try:
+        t = float(temperature)
+    except (TypeError, ValueError):
+        raise ValueError(f"temperature must be a number, got {temperature!r}") from None
+    if not (math.isfinite(t) and t > 0):
+        raise ValueError(f"temperature must be finite and > 0, got {temperature!r}")
+    return t
+
+
+def _check_ids(ids: Tensor, n: int, device: torch.device) -> Tensor:
+    """Return ``ids`` as an integer ``(N,)`` tensor on ``device``, or raise ``ValueError``."""
+    if not isinstance(ids, Tensor):
+        raise ValueError(f"ids must be a torch.Tensor or None, got {type(ids).__name__}")
+    if ids.dim() != 1 or ids.shape[0] != n:
+        raise ValueError(
+            f"ids must have shape (N,) = ({n},), one id per item, got {tuple(ids.shape)}"
+        )
+    if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise ValueError(f"ids must be an integer tensor (record or patient ids), got {ids.dtype}")
+    return ids.to(device)
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float64 stays float64; everything else (bf16, fp16, float32) is computed in float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _stacked_unit(z1: Tensor, z2: Tensor) -> Tensor:
+    """``(2N, D)``: the two views stacked, L2-normalised, in the compute dtype."""
+    dtype = _compute_dtype(z1.dtype)
+    z = torch.cat([z1.to(dtype), z2.to(dtype)], dim=0)
+    return F.normalize(z, dim=1)
+
+
+def _twin_index(n: int, device: torch.device) -> Tensor:
+    """``(2N,)``: the row of each row's twin in the stacked batch, ``(i + N) mod 2N``."""
+    return torch.arange(2 * n, device=device).roll(n)
+
+
+def nt_xent(
+    z1: Tensor,
+    z2: Tensor,
+    temperature: float = 0.1,
+    ids: Tensor | None = None,
+) -> Tensor:
+    """NT-Xent contrastive loss of two views, optionally with same-id positives.
+
+    Parameters
+    ----------
+    z1, z2
+        ``(N, D)`` projections of two views of the same ``N`` items: row ``i`` of ``z1`` and
+        row ``i`` of ``z2`` are a positive pair. Any floating dtype; ``N >= 1`` (``N = 1``
+        gives a loss of exactly 0: each view's only candidate is its twin).
+    temperature
+        ``τ > 0``: cosine similarities are divided by it.
+    ids
+        ``None`` for plain SimCLR, or ``(N,)`` integer record or patient ids: every other view
+        of an item with the anchor's id is a positive (see the module docstring).
+
+    Returns
+    -------
+    Tensor
+        ``()`` the mean loss over the ``2N`` anchors, float32 (float64 for float64 input).
+
+    Raises
+    ------
+    ValueError
+        If the views are not two floating ``(N, D)`` tensors of one shape with ``N, D >= 1``,
+        ``temperature`` is not finite and positive, or ``ids`` is not an integer ``(N,)``.
+    """
+    _check_views(z1, z2)
+    t = _check_temperature(temperature)
+    n = z1.shape[0]
+    z = _stacked_unit(z1, z2)  # (2N, D)
+    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    logits = (z @ z.T / t).masked_fill(self_mask, float("-inf"))  # (2N, 2N)
+    twin = _twin_index(n, z.device)  # (2N,)
+    if ids is None:
+        return F.cross_entropy(logits, twin)
+
+    ids = _check_ids(ids, n, z.device).repeat(2)  # (2N,): both views share the item's id
+    positive = (ids[:, None] == ids[None, :]) & ~self_mask  # (2N, 2N), twin always True
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)  # (2N, 2N)
+    # torch.where, not a product: log_prob is -inf on the diagonal, and 0 * -inf is nan.
+    pos_sum = torch.where(positive, log_prob, torch.zeros_like(log_prob)).sum(dim=1)  # (2N,)
+    return -(pos_sum / positive.sum(dim=1)).mean()
+
+
+@torch.no_grad()
+def contrastive_accuracy(
+    z1: Tensor, z2: Tensor, topk: tuple[int, ...] = (1, 5)
+) -> dict[str, float]:
+    """Fraction of anchors whose twin is among their ``k`` most similar other views.
+
+    Each of the ``2N`` stacked views is an anchor; its candidates are the ``2N - 1`` other
+    views, ranked by cosine similarity. The anchor is top-``k`` correct iff fewer than ``k``
+    candidates are *strictly* more similar to it than its twin: ties go in the twin's favour,
+    and any ``k > 2N - 1`` counts every anchor as correct.
+
+    Parameters
+    ----------
+    z1, z2
+        ``(N, D)`` projections of two views of the same ``N`` items (as in :func:`nt_xent`).
+    topk
+        The values of ``k``, each a positive integer.
+
+    Returns
+    -------
+    dict[str, float]
+        ``{"top1": ..., "top5": ...}``: one fraction in ``[0, 1]`` per ``k``.
+
+    Raises
+    ------
+    ValueError
+        On bad views (as in :func:`nt_xent`) or a ``k`` that is not a positive integer.
+    """
+    _check_views(z1, z2)
+    ks = tuple(topk)
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"every k in topk must be a positive integer, got {k!r}")
+    n = z1.shape[0]
+    z = _stacked_unit(z1, z2)  # (2N, D)
+    self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
+    sim = (z @ z.T).masked_fill(self_mask, float("-inf"))  # (2N, 2N)
+    twin_sim = sim.gather(1, _twin_index(n, z.device)[:, None])  # (2N, 1)
+    n_better = (sim > twin_sim).sum(dim=1)  # (2N,): the twin is never > itself
+    return {f"top{k}": (n_better < k).double().mean().item() for k in ks}
+
+
+class NTXentLoss(nn.Module):
+    """:func:`nt_xent` as a module holding its temperature.
+
+    Parameters
+    ----------
+    temperature
+        ``τ > 0``, the divisor of the cosine similarities.
+    """
+
+    def __init__(self, temperature: float = 0.1) -> None:
+        super().__init__()
+        self.temperature = _check_temperature(temperature)
+
+    def forward(self, z1: Tensor, z2: Tensor, ids: Tensor | None = None) -> Tensor:
+        """Loss of two ``(N, D)`` views, with optional ``(N,)`` ids; see :func:`nt_xent`."""
+        return nt_xent(z1, z2, temperature=self.temperature, ids=ids)
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}"

@@ -1,0 +1,571 @@
+"""Contrastive pretraining with the data, the augmentation and the model on one device.
+
+The whole record set is one tensor on the device (:class:`RecordPool`). Each step draws a
+batch of record indices, one random crop per record, two augmented views of every crop
+(:mod:`threekg_lite.augment` and friends, batched, on the device), and minimises NT-Xent
+(:func:`threekg_lite.losses.nt_xent`) between the projections of the two views. Nothing on
+this path loops over samples in Python.
+
+Reproducibility: the batch order of epoch ``e`` is a permutation drawn from a generator
+seeded with ``(seed, e)``, and the augmentation generator is re-seeded from
+``(seed, step, rank)`` at every step. A run's batches, crops and views are therefore a
+function of the seed and the step alone, so a run resumed from a checkpoint (model,
+optimizer, step) continues exactly as if it had never stopped (on a CPU, where the kernels
+are deterministic).
+
+Several processes: started with ``torchrun``, each process takes its share of every global
+batch, the projections are gathered across processes before the loss
+(:func:`threekg_lite.distributed.all_gather_with_grad`), so the loss is the single-process
+loss of the global batch; DistributedDataParallel averages the gradients.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from .checkpoint import check_model_config, load_checkpoint, save_checkpoint
+
+log = logging.getLogger(__name__)
+
+AUGMENTATIONS = ("3kg", "3kg-spatial", "3kg-temporal", "generic", "none")
+"""Augmentation sets :func:`make_augmentation` knows."""
+
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.jsonl"
+
+Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def make_augmentation(name: str, fs: float) -> Augmentation:
+    """The view-making transform of an augmentation set.
+
+    ``"3kg"``: rotation, scaling and time mask (:class:`~threekg_lite.augment.ThreeKG`);
+    ``"3kg-spatial"``/``"3kg-temporal"``: its two halves; ``"generic"``: the SimCLR
+    time-series set (:func:`~threekg_lite.augment_generic.simclr_ecg`, needs ``fs``);
+    ``"none"``: the crop itself.
+    """
+    from .augment import ThreeKG, spatial_only, temporal_only
+    from .augment_generic import simclr_ecg
+
+    if name == "3kg":
+        return ThreeKG()
+    if name == "3kg-spatial":
+        return spatial_only()
+    if name == "3kg-temporal":
+        return temporal_only()
+    if name == "generic":
+        return simclr_ecg(fs)
+    if name == "none":
+        return _identity
+    raise ValueError(f"unknown augmentation {name!r}; use one of {', '.join(AUGMENTATIONS)}")
+
+
+def _identity(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    return x
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    """What a pretraining run does (everything but the data and the device).
+
+    Attributes
+    ----------
+    steps
+        Optimisation steps in all (a resumed run continues up to this number).
+    batch_size
+        ECGs per step over all processes; each gives two views, so ``2 * batch_size``
+        embeddings enter the loss.
+    crop
+        Samples per crop (e.g. 2500 = 5 s at 500 Hz); records must be at least this long.
+    augment
+        One of :data:`AUGMENTATIONS`.
+    model
+        A preset name of :data:`threekg_lite.models.PRESETS` or a model config dict.
+    lr, weight_decay
+        AdamW's peak learning rate and weight decay.
+    warmup_steps
+        Linear warm-up from 0 to ``lr``, then cosine decay to 0 at ``steps``; default 5 % of
+        ``steps``.
+    temperature
+        NT-Xent temperature.
+    positives
+        ``"instance"``: only the two views of one crop are positives (SimCLR);
+        ``"record"``/``"patient"``: so are all views of crops sharing a record/patient id
+        (the 3KG base code's supervised-contrastive variant).
+    grad_clip
+        Maximum gradient norm (``None``: no clipping).
+    checkpoint_every, log_every
+        Steps between checkpoints (also written at the end) and between metric lines.
+    seed
+        Seeds the model's initialisation, the batch order, the crops and the views.
+    amp
+        ``"auto"``: bfloat16 autocast on a GPU, float32 on a CPU; ``"bf16"``; ``"off"``.
+    compile
+        Run the model through ``torch.compile``.
+    """
+
+    steps: int = 1000
+    batch_size: int = 256
+    crop: int = 2500
+    augment: str = "3kg"
+    model: str | dict[str, Any] = "resnet18"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int | None = None
+    temperature: float = 0.1
+    positives: Literal["instance", "record", "patient"] = "record"
+    grad_clip: float | None = 1.0
+    checkpoint_every: int = 500
+    log_every: int = 10
+    seed: int = 0
+    amp: Literal["auto", "bf16", "off"] = "auto"
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "crop", "checkpoint_every", "log_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.augment not in AUGMENTATIONS:
+            raise ValueError(
+                f"unknown augmentation {self.augment!r}; use one of {', '.join(AUGMENTATIONS)}"
+            )
+        if not self.lr > 0 or self.weight_decay < 0:
+            raise ValueError(
+                f"need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}"
+            )
+        if self.warmup_steps is not None and not 0 <= self.warmup_steps <= self.steps:
+            raise ValueError(f"warmup_steps must be in [0, steps], got {self.warmup_steps}")
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.positives not in ("instance", "record", "patient"):
+            raise ValueError(
+                f"positives must be instance, record or patient, got {self.positives!r}"
+            )
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip must be > 0 or None, got {self.grad_clip}")
+        if self.amp not in ("auto", "bf16", "off"):
+            raise ValueError(f"amp must be auto, bf16 or off, got {self.amp!r}")
+
+    @property
+    def warmup(self) -> int:
+        """Warm-up steps in effect."""
+        return self.warmup_steps if self.warmup_steps is not None else max(1, self.steps // 20)
+
+
+def learning_rate(step: int, config: PretrainConfig) -> float:
+    """Learning rate of optimisation step ``step`` (0-based): linear warm-up, cosine decay."""
+    warmup, total = config.warmup, config.steps
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+class RecordPool:
+    """A record set held as one tensor on a device, cropped by index.
+
+    Parameters
+    ----------
+    signals
+        ``(N, 12, T)`` array or tensor (mV).
+    ids
+        ``(N,)`` int64 group ids (record or patient) for the contrastive positives.
+    device
+        Where to keep it.
+    dtype
+        Storage dtype; default float16 on a GPU (half the memory, 11-bit precision, ample
+        for mV signals), float32 on a CPU. Crops are returned in float32.
+    """
+
+    def __init__(
+        self,
+        signals: np.ndarray | torch.Tensor,
+        ids: np.ndarray | torch.Tensor,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        device = torch.device(device)
+        if dtype is None:
+            dtype = torch.float16 if device.type == "cuda" else torch.float32
+        data = torch.as_tensor(np.asarray(signals) if not torch.is_tensor(signals) else signals)
+        if data.ndim != 3 or data.shape[1] != 12:
+            raise ValueError(f"signals must be (N, 12, T), got {tuple(data.shape)}")
+        self.data = data.to(device=device, dtype=dtype).contiguous()
+        self.ids = torch.as_tensor(np.asarray(ids), dtype=torch.int64, device=device)
+        if self.ids.shape != (self.data.shape[0],):
+            raise ValueError(f"ids must be ({self.data.shape[0]},), got {tuple(self.ids.shape)}")
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def n_samples(self) -> int:
+        return self.data.shape[-1]
+
+    def crops(self, index: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
+        """``(B, 12, length)`` float32: record ``index[b]`` from sample ``start[b]`` on.
+
+        One gather from a strided view of all windows (no copy of the pool, no Python loop).
+        """
+        windows = self.data.unfold(2, length, 1)  # (N, 12, T - length + 1, length), a view
+        return windows[index, :, start].float()
+
+
+def group_ids(records: Any, positives: str) -> np.ndarray:
+    """``(N,)`` int64 ids whose equal values mark positives (record or patient)."""
+    if positives == "patient":
+        keys = records.patient_ids
+    else:
+        keys = records.record_ids
+    return np.unique(np.asarray(keys), return_inverse=True)[1].astype(np.int64)
+
+
+@dataclass
+class PretrainResult:
+    """What a run did: its metrics and where its checkpoint is."""
+
+    steps: int
+    loss: float
+    top1: float
+    pairs_per_s: float
+    seconds: float
+    device: str
+    checkpoint: Path | None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        where = f", checkpoint {self.checkpoint}" if self.checkpoint else ""
+        return (
+            f"{self.steps} steps on {self.device} in {self.seconds:.1f} s: loss {self.loss:.3f}, "
+            f"contrastive top-1 {self.top1:.1%}, {self.pairs_per_s:,.0f} pairs/s{where}"
+        )
+
+
+class Pretrainer:
+    """Contrastive pretraining of a :class:`~threekg_lite.models.ContrastiveModel`.
+
+    Parameters
+    ----------
+    records
+        An :class:`~threekg_lite.data.records.ECGRecords` (any source; see
+        :func:`threekg_lite.data.pool.load_source`).
+    config
+        The run's :class:`PretrainConfig`.
+    out_dir
+        Folder for ``checkpoint.pt`` and ``metrics.jsonl``; a run whose folder already
+        holds a checkpoint resumes from it. ``None``: nothing written.
+    device
+        Default: the GPU of this process when there is one, else the CPU.
+    progress
+        Show a progress bar (on the first process only).
+
+    Examples
+    --------
+    >>> from threekg_lite.data import generate
+    >>> records = generate(64, fs=100, duration=10, seed=0)
+    >>> cfg = PretrainConfig(steps=2, batch_size=16, crop=500, model="tiny")
+    >>> result = Pretrainer(records, cfg, progress=False).run()
+    >>> result.steps
+    2
+    """
+
+    def __init__(
+        self,
+        records: Any,
+        config: PretrainConfig,
+        out_dir: str | os.PathLike[str] | None = None,
+        device: torch.device | str | None = None,
+        progress: bool = True,
+    ) -> None:
+        from . import distributed as dist
+        from .models import build_model
+
+        self.config = config
+        self.rank, self.world, default_device = dist.init_from_env()
+        self.device = torch.device(device) if device is not None else default_device
+        if config.batch_size % self.world:
+            raise ValueError(
+                f"batch_size {config.batch_size} is not divisible by the {self.world} processes"
+            )
+        n, t = len(records), records.signals.shape[-1]
+        if config.crop > t:
+            raise ValueError(
+                f"crop of {config.crop} samples is longer than the records ({t} samples at "
+                f"{records.fs:g} Hz); use crop <= {t}"
+            )
+        if config.batch_size > n:
+            raise ValueError(
+                f"batch_size {config.batch_size} is larger than the {n} records; "
+                f"use batch_size <= {n}"
+            )
+        self.fs = float(records.fs)
+        self.data_info = {"source": records.source, "records": n, "fs": self.fs, "length": t}
+        self.pool = RecordPool(records.signals, group_ids(records, config.positives), self.device)
+        self.augment = make_augmentation(config.augment, self.fs)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress and self.rank == 0
+
+        init = torch.Generator().manual_seed(config.seed)
+        self.model = build_model(config.model, generator=init).to(self.device)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+        if self.out_dir is not None and (self.out_dir / CHECKPOINT).is_file():
+            self._resume(self.out_dir / CHECKPOINT)
+
+        self.forward = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.forward = DistributedDataParallel(self.model, device_ids=ids)
+        if config.compile:
+            self.forward = torch.compile(self.forward)
+        self.generator = torch.Generator(device=self.device)
+        self.amp_dtype = self._amp_dtype()
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+    # ------------------------------------------------------------------ state
+    def _amp_dtype(self) -> torch.dtype | None:
+        amp = self.config.amp
+        if amp == "bf16" or (amp == "auto" and self.device.type == "cuda"):
+            return torch.bfloat16
+        return None
+
+    def state(self) -> dict[str, Any]:
+        """Everything a checkpoint holds (see :mod:`threekg_lite.checkpoint`)."""
+        cfg = asdict(self.config)
+        return {
+            "model_config": self.model.config,
+            "model": self.model.state_dict(),
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": {"name": "warmup-cosine", "warmup": self.config.warmup},
+            "config": cfg,
+            "data": dict(self.data_info),
+            "world_size": self.world,
+            "torch_version": str(torch.__version__),
+        }
+
+    def _resume(self, path: Path) -> None:
+        state = load_checkpoint(path, map_location=self.device)
+        check_model_config(path, state["model_config"], self.model.config)
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise ValueError(f"{path}: cannot restore the run from this checkpoint: {e}") from e
+        self.step = int(state["step"])
+        old = state.get("config", {})
+        changed = {
+            k: (old[k], v)
+            for k, v in asdict(self.config).items()
+            if k in old and k != "steps" and _norm(old[k]) != _norm(v)
+        }
+        if changed:
+            log.warning(
+                "resuming %s with other settings than it was started with: %s", path, changed
+            )
+        if self.step >= self.config.steps:
+            log.warning("%s is already at step %d of %d", path, self.step, self.config.steps)
+        self.history = [h for h in _read_metrics(self.out_dir / METRICS) if h["step"] <= self.step]
+        if self.rank == 0:
+            _write_metrics(self.out_dir / METRICS, self.history)  # drop steps after the checkpoint
+
+    def save(self) -> Path | None:
+        """Write the checkpoint now (first process only); returns its path."""
+        if self.out_dir is None or self.rank != 0:
+            return None
+        return save_checkpoint(self.out_dir / CHECKPOINT, self.state())
+
+    # ------------------------------------------------------------------ steps
+    def _seed_step(self, step: int) -> None:
+        seed = np.random.SeedSequence([self.config.seed, step, self.rank]).generate_state(2)
+        self.generator.manual_seed(int(seed[0]) << 32 | int(seed[1]))
+
+    def _batch_index(self, step: int) -> torch.Tensor:
+        """This process's record indices at ``step``: its share of the global batch."""
+        n, b = len(self.pool), self.config.batch_size
+        per_epoch = n // b
+        epoch, k = divmod(step, per_epoch)
+        if getattr(self, "_order_epoch", None) != epoch:
+            g = torch.Generator().manual_seed(
+                int(np.random.SeedSequence([self.config.seed, epoch, 1]).generate_state(1)[0])
+            )
+            self._order = torch.randperm(n, generator=g).to(self.device)
+            self._order_epoch = epoch
+        share = b // self.world
+        first = k * b + self.rank * share
+        return self._order[first : first + share]
+
+    def views(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The two views ``(2 b, 12, crop)`` (first ``b`` rows view 1, then view 2) and the
+        group ids ``(b,)`` of this process's share of step ``step``."""
+        self._seed_step(step)
+        index = self._batch_index(step)
+        b, crop = index.numel(), self.config.crop
+        start = torch.randint(
+            0, self.pool.n_samples - crop + 1, (b,), generator=self.generator, device=self.device
+        )
+        x = self.pool.crops(index, start, crop)
+        both = torch.empty((2 * b, 12, crop), dtype=x.dtype, device=x.device)
+        for half in (both[:b], both[b:]):
+            if hasattr(self.augment, "apply"):  # the 3KG transforms write in place
+                self.augment(x, self.generator, out=half)  # type: ignore[call-arg]
+            else:
+                half.copy_(self.augment(x, self.generator))
+        return both, self.pool.ids[index]
+
+    def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One optimisation step; returns the loss and the (global) projections z1, z2."""
+        from . import distributed as dist
+        from .losses import nt_xent
+
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(step, self.config)
+        both, ids = self.views(step)
+        b = ids.numel()
+        with torch.autocast(
+            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
+        ):
+            z = self.forward(both)
+        z1, z2 = z[:b].float(), z[b:].float()
+        if self.world > 1:
+            z1, z2 = dist.all_gather_with_grad(z1), dist.all_gather_with_grad(z2)
+            ids = dist.all_gather_with_grad(ids)
+        positives = None if self.config.positives == "instance" else ids
+        loss = nt_xent(z1, z2, self.config.temperature, ids=positives)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        return loss.detach(), z1.detach(), z2.detach()
+
+    # ------------------------------------------------------------------ run
+    def run(self, stop_after: int | None = None) -> PretrainResult:
+        """Train from the current step to ``config.steps`` (or to ``stop_after``, writing a
+        checkpoint there: a time-boxed session that a later run resumes)."""
+        from tqdm.auto import tqdm
+
+        from .losses import contrastive_accuracy
+
+        cfg = self.config
+        end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+        self.model.train()
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            unit="step",
+            disable=not self.progress,
+            desc="pretrain",
+        )
+        t_start = tick = time.perf_counter()
+        done_since_tick = 0
+        first = self.step
+        rates = []
+        while self.step < end:
+            loss, z1, z2 = self.train_step(self.step)
+            self.step += 1
+            done_since_tick += 1
+            last = self.step == end
+            if self.step % cfg.log_every == 0 or last:
+                loss_value = float(loss)  # waits for the device
+                now = time.perf_counter()
+                rate = done_since_tick * cfg.batch_size / (now - tick)
+                rates.append(rate)
+                acc = contrastive_accuracy(z1, z2)
+                entry = {
+                    "step": self.step,
+                    "loss": loss_value,
+                    "top1": acc["top1"],
+                    "top5": acc["top5"],
+                    "lr": learning_rate(self.step - 1, cfg),
+                    "pairs_per_s": rate,
+                    "time": now - t_start,
+                }
+                self.history.append(entry)
+                if self.out_dir is not None and self.rank == 0:
+                    _append_metrics(self.out_dir / METRICS, entry)
+                bar.set_postfix(
+                    loss=f"{loss_value:.3f}", top1=f"{acc['top1']:.2f}", pairs_s=f"{rate:,.0f}"
+                )
+                tick, done_since_tick = now, 0
+            bar.update(1)
+            if self.step % cfg.checkpoint_every == 0 or last:
+                self.save()
+        bar.close()
+        seconds = time.perf_counter() - t_start
+        recent = [h for h in self.history if h["step"] > first] or self.history
+        steady = rates[1:] or rates
+        return PretrainResult(
+            steps=self.step,
+            loss=recent[-1]["loss"] if recent else float("nan"),
+            top1=recent[-1]["top1"] if recent else float("nan"),
+            pairs_per_s=float(np.median(steady)) if steady else float("nan"),
+            seconds=seconds,
+            device=str(self.device),
+            checkpoint=self.out_dir / CHECKPOINT if self.out_dir is not None else None,
+            history=list(self.history),
+        )
+
+
+def pretrain(
+    records: Any,
+    config: PretrainConfig | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    **overrides: Any,
+) -> tuple[Any, PretrainResult]:
+    """Pretrain on ``records``; returns the model (unwrapped, in eval mode) and the result.
+
+    ``overrides`` replace fields of ``config`` (default :class:`PretrainConfig`).
+    """
+    config = replace(config or PretrainConfig(), **overrides)
+    trainer = Pretrainer(records, config, out_dir=out_dir, device=device, progress=progress)
+    result = trainer.run()
+    return trainer.model.eval(), result
+
+
+def _norm(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _read_metrics(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut by a kill
+            break
+    return out
+
+
+def _write_metrics(path: Path, entries: list[dict[str, float]]) -> None:
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    os.replace(tmp, path)
+
+
+def _append_metrics(path: Path, entry: dict[str, float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(entry) + "\n")
