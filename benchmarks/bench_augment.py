@@ -3,17 +3,18 @@ per-sample pipeline of public implementations, same machine, same shapes, one ru
 
 Two per-sample baselines, both fed float32 ECGs ``(12, T)`` one at a time:
 
-* **public design** (the goal is measured against this one): what fairseq-signals'
-  ``_3KGECGDataset.perturb`` does in its data-loader workers for each ECG, written here from
+* **public design** (the goal is measured against this one;
+  :func:`threekg_lite.baseline.per_sample_pair`): what fairseq-signals'
+  ``_3KGECGDataset.perturb`` does in its data-loader workers for each ECG, written from
   its description: the VCG of the 8 independent leads with the 3 x 8 inverse matrix, a
   pseudo-inverse of that matrix computed per call, then for each of the **two** views a
   rotation from ``scipy.spatial.transform.Rotation.from_euler("zyx")`` (three random
   angles), random per-axis scales, the back-projection into a new float64 ``(12, T)`` array
   (``np.zeros``, as the public code allocates it), III, aVR, aVL, aVF recomputed from I and
   II, and a Python loop over the 12 leads for the circular time mask;
-* **lean**: the same steps for one view at a time, but written into a float32 array and
-  with the ``(8, 8)`` spatial matrix folded before the product (cheaper than the public
-  code; reported for transparency).
+* **lean** (:func:`threekg_lite.baseline.per_sample_view`): the same steps for one view at
+  a time, but written into a float32 array and with the ``(8, 8)`` spatial matrix folded
+  before the product (cheaper than the public code; reported for transparency).
 
 The batched transform makes the two views of a batch as a training loop does: two calls
 writing into two reused buffers (``out=``); a call that allocates a fresh output is also
@@ -30,70 +31,13 @@ available it also times the batched transform on the GPU.
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import numpy as np
 import torch
-from scipy.spatial.transform import Rotation
 
 from threekg_lite.augment import ThreeKG
-from threekg_lite.dower import DOWER_8
-from threekg_lite.vcg import INVERSE_DOWER_B
-
-INDEPENDENT = [0, 1, 6, 7, 8, 9, 10, 11]  # I, II, V1-V6
-
-
-def _limb_leads(out: np.ndarray) -> None:
-    """III, aVR, aVL, aVF of a ``(12, T)`` array from its I and II, in place."""
-    i, ii = out[0], out[1]
-    out[2], out[3], out[4], out[5] = ii - i, -(i + ii) / 2, i - ii / 2, ii - i / 2
-
-
-def _mask_each_lead(out: np.ndarray, rng: np.random.Generator, mask_ratio: float) -> None:
-    """The per-lead loop: zero ``floor(mask_ratio * T)`` samples from a random start, wrapping."""
-    t = out.shape[-1]
-    length = math.floor(mask_ratio * t)
-    starts = rng.integers(0, t, size=12)
-    for lead in range(12):
-        start = int(starts[lead])
-        end = start + length
-        out[lead, start : min(end, t)] = 0
-        if end > t:
-            out[lead, : end - t] = 0
-
-
-def per_sample_pair(
-    x: np.ndarray, rng: np.random.Generator, mask_ratio: float = 0.5
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two 3KG views (float64) of one ECG ``(12, T)``, the way the public per-sample code
-    builds them in its data-loader workers."""
-    inverse = np.asarray(INVERSE_DOWER_B)  # (3, 8)
-    back = np.linalg.pinv(inverse)  # (8, 3), computed per call as in the public code
-    vcg = inverse @ x[INDEPENDENT]  # (3, T)
-    views = []
-    for _ in range(2):
-        rotation = Rotation.from_euler("zyx", rng.uniform(-45.0, 45.0, size=3), degrees=True)
-        scale = np.diag(rng.uniform(1.0, 1.5, size=3))
-        out = np.zeros((12, x.shape[-1]))
-        out[INDEPENDENT] = back @ scale @ rotation.as_matrix() @ vcg
-        _limb_leads(out)
-        _mask_each_lead(out, rng, mask_ratio)
-        views.append(out)
-    return views[0], views[1]
-
-
-def per_sample_view(x: np.ndarray, rng: np.random.Generator, mask_ratio: float = 0.5) -> np.ndarray:
-    """One 3KG view (float32) of one ECG ``(12, T)``: the lean per-sample variant."""
-    angles = rng.uniform(-45.0, 45.0, size=3)
-    rotation = Rotation.from_euler("zyx", angles, degrees=True).as_matrix()
-    scale = np.diag(rng.uniform(1.0, 1.5, size=3))
-    m = DOWER_8 @ scale @ rotation @ np.linalg.pinv(DOWER_8)  # (8, 8), pinv per call
-    out = np.empty_like(x)
-    out[INDEPENDENT] = m @ x[INDEPENDENT]
-    _limb_leads(out)
-    _mask_each_lead(out, rng, mask_ratio)
-    return out
+from threekg_lite.baseline import per_sample_pair, per_sample_view
 
 
 def time_it(fn, repeats: int) -> float:

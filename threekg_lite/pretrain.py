@@ -135,18 +135,24 @@ class PretrainConfig:
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "crop", "checkpoint_every", "log_every"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if self.augment not in AUGMENTATIONS:
             raise ValueError(
                 f"unknown augmentation {self.augment!r}; use one of {', '.join(AUGMENTATIONS)}"
             )
-        if not self.lr > 0 or self.weight_decay < 0:
+        if not self.lr > 0 or not self.weight_decay >= 0:  # NaN fails both
             raise ValueError(
                 f"need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}"
             )
-        if self.warmup_steps is not None and not 0 <= self.warmup_steps <= self.steps:
-            raise ValueError(f"warmup_steps must be in [0, steps], got {self.warmup_steps}")
+        if self.warmup_steps is not None and (
+            isinstance(self.warmup_steps, bool)
+            or not isinstance(self.warmup_steps, int)
+            or not 0 <= self.warmup_steps <= self.steps
+        ):
+            raise ValueError(
+                f"warmup_steps must be an integer in [0, steps], got {self.warmup_steps!r}"
+            )
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.positives not in ("instance", "record", "patient"):
@@ -199,10 +205,20 @@ class RecordPool:
         device = torch.device(device)
         if dtype is None:
             dtype = torch.float16 if device.type == "cuda" else torch.float32
-        data = torch.as_tensor(np.asarray(signals) if not torch.is_tensor(signals) else signals)
-        if data.ndim != 3 or data.shape[1] != 12:
-            raise ValueError(f"signals must be (N, 12, T), got {tuple(data.shape)}")
-        self.data = data.to(device=device, dtype=dtype).contiguous()
+        if not torch.is_tensor(signals):
+            signals = np.asarray(signals)
+        shape = tuple(signals.shape)
+        if len(shape) != 3 or shape[1] != 12:
+            raise ValueError(f"signals must be (N, 12, T), got {shape}")
+        if torch.is_tensor(signals) or signals.flags.writeable:
+            self.data = torch.as_tensor(signals).to(device=device, dtype=dtype).contiguous()
+        else:
+            # A read-only array (a memory-mapped prepared folder), which torch cannot wrap
+            # without a warning: copied in chunks, never whole into host memory twice.
+            self.data = torch.empty(shape, dtype=dtype, device=device)
+            for i in range(0, shape[0], 1024):
+                chunk = torch.from_numpy(np.array(signals[i : i + 1024]))
+                self.data[i : i + 1024] = chunk.to(device=device, dtype=dtype)
         self.ids = torch.as_tensor(np.asarray(ids), dtype=torch.int64, device=device)
         if self.ids.shape != (self.data.shape[0],):
             raise ValueError(f"ids must be ({self.data.shape[0]},), got {tuple(self.ids.shape)}")
@@ -293,8 +309,11 @@ class Pretrainer:
         from .models import build_model
 
         self.config = config
-        self.rank, self.world, default_device = dist.init_from_env()
-        self.device = torch.device(device) if device is not None else default_device
+        asked = torch.device(device) if device is not None else None
+        # A CPU run under torchrun needs gloo even where CUDA is there (NCCL has no CPU tensors).
+        backend = "gloo" if asked is not None and asked.type == "cpu" else None
+        self.rank, self.world, default_device = dist.init_from_env(backend=backend)
+        self.device = asked if asked is not None else default_device
         if config.batch_size % self.world:
             raise ValueError(
                 f"batch_size {config.batch_size} is not divisible by the {self.world} processes"
@@ -326,6 +345,10 @@ class Pretrainer:
         self.history: list[dict[str, float]] = []
         if self.out_dir is not None and (self.out_dir / CHECKPOINT).is_file():
             self._resume(self.out_dir / CHECKPOINT)
+        elif self.out_dir is not None and self.rank == 0:
+            # A fresh start: metrics left by a run that never wrote a checkpoint (killed
+            # before its first one) describe steps this run does again; drop them.
+            (self.out_dir / METRICS).unlink(missing_ok=True)
 
         self.forward = self.model
         if self.world > 1:
@@ -423,22 +446,37 @@ class Pretrainer:
             0, self.pool.n_samples - crop + 1, (b,), generator=self.generator, device=self.device
         )
         x = self.pool.crops(index, start, crop)
+        from .augment import ThreeKG
+
         both = torch.empty((2 * b, 12, crop), dtype=x.dtype, device=x.device)
         for half in (both[:b], both[b:]):
-            if hasattr(self.augment, "apply"):  # the 3KG transforms write in place
-                self.augment(x, self.generator, out=half)  # type: ignore[call-arg]
+            if isinstance(self.augment, ThreeKG):  # writes each view in place
+                self.augment(x, self.generator, out=half)
             else:
                 half.copy_(self.augment(x, self.generator))
         return both, self.pool.ids[index]
 
     def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One optimisation step; returns the loss and the (global) projections z1, z2."""
+        both, ids = self.views(step)
+        return self.step_on_views(step, both, ids)
+
+    def step_on_views(
+        self, step: int, both: torch.Tensor, ids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The optimisation step ``step`` on given views: forward, NT-Xent, backward, update.
+
+        ``both`` is ``(2 b, 12, crop)`` (the first ``b`` rows view 1, then view 2) and
+        ``ids`` ``(b,)`` the group ids, on the model's device, as :meth:`views` returns
+        them; :meth:`train_step` is ``step_on_views(step, *views(step))``. Views made
+        elsewhere (e.g. by a DataLoader, :mod:`threekg_lite.bench`) go through the same code.
+        Returns the loss and the (global) projections z1, z2.
+        """
         from . import distributed as dist
         from .losses import nt_xent
 
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, self.config)
-        both, ids = self.views(step)
         b = ids.numel()
         with torch.autocast(
             self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
@@ -461,7 +499,7 @@ class Pretrainer:
     def run(self, stop_after: int | None = None) -> PretrainResult:
         """Train from the current step to ``config.steps`` (or to ``stop_after``, writing a
         checkpoint there: a time-boxed session that a later run resumes)."""
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         from .losses import contrastive_accuracy
 

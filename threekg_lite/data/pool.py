@@ -85,6 +85,7 @@ def load_source(
     duration: float = 10.0,
     n_synthetic: int = 1000,
     seed: int = 0,
+    bandpass: tuple[float | None, float | None] | None = None,
     progress: bool = True,
 ) -> ECGRecords:
     """Records to pretrain on.
@@ -103,6 +104,9 @@ def load_source(
         cut or zero-padded at load).
     n_synthetic, seed
         Number of synthetic records and their seed (``"synthetic"`` only).
+    bandpass
+        ``(low, high)`` Hz filter applied at load (real databases; see
+        :func:`threekg_lite.data.loading.read_records`).
 
     Returns
     -------
@@ -128,7 +132,7 @@ def load_source(
     parts = []
     for name in names:
         try:
-            parts.append(_load_real(name, data_dir, fs, duration, progress))
+            parts.append(_load_real(name, data_dir, fs, duration, bandpass, progress))
         except DataNotFoundError:
             if source != "pool":
                 raise
@@ -147,8 +151,11 @@ def _load_real(
     data_dir: str | os.PathLike[str] | None,
     fs: float,
     duration: float,
+    bandpass: tuple[float | None, float | None] | None,
     progress: bool,
 ) -> ECGRecords:
     from .prepare import load_database
 
-    return load_database(name, data_dir=data_dir, fs=fs, duration=duration, progress=progress)
+    return load_database(
+        name, data_dir=data_dir, fs=fs, duration=duration, bandpass=bandpass, progress=progress
+    )

@@ -1,0 +1,737 @@
+"""Contrastive pretraining: schedule, pool, config checks, determinism, resume, checkpoints,
+augmentation sets, positives, several processes and the ``threekg pretrain`` command.
+
+Everything runs on the CPU with the ``tiny`` model on synthetic 100 Hz records, where the
+kernels are deterministic, so resumed and uninterrupted runs are compared for exact equality.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from threekg_lite.checkpoint import (
+    FORMAT,
+    VERSION,
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
+from threekg_lite.cli import main
+from threekg_lite.data import generate
+from threekg_lite.data.prepare import save_prepared
+from threekg_lite.models import PRESETS, build_model
+from threekg_lite.pretrain import (
+    AUGMENTATIONS,
+    CHECKPOINT,
+    METRICS,
+    PretrainConfig,
+    Pretrainer,
+    RecordPool,
+    group_ids,
+    learning_rate,
+    pretrain,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+N_RECORDS, FS, DURATION = 64, 100.0, 5.0  # 500 samples per record
+TORCHRUN_ENV = (
+    "RANK",
+    "WORLD_SIZE",
+    "LOCAL_RANK",
+    "LOCAL_WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread: the runs are tiny, and on a shared machine several threads
+    mostly wait for each other."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return generate(N_RECORDS, fs=FS, duration=DURATION, seed=0)
+
+
+def config(**overrides) -> PretrainConfig:
+    base = dict(steps=4, batch_size=16, crop=300, model="tiny", log_every=1, checkpoint_every=100)
+    return PretrainConfig(**{**base, **overrides})
+
+
+def trainer(records, out_dir=None, **overrides) -> Pretrainer:
+    return Pretrainer(records, config(**overrides), out_dir=out_dir, device="cpu", progress=False)
+
+
+def losses(history) -> list[float]:
+    return [h["loss"] for h in history]
+
+
+def read_metrics(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def subprocess_env() -> dict[str, str]:
+    """This environment (THREEKG_* included) for one single-threaded, non-torchrun process."""
+    env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_ENV}
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- learning rate
+
+
+def test_warmup_is_linear_from_lr_over_warmup_to_lr():
+    cfg = PretrainConfig(steps=100, warmup_steps=10, lr=0.5)
+    assert learning_rate(0, cfg) == pytest.approx(0.5 / 10)
+    assert learning_rate(9, cfg) == pytest.approx(0.5)
+    for step in range(10):
+        assert learning_rate(step, cfg) == pytest.approx(0.5 * (step + 1) / 10)
+
+
+def test_cosine_decay_halves_at_midpoint_and_ends_near_zero():
+    cfg = PretrainConfig(steps=110, warmup_steps=10, lr=2.0)
+    assert learning_rate(10, cfg) == pytest.approx(2.0)  # first step after warm-up: peak
+    assert learning_rate(60, cfg) == pytest.approx(1.0)  # halfway through the 100 decay steps
+    last = learning_rate(109, cfg)
+    assert 0 < last < 2.0 * 1e-3
+    assert last == pytest.approx(2.0 * 0.5 * (1 + math.cos(math.pi * 99 / 100)))
+
+
+def test_learning_rate_decays_monotonically_after_warmup():
+    cfg = PretrainConfig(steps=200, lr=1e-3)
+    rates = [learning_rate(s, cfg) for s in range(cfg.steps)]
+    warm = rates[: cfg.warmup]
+    decay = rates[cfg.warmup :]
+    assert all(b > a for a, b in zip(warm, warm[1:]))
+    assert rates[cfg.warmup - 1] == pytest.approx(cfg.lr) == decay[0]  # cosine starts at lr
+    assert all(b < a for a, b in zip(decay, decay[1:]))
+    assert max(rates) == pytest.approx(cfg.lr)
+
+
+@pytest.mark.parametrize(("steps", "warmup"), [(1, 1), (10, 1), (39, 1), (40, 2), (1000, 50)])
+def test_default_warmup_is_five_percent_of_steps_at_least_one(steps, warmup):
+    cfg = PretrainConfig(steps=steps)
+    assert cfg.warmup == warmup == max(1, steps // 20)
+    assert learning_rate(warmup - 1, cfg) == pytest.approx(cfg.lr)
+
+
+def test_zero_warmup_starts_at_peak():
+    cfg = PretrainConfig(steps=10, warmup_steps=0, lr=0.1)
+    assert cfg.warmup == 0
+    assert learning_rate(0, cfg) == pytest.approx(0.1)
+
+
+# ---------------------------------------------------------------- record pool
+
+
+def naive_crops(signals: np.ndarray, index, start, length: int) -> np.ndarray:
+    return np.stack([signals[i, :, s : s + length] for i, s in zip(index, start)])
+
+
+@pytest.mark.parametrize("length", [1, 7, 30, 50])
+def test_crops_equal_per_row_slicing(length):
+    rng = np.random.default_rng(length)
+    n, t = 9, 50
+    signals = rng.normal(size=(n, 12, t))  # float64: the pool stores float32
+    pool = RecordPool(signals, np.arange(n))
+    index = rng.integers(0, n, size=20)  # repeats included
+    start = rng.integers(0, t - length + 1, size=20)
+    start[0], start[1] = t - length, 0  # the last and the first window
+    got = pool.crops(torch.as_tensor(index), torch.as_tensor(start), length)
+    assert got.dtype == torch.float32
+    assert got.shape == (20, 12, length)
+    expected = naive_crops(signals.astype(np.float32), index, start, length)
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_crops_of_a_float16_pool_come_back_as_float32():
+    signals = np.random.default_rng(0).normal(size=(4, 12, 40)).astype(np.float32)
+    pool = RecordPool(signals, np.arange(4), dtype=torch.float16)
+    assert pool.data.dtype == torch.float16
+    got = pool.crops(torch.tensor([3, 0]), torch.tensor([5, 0]), 10)
+    assert got.dtype == torch.float32
+    half = torch.as_tensor(signals).half().float()
+    torch.testing.assert_close(
+        got, torch.stack([half[3, :, 5:15], half[0, :, 0:10]]), rtol=0, atol=0
+    )
+
+
+def test_pool_holds_a_read_only_memory_map_without_warnings(tmp_path):
+    signals = np.random.default_rng(0).normal(size=(5, 12, 30)).astype(np.float32)
+    np.save(tmp_path / "s.npy", signals)
+    mapped = np.load(tmp_path / "s.npy", mmap_mode="r")
+    assert not mapped.flags.writeable
+    pool = RecordPool(mapped, np.arange(5))  # warnings are errors in this suite
+    np.testing.assert_array_equal(pool.data.numpy(), signals)
+
+
+@pytest.mark.parametrize(
+    ("shape", "n_ids", "match"),
+    [
+        ((4, 11, 30), 4, "signals must be"),
+        ((12, 30), 12, "signals must be"),
+        ((4, 12, 30), 3, "ids"),
+    ],
+)
+def test_pool_rejects_wrong_shapes(shape, n_ids, match):
+    with pytest.raises(ValueError, match=match):
+        RecordPool(np.zeros(shape, np.float32), np.arange(n_ids))
+
+
+# ---------------------------------------------------------------- group ids
+
+
+def test_group_ids_map_equal_ids_to_equal_integers():
+    recs = SimpleNamespace(
+        record_ids=np.array(["b", "a", "b", "c", "a"], dtype=object),
+        patient_ids=np.array(["p1", "p1", "p2", "p2", "p3"], dtype=object),
+    )
+    for positives in ("record", "instance"):
+        ids = group_ids(recs, positives)
+        assert ids.dtype == np.int64
+        assert ids[0] == ids[2] and ids[1] == ids[4]
+        assert len({ids[0], ids[1], ids[3]}) == 3
+    patient = group_ids(recs, "patient")
+    assert patient[0] == patient[1] and patient[2] == patient[3]
+    assert len({patient[0], patient[2], patient[4]}) == 3
+
+
+# ---------------------------------------------------------------- config checks
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("steps", 0),
+        ("steps", -3),
+        ("steps", 2.5),
+        ("steps", True),
+        ("batch_size", 0),
+        ("crop", 0),
+        ("checkpoint_every", 0),
+        ("log_every", -1),
+        ("augment", "rotate-only"),
+        ("lr", 0.0),
+        ("lr", float("nan")),
+        ("weight_decay", -1e-4),
+        ("weight_decay", float("nan")),
+        ("warmup_steps", -1),
+        ("warmup_steps", 11),
+        ("warmup_steps", 2.5),
+        ("temperature", 0.0),
+        ("temperature", float("nan")),
+        ("positives", "batch"),
+        ("grad_clip", 0.0),
+        ("amp", "fp16"),
+    ],
+)
+def test_bad_config_field_is_named(field, value):
+    with pytest.raises(ValueError, match=field):
+        PretrainConfig(**{"steps": 10, field: value})
+
+
+def test_edge_values_are_valid():
+    PretrainConfig(steps=10, warmup_steps=0, grad_clip=None, weight_decay=0.0)
+    PretrainConfig(steps=10, warmup_steps=10)
+
+
+# ---------------------------------------------------------------- trainer errors
+
+
+def test_crop_longer_than_records_is_refused(records):
+    with pytest.raises(ValueError, match=r"crop of 501 samples is longer than the records \(500"):
+        trainer(records, crop=501)
+
+
+def test_batch_larger_than_record_set_is_refused(records):
+    with pytest.raises(ValueError, match="batch_size 65 is larger than the 64 records"):
+        trainer(records, batch_size=65)
+
+
+def test_unknown_model_preset_is_refused(records):
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        trainer(records, model="huge")
+
+
+def test_crop_equal_to_record_length_trains(records):
+    result = trainer(records, crop=500, steps=1).run()
+    assert result.steps == 1 and math.isfinite(result.loss)
+
+
+# ---------------------------------------------------------------- determinism and resume
+
+
+def test_same_seed_same_losses_other_seed_other_losses(records):
+    a = trainer(records, seed=3).run()
+    b = trainer(records, seed=3).run()
+    c = trainer(records, seed=4).run()
+    assert losses(a.history) == losses(b.history)
+    assert [h["step"] for h in a.history] == [1, 2, 3, 4]
+    assert all(math.isfinite(v) for v in losses(a.history))
+    assert all(x != y for x, y in zip(losses(a.history), losses(c.history)))
+
+
+def test_pretrain_function_returns_eval_model_and_result(records):
+    model, result = pretrain(
+        records, config(steps=2), device="cpu", progress=False, augment="3kg-spatial"
+    )
+    assert not model.training and result.steps == 2
+    assert "2 steps on cpu" in result.summary()
+
+
+@pytest.mark.parametrize("stop", [3, 4])  # mid-epoch, and at the epoch boundary (4 per epoch)
+def test_resumed_run_equals_uninterrupted_run(records, tmp_path, stop):
+    n = 8
+    whole_trainer = trainer(records, tmp_path / "whole", steps=n)
+    whole = whole_trainer.run()
+    first = trainer(records, tmp_path / "parts", steps=n)
+    part = first.run(stop_after=stop)
+    assert part.steps == stop
+    assert load_checkpoint(tmp_path / "parts" / CHECKPOINT)["step"] == stop
+    second = trainer(records, tmp_path / "parts", steps=n)
+    assert second.step == stop
+    resumed = second.run()
+
+    assert losses(resumed.history) == losses(whole.history)
+    lines = read_metrics(tmp_path / "parts" / METRICS)
+    assert [e["step"] for e in lines] == list(range(1, n + 1))
+    assert losses(lines) == losses(whole.history)
+    assert load_checkpoint(tmp_path / "parts" / CHECKPOINT)["step"] == n
+    for (k, v), w in zip(
+        second.model.state_dict().items(), whole_trainer.model.state_dict().values()
+    ):
+        assert torch.equal(v, w), k
+
+
+def test_resume_drops_metric_lines_after_the_checkpoint(records, tmp_path):
+    whole = trainer(records, steps=6).run()
+    out = tmp_path / "run"
+    trainer(records, out, steps=6).run(stop_after=2)
+    with open(out / METRICS, "a") as f:  # a process killed after step 4, mid-line
+        f.write(json.dumps({"step": 3, "loss": 0.0}) + "\n")
+        f.write(json.dumps({"step": 4, "loss": 0.0}) + "\n")
+        f.write('{"step": 5, "lo')
+    resumed = trainer(records, out, steps=6)
+    assert [h["step"] for h in resumed.history] == [1, 2]
+    resumed.run()
+    lines = read_metrics(out / METRICS)
+    assert [e["step"] for e in lines] == [1, 2, 3, 4, 5, 6]
+    assert losses(lines) == losses(whole.history)
+
+
+def test_fresh_start_drops_metrics_of_a_run_without_checkpoint(records, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / METRICS).write_text(json.dumps({"step": 1, "loss": 9.0}) + "\n")  # killed early
+    trainer(records, out, steps=2).run()
+    assert [e["step"] for e in read_metrics(out / METRICS)] == [1, 2]
+
+
+def test_resume_with_other_settings_warns(records, tmp_path, caplog):
+    trainer(records, tmp_path, steps=2).run()
+    with caplog.at_level(logging.WARNING, logger="threekg_lite.pretrain"):
+        t = trainer(records, tmp_path, steps=3, lr=5e-4)
+    assert "lr" in caplog.text and t.step == 2
+
+
+KILL_RUN = [
+    sys.executable, "-m", "threekg_lite.cli", "pretrain", "synthetic",
+    "--n-synthetic", "96", "--fs", "100", "--duration", "10", "--crop", "5",
+    "--model", "tiny", "--steps", "40", "--batch-size", "32", "--checkpoint-every", "5",
+    "--log-every", "1", "--device", "cpu", "-q",
+]  # fmt: skip
+
+
+def count_lines(path: Path) -> int:
+    try:
+        return path.read_bytes().count(b"\n")
+    except FileNotFoundError:
+        return 0
+
+
+def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path):
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    env = subprocess_env()
+    popen = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=REPO, text=True)
+    reference = subprocess.Popen([*KILL_RUN, "--out", str(whole)], **popen)
+    victim = subprocess.Popen([*KILL_RUN, "--out", str(killed)], **popen)
+    try:
+        deadline = time.monotonic() + 90
+        while count_lines(killed / METRICS) < 12:
+            if victim.poll() is not None:
+                pytest.fail(
+                    f"run ended (rc {victim.returncode}) before the kill:\n{victim.stdout.read()}"
+                )
+            if time.monotonic() > deadline:
+                victim.kill()
+                pytest.fail(f"no 12 metric lines after 90 s:\n{victim.communicate()[0]}")
+            time.sleep(0.002)
+        victim.send_signal(signal.SIGKILL)
+        out_killed = victim.communicate(timeout=30)[0]
+        out_whole = reference.communicate(timeout=120)[0]
+    finally:
+        for p in (victim, reference):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert victim.returncode == -signal.SIGKILL, f"not killed mid-run:\n{out_killed}"
+    assert reference.returncode == 0, out_whole
+
+    step = load_checkpoint(killed / CHECKPOINT)["step"]
+    assert step % 5 == 0 and 10 <= step < 40
+
+    again = subprocess.run(
+        [*KILL_RUN, "--out", str(killed)], capture_output=True, text=True, env=env, cwd=REPO,
+        timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "40 steps on cpu" in again.stdout
+
+    resumed_lines, whole_lines = read_metrics(killed / METRICS), read_metrics(whole / METRICS)
+    assert [e["step"] for e in resumed_lines] == list(range(1, 41))
+    assert [e["step"] for e in whole_lines] == list(range(1, 41))
+    assert losses(resumed_lines) == losses(whole_lines)
+    assert load_checkpoint(killed / CHECKPOINT)["step"] == 40
+
+
+# ---------------------------------------------------------------- checkpoints
+
+
+@pytest.fixture(scope="module")
+def trained(records, tmp_path_factory):
+    """A finished 2-step run with its checkpoint."""
+    out = tmp_path_factory.mktemp("trained")
+    t = trainer(records, out, steps=2)
+    t.run()
+    return t, out / CHECKPOINT
+
+
+def test_checkpoint_loads_with_weights_only_and_holds_the_run(trained):
+    t, path = trained
+    state = torch.load(path, weights_only=True)
+    for key in ("format", "version", "model_config", "model", "step", "optimizer", "config"):
+        assert key in state, key
+    assert state["format"] == FORMAT and state["version"] == VERSION
+    assert state["step"] == 2
+    assert state["model_config"] == t.model.config
+    assert state["config"] == asdict(t.config)
+    assert state["data"]["records"] == N_RECORDS
+    assert state["world_size"] == 1
+    assert set(state["model"]) == set(t.model.state_dict())
+
+
+def test_load_model_gives_the_trained_model_in_eval_mode(trained):
+    t, path = trained
+    model = load_model(path)
+    assert not any(m.training for m in model.modules())
+    t.model.eval()
+    x = torch.randn(3, 12, 300, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(model.features(x), t.model.features(x))
+        assert torch.equal(model(x), t.model(x))
+
+
+def test_save_checkpoint_leaves_only_the_checkpoint(tmp_path):
+    model = build_model("tiny")
+    state = {"model_config": model.config, "model": model.state_dict(), "step": 1}
+    for step in (1, 2):
+        save_checkpoint(tmp_path / "c.pt", {**state, "step": step})
+    assert os.listdir(tmp_path) == ["c.pt"]
+    assert load_checkpoint(tmp_path / "c.pt")["step"] == 2
+    with pytest.raises(ValueError, match="step"):
+        save_checkpoint(tmp_path / "d.pt", {"model_config": {}, "model": {}})
+
+
+@pytest.mark.parametrize("error", [OSError, KeyboardInterrupt])
+def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch, error):
+    model = build_model("tiny")
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, {"model_config": model.config, "model": model.state_dict(), "step": 1})
+    before = path.read_bytes()
+
+    def broken_save(obj, f, *args, **kwargs):
+        f.write(b"\x00" * 4096)  # some bytes, then the disk fills / the user presses ^C
+        raise error("no space left")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(error):
+        save_checkpoint(
+            path, {"model_config": model.config, "model": model.state_dict(), "step": 2}
+        )
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["checkpoint.pt"]
+    assert load_checkpoint(path)["step"] == 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "random"])
+def test_damaged_checkpoint_is_a_checkpoint_error_naming_the_file(trained, tmp_path, damage):
+    _, good = trained
+    data = good.read_bytes()
+    bad = tmp_path / "bad.pt"
+    if damage == "truncated":
+        bad.write_bytes(data[: len(data) // 2])
+    else:
+        bad.write_bytes(np.random.default_rng(0).bytes(len(data)))
+    for load in (load_checkpoint, load_model):
+        with pytest.raises(CheckpointError, match="not a readable checkpoint") as e:
+            load(bad)
+        assert str(bad) in str(e.value) and e.value.path == str(bad)
+
+
+def test_damaged_checkpoint_in_out_dir_stops_the_resume(records, trained, tmp_path):
+    _, good = trained
+    (tmp_path / CHECKPOINT).write_bytes(good.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=str(tmp_path / CHECKPOINT)):
+        trainer(records, tmp_path)
+
+
+def test_missing_checkpoint_is_a_checkpoint_error(tmp_path):
+    for load in (load_checkpoint, load_model):
+        with pytest.raises(CheckpointError, match="no such checkpoint"):
+            load(tmp_path / "nothing.pt")
+
+
+def test_foreign_files_are_refused(tmp_path):
+    plain = tmp_path / "plain.pt"
+    torch.save({"weights": torch.ones(2)}, plain)
+    with pytest.raises(CheckpointError, match="not a threekg-lite checkpoint"):
+        load_checkpoint(plain)
+    future = tmp_path / "future.pt"
+    torch.save({"format": FORMAT, "version": VERSION + 1}, future)
+    with pytest.raises(CheckpointError, match="version"):
+        load_checkpoint(future)
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"format": FORMAT, "version": VERSION, "obj": Path("x")}, pickled)
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(pickled)  # weights_only: no arbitrary objects
+
+
+def test_checkpoint_of_another_model_is_refused(records, tmp_path):
+    trainer(records, tmp_path, steps=1).run()
+    narrower = {**PRESETS["tiny"], "width": 8}
+    with pytest.raises(CheckpointError, match="another model") as e:
+        trainer(records, tmp_path, steps=2, model=narrower)
+    assert "width" in str(e.value) and str(tmp_path / CHECKPOINT) in str(e.value)
+    same = trainer(records, tmp_path, steps=2, model=dict(PRESETS["tiny"]))  # dict == preset
+    assert same.step == 1
+
+
+# ---------------------------------------------------------------- augmentation sets
+
+
+@pytest.mark.parametrize("augment", AUGMENTATIONS)
+def test_every_augmentation_set_trains(records, augment):
+    result = trainer(records, steps=2, augment=augment).run()
+    assert result.steps == 2
+    assert all(math.isfinite(v) for v in losses(result.history))
+
+
+def test_views_are_identical_without_augmentation_and_differ_with_3kg(records):
+    plain = trainer(records, augment="none")
+    both, ids = plain.views(0)
+    b = ids.numel()
+    assert both.shape == (2 * b, 12, 300) and b == 16
+    assert torch.equal(both[:b], both[b:])
+
+    threekg = trainer(records, augment="3kg")
+    both3, _ = threekg.views(0)
+    assert not torch.equal(both3[:b], both3[b:])
+    again, _ = threekg.views(0)
+    assert torch.equal(again, both3)  # a function of the seed and the step
+    assert not torch.equal(threekg.views(1)[0], both3)
+
+
+# ---------------------------------------------------------------- positives
+
+
+def test_record_positives_equal_instance_positives_for_distinct_records(records):
+    instance = trainer(records, steps=3, positives="instance").run()
+    record = trainer(records, steps=3, positives="record").run()
+    assert losses(record.history) == pytest.approx(losses(instance.history), rel=1e-5)
+
+
+def paired(records, field: str):
+    """``records`` with ids of rows 2i and 2i+1 made equal in ``field``."""
+    ids = np.asarray(getattr(records, field)).copy()
+    ids[1::2] = ids[0::2]
+    return dataclasses.replace(records, **{field: ids})
+
+
+def test_shared_record_ids_change_the_record_loss():
+    recs = generate(32, fs=FS, duration=DURATION, seed=1)
+    dup = paired(recs, "record_ids")
+    t = Pretrainer(dup, config(batch_size=32, positives="record"), device="cpu", progress=False)
+    assert t.pool.ids[0] == t.pool.ids[1] and t.pool.ids[0] != t.pool.ids[2]
+    first = {}
+    for positives in ("instance", "record"):
+        cfg = config(steps=1, batch_size=32, positives=positives)
+        first[positives] = Pretrainer(dup, cfg, device="cpu", progress=False).run().loss
+    plain = Pretrainer(recs, config(steps=1, batch_size=32, positives="instance"), device="cpu",
+                       progress=False).run().loss  # fmt: skip
+    assert first["instance"] == plain  # instance positives ignore the ids
+    assert abs(first["record"] - first["instance"]) > 1e-3
+
+
+def test_patient_positives_use_patient_ids():
+    dup = paired(generate(32, fs=FS, duration=DURATION, seed=1), "patient_ids")
+    loss = {
+        p: Pretrainer(
+            dup, config(steps=1, batch_size=32, positives=p), device="cpu", progress=False
+        )
+        .run()
+        .loss
+        for p in ("instance", "record", "patient")
+    }
+    assert loss["record"] == pytest.approx(loss["instance"], rel=1e-5)
+    assert abs(loss["patient"] - loss["record"]) > 1e-3
+
+
+# ---------------------------------------------------------------- several processes
+
+
+def test_global_batch_is_the_concatenation_of_the_rank_shares(records):
+    single = trainer(records)
+    ranks = [trainer(records) for _ in range(2)]
+    for r, t in enumerate(ranks):
+        t.world, t.rank = 2, r
+    per_epoch = N_RECORDS // 16
+    epoch0 = torch.cat([single._batch_index(s) for s in range(per_epoch)])
+    assert sorted(epoch0.tolist()) == list(range(N_RECORDS))  # without replacement
+    for step in range(2 * per_epoch + 1):
+        whole = single._batch_index(step)
+        shares = [t._batch_index(step) for t in ranks]
+        assert [s.numel() for s in shares] == [8, 8]
+        assert torch.equal(torch.cat(shares), whole), step
+    assert not torch.equal(single._batch_index(0), single._batch_index(per_epoch))
+
+
+def test_a_cpu_run_asks_for_gloo(records, monkeypatch):
+    """Under torchrun on a machine with CUDA, ``--device cpu`` must not start NCCL."""
+    from threekg_lite import distributed
+
+    asked, real = [], distributed.init_from_env
+
+    def spy(backend=None, timeout=None):
+        asked.append(backend)
+        return real(backend, timeout)
+
+    monkeypatch.setattr(distributed, "init_from_env", spy)
+    Pretrainer(records, config(), device="cpu", progress=False)
+    Pretrainer(records, config(), progress=False)
+    assert asked == ["gloo", None]
+
+
+def test_two_process_gloo_run_then_single_process_resume(tmp_path, capsys):
+    out = tmp_path / "ddp"
+    data = ["synthetic", "--n-synthetic", "64", "--fs", "100", "--duration", "5", "--crop", "3",
+            "--model", "tiny", "--device", "cpu", "--batch-size", "16", "--log-every", "1",
+            "--out", str(out), "-q"]  # fmt: skip
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+        "--master-port", str(free_port()), "-m", "threekg_lite.cli", "pretrain", *data,
+        "--steps", "4",
+    ]  # fmt: skip
+    proc = subprocess.run(
+        command, capture_output=True, text=True, env=subprocess_env(), cwd=REPO, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 steps on cpu" in proc.stdout
+    lines = read_metrics(out / METRICS)
+    assert [e["step"] for e in lines] == [1, 2, 3, 4]
+    assert all(math.isfinite(e["loss"]) for e in lines)
+    assert sorted(os.listdir(out)) == sorted([CHECKPOINT, METRICS])  # one checkpoint, no temp
+    state = load_checkpoint(out / CHECKPOINT)
+    assert state["step"] == 4 and state["world_size"] == 2
+
+    assert main(["pretrain", *data, "--steps", "6"]) == 0
+    assert "6 steps on cpu" in capsys.readouterr().out
+    assert [e["step"] for e in read_metrics(out / METRICS)] == [1, 2, 3, 4, 5, 6]
+    state = load_checkpoint(out / CHECKPOINT)
+    assert state["step"] == 6 and state["world_size"] == 1
+
+
+# ---------------------------------------------------------------- command line
+
+CLI_DATA = ["pretrain", "synthetic", "--n-synthetic", "64", "--fs", "100", "--duration", "5",
+            "--crop", "3", "--model", "tiny", "--device", "cpu", "-q"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--steps", "0"], "argument --steps: must be a positive integer"),
+        (["--batch-size", "-1"], "argument --batch-size: must be a positive integer"),
+        (["--steps", "3", "--epochs", "1"], "not allowed with argument"),
+        (["--crop", "0"], "argument --crop: must be > 0"),
+        (["--augment", "rotate"], "argument --augment: invalid choice"),
+    ],
+)
+def test_cli_rejects_bad_arguments(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as e:
+        main([*CLI_DATA, "--out", str(tmp_path), *args])
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nosuch"], "unknown source 'nosuch': use one of synthetic, ptbxl, cinc, ludb, pool"),
+        (["synthetic", "--crop", "6", "--batch-size", "16"], "longer than the records"),
+        (["synthetic", "--batch-size", "128"], "batch_size 128 is larger than the 64 records"),
+    ],
+)
+def test_cli_reports_unusable_runs(tmp_path, capsys, args, message):
+    # the source first, the options that this case sets last (argparse keeps the last value)
+    source, options = args[0], args[1:]
+    run = ["--out", str(tmp_path / "run"), "--steps", "2"]
+    code = main(["pretrain", source, *CLI_DATA[2:], *run, *options])
+    assert code == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("epochs", "steps"), [("1", 4), ("0.5", 2)])
+def test_cli_epochs_give_steps_and_a_summary(tmp_path, capsys, epochs, steps):
+    args = [*CLI_DATA, "--out", str(tmp_path), "--batch-size", "16", "--log-every", "1"]
+    assert main([*args, "--epochs", epochs]) == 0
+    out = capsys.readouterr().out
+    assert f"{steps} steps of 16" in out
+    assert f"{steps} steps on cpu" in out
+    assert [e["step"] for e in read_metrics(tmp_path / METRICS)] == list(range(1, steps + 1))
+    assert load_checkpoint(tmp_path / CHECKPOINT)["step"] == steps
+
+
+def test_pretrain_on_a_prepared_folder(records, tmp_path, capsys):
+    folder = save_prepared(records, tmp_path / "prepared")  # memory-mapped, read-only at load
+    args = [a if a != "synthetic" else str(folder) for a in CLI_DATA]
+    assert main([*args, "--out", str(tmp_path / "run"), "--steps", "2", "--batch-size", "16"]) == 0
+    assert "2 steps on cpu" in capsys.readouterr().out
