@@ -423,6 +423,29 @@ def test_out_buffer_receives_the_same_views(batch):
     assert torch.equal(again, fresh)
 
 
+@pytest.mark.parametrize("batch", [3, 33])
+def test_views_in_one_pass_equal_successive_calls(batch):
+    x = torch.from_numpy(_synthetic_ecg(seed=36, batch=batch, t=257)).float()
+    aug = ThreeKG()
+    one_by_one = [aug(x, _gen(10)) for _ in range(1)]
+    gen = _gen(10)
+    successive = [aug(x, gen), aug(x, gen)]
+    buffers = [torch.empty_like(x), torch.empty_like(x)]
+    together = aug.views(x, _gen(10), 2, out=buffers)
+    assert together[0] is buffers[0] and together[1] is buffers[1]
+    assert torch.equal(together[0], successive[0]) and torch.equal(together[1], successive[1])
+    assert torch.equal(one_by_one[0], successive[0])
+    assert not torch.equal(together[0], together[1])
+
+
+def test_apply_views_needs_one_buffer_per_view():
+    x = torch.zeros(2, 12, 50)
+    aug = ThreeKG()
+    params = [aug.sample(2, 50, _gen(), "cpu") for _ in range(2)]
+    with pytest.raises(ValueError, match="1 output buffers for 2 views"):
+        aug.apply_views(x, params, [torch.empty_like(x)])
+
+
 def test_bad_out_buffers_are_refused():
     x = torch.zeros(2, 12, 50)
     aug = ThreeKG()

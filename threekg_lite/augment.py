@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -278,28 +279,53 @@ class ThreeKG:
         ``x``, receives the views (a training loop can reuse one buffer per view and spare
         the allocator; on a CPU a fresh 30 MB buffer costs page faults on every call).
         """
+        return self.apply_views(x, [params], None if out is None else [out])[0]
+
+    def apply_views(
+        self,
+        x: torch.Tensor,
+        params: Sequence[ViewParams],
+        out: Sequence[torch.Tensor] | None = None,
+    ) -> list[torch.Tensor]:
+        """Several views of each ECG from given parameters, in one pass over ``x``.
+
+        On a CPU each block of :data:`CPU_CHUNK` ECGs is read from memory once and every
+        view of it is made while it is in cache. ``out``: one buffer per view (see
+        :meth:`apply`), or ``None`` for new tensors.
+        """
         _check_batch(x)
         b, _, t = x.shape
-        if params.matrices.shape[0] != b:
-            raise ValueError(
-                f"params were drawn for {params.matrices.shape[0]} ECGs, the batch has {b}"
-            )
-        matrices = params.matrices.to(x.dtype)
-        masked = params.mask_start is not None and params.mask_length > 0
-        if masked:
-            shifts = _keep_shifts(params.mask_length, t, x.dtype, x.device)
-            rows = (t - params.mask_start) % t  # (B, 12): which shift is each lead's keep-row
-        out = _check_out(out, x) if out is not None else torch.empty_like(x)
+        for p in params:
+            if p.matrices.shape[0] != b:
+                raise ValueError(
+                    f"params were drawn for {p.matrices.shape[0]} ECGs, the batch has {b}"
+                )
+        if out is not None and len(out) != len(params):
+            raise ValueError(f"got {len(out)} output buffers for {len(params)} views")
+        outs = [_check_out(o, x) for o in out] if out is not None else None
+        outs = outs or [torch.empty_like(x) for _ in params]
+        matrices = [p.matrices.to(x.dtype) for p in params]
+        masks = []  # per view: (keep-rows of every shift, which row each lead uses) or None
+        for p in params:
+            if p.mask_start is not None and p.mask_length > 0:
+                shifts = _keep_shifts(p.mask_length, t, x.dtype, x.device)
+                masks.append((shifts, (t - p.mask_start) % t))  # rows: (B, 12)
+            else:
+                masks.append(None)
         step = CPU_CHUNK if x.device.type == "cpu" else b
-        if masked:
+        keep = None
+        if any(m is not None for m in masks):
             keep = torch.empty(min(step, b) * 12, t, dtype=x.dtype, device=x.device)
         for i in range(0, b, step):  # on a CPU, blocks small enough to stay in cache
-            block = torch.bmm(matrices[i : i + step], x[i : i + step], out=out[i : i + step])
-            if masked:
-                index = rows[i : i + step].reshape(-1)
-                block_keep = torch.index_select(shifts, 0, index, out=keep[: index.numel()])
-                block.mul_(block_keep.view(block.shape))
-        return out
+            x_block = x[i : i + step]
+            for m, mask, o in zip(matrices, masks, outs):
+                block = torch.bmm(m[i : i + step], x_block, out=o[i : i + step])
+                if mask is not None:
+                    shifts, rows = mask
+                    index = rows[i : i + step].reshape(-1)
+                    block_keep = torch.index_select(shifts, 0, index, out=keep[: index.numel()])
+                    block.mul_(block_keep.view(block.shape))
+        return outs
 
     def __call__(
         self,
@@ -318,9 +344,19 @@ class ThreeKG:
         out = self.apply(x, params, out=out)
         return (out, params) if return_params else out
 
-    def views(self, x: torch.Tensor, generator: torch.Generator, n: int = 2) -> list[torch.Tensor]:
-        """``n`` independent views of each ECG (two for contrastive learning)."""
-        return [self(x, generator) for _ in range(n)]  # type: ignore[misc]
+    def views(
+        self,
+        x: torch.Tensor,
+        generator: torch.Generator,
+        n: int = 2,
+        out: Sequence[torch.Tensor] | None = None,
+    ) -> list[torch.Tensor]:
+        """``n`` independent views of each ECG (two for contrastive learning), made in one
+        pass over ``x`` (:meth:`apply_views`); equal to ``n`` successive calls with the same
+        generator. ``out``: one buffer per view, or ``None``."""
+        _check_batch(x)
+        params = [self.sample(x.shape[0], x.shape[-1], generator, x.device) for _ in range(n)]
+        return self.apply_views(x, params, out)
 
 
 def _check_batch(x: torch.Tensor) -> None:

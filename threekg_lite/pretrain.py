@@ -449,10 +449,11 @@ class Pretrainer:
         from .augment import ThreeKG
 
         both = torch.empty((2 * b, 12, crop), dtype=x.dtype, device=x.device)
-        for half in (both[:b], both[b:]):
-            if isinstance(self.augment, ThreeKG):  # writes each view in place
-                self.augment(x, self.generator, out=half)
-            else:
+        halves = (both[:b], both[b:])
+        if isinstance(self.augment, ThreeKG):  # both views in one pass, written in place
+            self.augment.views(x, self.generator, 2, out=halves)
+        else:
+            for half in halves:
                 half.copy_(self.augment(x, self.generator))
         return both, self.pool.ids[index]
 
