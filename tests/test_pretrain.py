@@ -735,3 +735,21 @@ def test_pretrain_on_a_prepared_folder(records, tmp_path, capsys):
     args = [a if a != "synthetic" else str(folder) for a in CLI_DATA]
     assert main([*args, "--out", str(tmp_path / "run"), "--steps", "2", "--batch-size", "16"]) == 0
     assert "2 steps on cpu" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("augment", ["3kg", "generic"])
+def test_cuda_run_keeps_everything_on_the_gpu(records, augment, tmp_path):
+    run = Pretrainer(
+        records, config(augment=augment), out_dir=tmp_path, device="cuda", progress=False
+    )
+    assert run.pool.data.device.type == "cuda" and run.pool.data.dtype == torch.float16
+    assert run.amp_dtype == torch.bfloat16
+    both, ids = run.views(0)
+    assert both.device.type == "cuda" and both.dtype == torch.float32 and ids.is_cuda
+    result = run.run()
+    assert result.steps == 4 and all(math.isfinite(h["loss"]) for h in result.history)
+    resumed = Pretrainer(
+        records, config(augment=augment, steps=5), out_dir=tmp_path, device="cuda", progress=False
+    )
+    assert resumed.step == 4 and resumed.run().steps == 5
