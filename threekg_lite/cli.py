@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--seed", type=int, default=None, help="synthetic only: random seed")
     _add_pretrain(sub, common)
     _add_bench(sub, common)
+    _add_evaluate(sub, common)
     return parser
 
 
@@ -126,6 +127,15 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     pre.add_argument("--log-every", type=_positive_int, default=10)
     pre.add_argument("--seed", type=int, default=0)
     pre.add_argument("--n-synthetic", type=_positive_int, default=2000, help="synthetic only")
+    pre.add_argument(
+        "--exclude-folds",
+        type=int,
+        nargs="*",
+        default=[10],
+        metavar="FOLD",
+        help="PTB-XL strat_fold values never pretrained on, with their CinC copies (default: "
+        "10, the benchmark's test fold; give no value to keep every record)",
+    )
     pre.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU if any)")
 
 
@@ -141,6 +151,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         duration=args.duration,
         n_synthetic=args.n_synthetic,
         seed=args.seed,
+        exclude_folds=tuple(args.exclude_folds),
         progress=not args.quiet,
     )
     crop = round(args.crop * records.fs)
@@ -178,6 +189,153 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         cleanup()
     if first:
         print(result.summary())
+    return 0
+
+
+DEFAULT_TASKS = {
+    "ptbxl": "superclass",
+    "cinc": "scored",
+    "ludb": "rhythm",
+    "synthetic": "diagnosis",
+}
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"fractions must be in (0, 1], got {text}")
+    return value
+
+
+def _add_evaluate(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from .models import PRESETS
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="label-efficiency evaluation: AUROC of linear probes (or fine-tuning) trained on "
+        "1 %%, 5 %%, 10 %%, 100 %% of the labels, several seeds, with bootstrap intervals",
+        parents=[common],
+        description="Evaluate encoders with few labels on patient-disjoint splits (PTB-XL: "
+        "strat_fold 1-8 / 9 / 10). Each --method is NAME=SPEC with SPEC a checkpoint file or "
+        "run folder, 'random' (random-initialised encoder) or 'supervised' (trained from "
+        "scratch on the labelled subset).",
+    )
+    ev.add_argument("source", help="ptbxl, cinc, ludb, synthetic or a prepared folder")
+    _add_data_dir(ev)
+    ev.add_argument(
+        "--method",
+        action="append",
+        metavar="NAME=SPEC",
+        help="what to evaluate (repeatable); default with --checkpoint: that checkpoint, "
+        "'random' and 'supervised'",
+    )
+    ev.add_argument("--checkpoint", help="shorthand for --method pretrained=PATH")
+    ev.add_argument("--task", help="label task (default: superclass, scored, rhythm, diagnosis)")
+    ev.add_argument("--fractions", type=_fraction, nargs="+", default=[0.01, 0.05, 0.1, 1.0])
+    ev.add_argument("--seeds", type=_positive_int, default=5)
+    ev.add_argument("--mode", choices=["linear", "finetune"], default="linear")
+    ev.add_argument("--fs", type=_positive_float, default=100.0, help="sampling rate, Hz")
+    ev.add_argument("--duration", type=_positive_float, default=10.0, help="record seconds")
+    ev.add_argument("--crop", type=_positive_float, default=5.0, help="input seconds")
+    ev.add_argument("--epochs", type=_positive_int, default=20, help="fine-tuning epochs")
+    ev.add_argument(
+        "--model", choices=sorted(PRESETS), default="tiny", help="for random/supervised"
+    )
+    ev.add_argument("--n-boot", type=_positive_int, default=200)
+    ev.add_argument("--n-synthetic", type=_positive_int, default=2000, help="synthetic only")
+    ev.add_argument("--split-seed", type=int, default=0, help="non-PTB-XL patient split seed")
+    ev.add_argument("--out", required=True, help="results JSON file (the plot goes beside it)")
+    ev.add_argument("--device", default=None)
+
+
+def _parse_methods(args: argparse.Namespace) -> dict[str, str]:
+    specs = list(args.method or [])
+    if args.checkpoint:
+        specs.insert(0, f"pretrained={args.checkpoint}")
+        if not args.method:
+            specs += ["random=random", "supervised=supervised"]
+    if not specs:
+        raise ValueError("nothing to evaluate: give --checkpoint PATH or --method NAME=SPEC")
+    methods: dict[str, str] = {}
+    for spec in specs:
+        name, sep, what = spec.partition("=")
+        if not sep or not name or not what:
+            raise ValueError(f"--method needs NAME=SPEC, got {spec!r}")
+        if name in methods:
+            raise ValueError(f"method name {name!r} given twice")
+        methods[name] = what
+    return methods
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .data.prepare import load_database
+    from .downstream import encoder_from
+    from .evaluate import EvalConfig, evaluate, plot_label_efficiency, save_results, summarise
+    from .splits import patient_split, ptbxl_split
+
+    methods = _parse_methods(args)  # before any loading: bad arguments fail fast
+    task = args.task or DEFAULT_TASKS.get(args.source)
+    if task is None:
+        raise ValueError(f"give --task for source {args.source!r}")
+    if args.source in DEFAULT_TASKS:
+        kwargs: dict[str, object] = dict(fs=args.fs, duration=args.duration)
+        if args.source == "synthetic":
+            kwargs.update(n=args.n_synthetic, seed=args.split_seed)
+        else:
+            kwargs["progress"] = not args.quiet
+        records = load_database(
+            args.source, data_dir=None if args.source == "synthetic" else args.data_dir, **kwargs
+        )
+    else:
+        from .data.prepare import load_prepared
+
+        records = load_prepared(args.source)
+    if task not in records.labels:
+        raise ValueError(
+            f"no label task {task!r} in {args.source}; it has {sorted(records.labels)}"
+        )
+    if "strat_fold" in records.meta:
+        split = ptbxl_split(records)
+    else:
+        split = patient_split(records, seed=args.split_seed, task=task)
+    built = {}
+    for name, spec in methods.items():
+        if spec == "supervised":
+            built[name] = ("supervised", args.model)
+        else:
+            built[name] = encoder_from(spec, seed=0, config=args.model)
+    config = EvalConfig(
+        fractions=tuple(args.fractions),
+        seeds=args.seeds,
+        mode=args.mode,
+        crop=round(args.crop * records.fs),
+        epochs=args.epochs,
+        n_boot=args.n_boot,
+    )
+    rows = evaluate(
+        built, records, split, task, config, device=args.device, progress=not args.quiet
+    )
+    meta = {
+        "source": args.source,
+        "task": task,
+        "classes": list(records.labels[task].names),
+        "records": len(records),
+        "fs": records.fs,
+        "split": split.description,
+        "sizes": {k: int(v) for k, v in split.sizes().items()},
+        "methods": methods,
+    }
+    out = save_results(args.out, rows, config, meta)
+    plot = Path(out).with_suffix(".png")
+    fig = plot_label_efficiency(rows, title=f"{args.source}, {task}: {split.description}")
+    fig.savefig(plot, dpi=150)
+    print(summarise(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"results: {out}\nplot: {plot}")
     return 0
 
 
@@ -327,6 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "prepare": _cmd_prepare,
         "pretrain": _cmd_pretrain,
         "bench": _cmd_bench,
+        "evaluate": _cmd_evaluate,
     }
     try:
         return commands[args.command](args)

@@ -8,6 +8,7 @@ Contrastive pretraining needs no labels, only many ECGs at one sampling rate and
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ import pandas as pd
 
 from ..errors import DataNotFoundError
 from .records import ECGRecords, LabelSet
+
+log = logging.getLogger(__name__)
 
 SOURCES = ("synthetic", "ptbxl", "cinc", "ludb", "pool")
 """Source names :func:`load_source` accepts (besides the path of a prepared folder)."""
@@ -86,6 +89,7 @@ def load_source(
     n_synthetic: int = 1000,
     seed: int = 0,
     bandpass: tuple[float | None, float | None] | None = None,
+    exclude_folds: Sequence[int] = (10,),
     progress: bool = True,
 ) -> ECGRecords:
     """Records to pretrain on.
@@ -107,6 +111,13 @@ def load_source(
     bandpass
         ``(low, high)`` Hz filter applied at load (real databases; see
         :func:`threekg_lite.data.loading.read_records`).
+    exclude_folds
+        PTB-XL ``strat_fold`` values never to pretrain on: by default fold 10, the test fold
+        of the PTB-XL benchmark, so that an encoder is never evaluated on records it saw.
+        The CinC 2020/2021 data contain all of PTB-XL (records ``HR<ecg_id>``): those of
+        the excluded folds are dropped too, looked up in PTB-XL's ``ptbxl_database.csv``
+        (when PTB-XL is not in the data directory, they cannot be identified and a warning
+        says so). ``()`` keeps everything.
 
     Returns
     -------
@@ -132,10 +143,14 @@ def load_source(
     parts = []
     for name in names:
         try:
-            parts.append(_load_real(name, data_dir, fs, duration, bandpass, progress))
+            part = _load_real(name, data_dir, fs, duration, bandpass, progress)
         except DataNotFoundError:
             if source != "pool":
                 raise
+            continue
+        if exclude_folds and name in ("ptbxl", "cinc"):
+            part = _without_folds(part, name, set(exclude_folds), data_dir)
+        parts.append(part)
     if not parts:
         from .paths import data_dir as resolve
 
@@ -144,6 +159,50 @@ def load_source(
             "download one (`threekg download ptbxl --n-records 500`) or use source 'synthetic'"
         )
     return parts[0] if len(parts) == 1 else concat_records(parts)
+
+
+def _without_folds(
+    records: ECGRecords,
+    name: str,
+    folds: set[int],
+    data_dir: str | os.PathLike[str] | None,
+) -> ECGRecords:
+    """``records`` less the PTB-XL records of ``folds`` (PTB-XL itself, or CinC's copies)."""
+    from ..splits import normalise_record_id
+
+    if name == "ptbxl":
+        keep = ~records.meta["strat_fold"].isin(folds).to_numpy()
+        return records.subset(keep)
+    ids = [normalise_record_id("cinc", r) for r in records.record_ids]
+    copies = [i for i in ids if i.startswith("ptbxl:")]
+    if not copies:
+        return records
+    try:
+        from .paths import database_dir
+        from .ptbxl import read_ptbxl_database
+
+        db = read_ptbxl_database(database_dir("ptbxl", data_dir), parse_codes=False)
+    except DataNotFoundError:
+        log.warning(
+            "%d CinC records are PTB-XL copies, but PTB-XL's table is not in the data "
+            "directory: cannot tell which belong to the held-out folds %s; kept them",
+            len(copies),
+            sorted(folds),
+        )
+        return records
+    held_out = {f"ptbxl:{i}" for i in db.index[db["strat_fold"].isin(folds)]}
+    listed = {f"ptbxl:{i}" for i in db.index}
+    unknown = [i for i in copies if i not in listed]
+    if unknown:
+        log.warning(
+            "%d CinC records are copies of PTB-XL records missing from the data directory's "
+            "ptbxl_database.csv (a partial PTB-XL?): their fold is unknown; kept them",
+            len(unknown),
+        )
+    keep = np.array([i not in held_out for i in ids])
+    if not keep.all():
+        log.info("dropped %d CinC copies of held-out PTB-XL records", int((~keep).sum()))
+    return records.subset(keep)
 
 
 def _load_real(

@@ -1,0 +1,213 @@
+"""Metrics against references written here from the definitions: the AUROC as the share of
+positive-negative pairs ranked correctly (ties one half), bootstrap intervals on cases with a
+known answer, and the subgroup maps."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from threekg_lite.data.cinc import SCORED_CLASSES
+from threekg_lite.data.ptbxl import SUPERCLASSES
+from threekg_lite.metrics import (
+    CINC_SUBGROUPS,
+    PTBXL_SUBGROUPS,
+    _weighted_auroc,
+    bootstrap_auroc,
+    macro_auroc,
+    mean_and_spread,
+    per_class_auroc,
+    subgroup_auroc,
+)
+
+
+def pair_auroc(y: np.ndarray, s: np.ndarray) -> float:
+    """Share of (positive, negative) pairs with the positive scored higher; ties count 1/2."""
+    pos, neg = s[y.astype(bool)], s[~y.astype(bool)]
+    diff = pos[:, None] - neg[None, :]
+    return float(((diff > 0) + 0.5 * (diff == 0)).mean())
+
+
+def test_auroc_matches_pair_definition_with_ties():
+    rng = np.random.default_rng(0)
+    y = rng.random((300, 6)) < [0.5, 0.3, 0.1, 0.05, 0.02, 0.6]
+    s = rng.integers(0, 5, size=(300, 6)) / 4 + 0.3 * y  # many ties, some signal
+    expected = [pair_auroc(y[:, c], s[:, c]) for c in range(6)]
+    np.testing.assert_allclose(per_class_auroc(y, s), expected, rtol=0, atol=1e-12)
+    assert math.isclose(macro_auroc(y.astype(int), s), float(np.mean(expected)), abs_tol=1e-12)
+
+
+def test_undefined_classes_are_skipped():
+    rng = np.random.default_rng(1)
+    y = rng.random((50, 4)) < 0.4
+    y[:, 1] = False  # no positive
+    y[:, 3] = True  # no negative
+    s = rng.normal(size=(50, 4))
+    per_class = per_class_auroc(y, s)
+    assert np.isnan(per_class[[1, 3]]).all() and not np.isnan(per_class[[0, 2]]).any()
+    expected = (pair_auroc(y[:, 0], s[:, 0]) + pair_auroc(y[:, 2], s[:, 2])) / 2
+    assert math.isclose(macro_auroc(y, s), expected)
+    assert math.isnan(macro_auroc(np.zeros((5, 2), dtype=bool), np.zeros((5, 2))))
+
+
+def test_perfect_and_reversed_scores():
+    y = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], dtype=bool)
+    s = y + np.array([[0.1], [0.2], [0.3], [0.4]])
+    assert macro_auroc(y, s) == 1.0
+    assert macro_auroc(y, -s) == 0.0
+
+
+def test_bad_metric_inputs():
+    with pytest.raises(ValueError, match="shapes"):
+        macro_auroc(np.zeros((4, 2)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="0/1"):
+        macro_auroc(np.full((4, 2), 2), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        macro_auroc(np.eye(2), np.array([[0.0, np.nan], [1.0, 0.0]]))
+
+
+# =============================================================================================
+# bootstrap
+
+
+def test_weighted_auroc_equals_auroc_of_repeated_records():
+    rng = np.random.default_rng(2)
+    y = rng.random(40) < 0.3
+    s = rng.integers(0, 6, size=40).astype(float)  # ties
+    w = rng.integers(0, 4, size=(5, 40))
+    got = _weighted_auroc(y, s, w)
+    for b in range(5):
+        assert math.isclose(got[b], pair_auroc(np.repeat(y, w[b]), np.repeat(s, w[b])))
+    no_pos = np.where(y, 0, 1)[None, :]
+    assert np.isnan(_weighted_auroc(y, s, no_pos)).all()
+
+
+def _reference_bootstrap(y, s, n_boot, seed):
+    """Macro AUROC of each resample, drawn as ``bootstrap_auroc`` draws them (one batch of
+    ``rng.integers(0, N, (B, N))``), from the pair definition; classes a resample lacks
+    positives or negatives of are skipped, and resamples with no class left."""
+    n = len(y)
+    draws = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    values = []
+    for d in draws:
+        yb, sb = y[d], s[d]
+        aucs = [pair_auroc(yb[:, c], sb[:, c]) for c in range(y.shape[1]) if 0 < yb[:, c].sum() < n]
+        if aucs:
+            values.append(np.mean(aucs))
+    return values
+
+
+@pytest.mark.parametrize("case", ["three classes", "one rare class"])
+def test_bootstrap_matches_explicit_resampling(case):
+    rng = np.random.default_rng(7)
+    if case == "three classes":
+        y = rng.random((60, 3)) < [0.4, 0.2, 0.03]  # the last class is often absent
+        s = rng.random((60, 3)) + 0.3 * y
+    else:
+        y = np.array([[True], [False], [False], [False]])  # some resamples lack the positive
+        s = np.array([[0.4], [0.1], [0.5], [0.3]])
+    values = _reference_bootstrap(y, s, 200, seed=8)
+    assert len(values) > 100
+    for alpha in (0.05, 0.2):
+        lo, hi = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+        estimate, low, high = bootstrap_auroc(y, s, n_boot=200, seed=8, alpha=alpha)
+        assert math.isclose(low, lo) and math.isclose(high, hi)
+        assert estimate == macro_auroc(y, s)
+
+
+def test_bootstrap_needs_half_the_resamples_usable():
+    # two records, one positive: a resample is usable only if it draws both (probability 1/2)
+    y, s = np.array([[True], [False]]), np.array([[0.7], [0.2]])
+    outcomes = set()
+    for seed in range(8):
+        usable = len(_reference_bootstrap(y, s, 1, seed)) == 1
+        outcomes.add(usable)
+        if usable:
+            assert bootstrap_auroc(y, s, n_boot=1, seed=seed) == (1.0, 1.0, 1.0)
+        else:
+            with pytest.raises(ValueError, match="only 0 of 1 resamples"):
+                bootstrap_auroc(y, s, n_boot=1, seed=seed)
+    assert outcomes == {True, False}
+
+
+def test_bootstrap_of_perfect_scores_is_one():
+    rng = np.random.default_rng(3)
+    y = rng.random((200, 3)) < 0.3
+    s = y + rng.random((200, 3)) * 0.5
+    assert bootstrap_auroc(y, s, n_boot=200, seed=0) == (1.0, 1.0, 1.0)
+
+
+def test_bootstrap_of_random_scores_covers_half_and_narrows():
+    rng = np.random.default_rng(4)
+    widths = []
+    for n in (100, 2500):
+        y = rng.random((n, 2)) < 0.4
+        s = rng.random((n, 2))
+        estimate, low, high = bootstrap_auroc(y, s, n_boot=400, seed=1)
+        assert estimate == macro_auroc(y, s)
+        assert low <= 0.5 <= high and low < estimate < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2.5  # about 1/sqrt(25) = 1/5 of it
+
+
+def test_bootstrap_is_deterministic_per_seed():
+    rng = np.random.default_rng(5)
+    y = rng.random((150, 3)) < 0.2
+    s = rng.random((150, 3)) + 0.2 * y
+    a = bootstrap_auroc(y, s, n_boot=300, seed=9)
+    assert a == bootstrap_auroc(y, s, n_boot=300, seed=9)
+    assert a[1:] != bootstrap_auroc(y, s, n_boot=300, seed=10)[1:]
+
+
+def test_bootstrap_errors():
+    y = np.array([[1], [0], [1], [0]], dtype=bool)
+    s = np.array([[0.9], [0.1], [0.8], [0.2]])
+    with pytest.raises(ValueError, match="undefined"):
+        bootstrap_auroc(np.zeros((4, 1), dtype=bool), s)
+    for kwargs, match in (({"n_boot": 0}, "n_boot"), ({"alpha": 1.0}, "alpha")):
+        with pytest.raises(ValueError, match=match):
+            bootstrap_auroc(y, s, **kwargs)
+
+
+# =============================================================================================
+# subgroups and spread over seeds
+
+
+def test_subgroup_auroc_picks_the_right_classes():
+    rng = np.random.default_rng(6)
+    y = rng.random((100, 5)) < 0.4
+    s = rng.random((100, 5))
+    s[:, 0] = y[:, 0]  # NORM perfect
+    s[:, 1] = -y[:, 1].astype(float)  # MI reversed
+    got = subgroup_auroc(y, s, SUPERCLASSES, PTBXL_SUBGROUPS)
+    assert list(got) == ["normal", "infarction", "ST/T", "conduction", "hypertrophy"]
+    assert got["normal"] == 1.0 and got["infarction"] == 0.0
+    assert got["ST/T"] == pair_auroc(y[:, 2], s[:, 2])
+    assert got["hypertrophy"] == pair_auroc(y[:, 4], s[:, 4])
+    # a group of two classes is their mean; groups absent from the classes are left out
+    names = ("AF", "SB", "QAb")
+    mixed = subgroup_auroc(y[:, :3], s[:, :3], names, CINC_SUBGROUPS)
+    assert set(mixed) == {"rhythm", "infarction"}
+    assert mixed["rhythm"] == (1.0 + 0.0) / 2 and mixed["infarction"] == got["ST/T"]
+    with pytest.raises(ValueError, match="no group"):
+        subgroup_auroc(y, s, SUPERCLASSES, CINC_SUBGROUPS)
+    with pytest.raises(ValueError, match="class names"):
+        subgroup_auroc(y, s, SUPERCLASSES[:4], PTBXL_SUBGROUPS)
+
+
+def test_every_class_is_in_exactly_one_subgroup():
+    members = [m for group in CINC_SUBGROUPS.values() for m in group]
+    assert sorted(members) == sorted(abbr for abbr, _, _ in SCORED_CLASSES)
+    assert len(members) == len(set(members)) == 24
+    ptbxl = [m for group in PTBXL_SUBGROUPS.values() for m in group]
+    assert sorted(ptbxl) == sorted(SUPERCLASSES)
+
+
+def test_mean_and_spread():
+    assert mean_and_spread([1.0, 2.0, 3.0]) == (2.0, 1.0)
+    assert mean_and_spread([0.7]) == (0.7, 0.0)
+    for bad in ([], [0.5, float("nan")], [[0.5]]):
+        with pytest.raises(ValueError):
+            mean_and_spread(bad)

@@ -1,0 +1,277 @@
+"""The label-efficiency experiment: every method, every labelled fraction, several seeds.
+
+For each method (a pretrained checkpoint, a random-initialised encoder, or supervised
+training from scratch) and each labelled fraction of the training split, a labelled subset is
+drawn (stratified so that every class has a positive where the data allows,
+:func:`threekg_lite.splits.label_fraction`) with each seed; a classifier is trained on it
+(a linear layer on frozen features, or full fine-tuning) and scored on the test split by
+macro AUROC with a bootstrap 95 % interval, overall and per clinical subgroup. The rows go to
+a JSON file; :func:`summarise` averages them over seeds and :func:`plot_label_efficiency`
+draws the curve.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+FRACTIONS = (0.01, 0.05, 0.1, 1.0)
+"""The labelled fractions of the paper's table."""
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """How the classifiers are trained and scored.
+
+    Attributes
+    ----------
+    fractions
+        Labelled fractions of the training split, in (0, 1].
+    seeds
+        Seeds per fraction (each draws its own labelled subset and initialisation).
+    mode
+        ``"linear"``: logistic regression on frozen encoder features; ``"finetune"``: the
+        whole network trained on the labelled subset.
+    crop
+        Samples per input (centre crops for features, random crops for fine-tuning).
+    epochs, batch_size, lr
+        Fine-tuning and supervised training settings.
+    n_boot
+        Bootstrap resamples for the 95 % interval of the macro AUROC.
+    """
+
+    fractions: tuple[float, ...] = FRACTIONS
+    seeds: int = 5
+    mode: Literal["linear", "finetune"] = "linear"
+    crop: int = 500
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    n_boot: int = 200
+
+    def __post_init__(self) -> None:
+        if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
+            raise ValueError(f"fractions must be in (0, 1], got {self.fractions}")
+        if self.seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
+        if self.mode not in ("linear", "finetune"):
+            raise ValueError(f"mode must be 'linear' or 'finetune', got {self.mode!r}")
+        for name in ("crop", "epochs", "batch_size", "n_boot"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+
+def evaluate(
+    methods: Mapping[str, Any],
+    records: Any,
+    split: Any,
+    task: str,
+    config: EvalConfig | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Run the experiment; one result row per (method, fraction, seed).
+
+    Parameters
+    ----------
+    methods
+        Name -> what to evaluate: a :class:`~threekg_lite.models.ContrastiveModel` (its
+        encoder: frozen features in linear mode, the starting point in fine-tune mode), or
+        ``("supervised", preset)`` for a network of that preset trained from scratch on the
+        labelled subset.
+    records
+        :class:`~threekg_lite.data.records.ECGRecords` with the label task ``task``.
+    split
+        A :class:`~threekg_lite.splits.Split` of ``records`` (patient-disjoint).
+    task
+        Label task of ``records`` to predict.
+
+    Returns
+    -------
+    list of dict
+        ``method, fraction, seed, n_labelled, auroc, ci_low, ci_high, subgroups`` (a dict of
+        subgroup -> macro AUROC), ``mode``.
+    """
+    from tqdm import tqdm
+
+    from .downstream import LinearProbe, fine_tune, predict_scores, supervised_from_scratch
+    from .features import extract_features
+    from .metrics import bootstrap_auroc, subgroup_auroc, subgroups_for
+    from .splits import label_fraction
+
+    config = config or EvalConfig()
+    split.check_disjoint(records)
+    y = records.y(task)
+    names = list(records.labels[task].names)
+    y_train, y_test = y[split.train], y[split.test]
+    x_train, x_test = records.signals[split.train], records.signals[split.test]
+    groups = subgroups_for(names)
+    rows: list[dict[str, Any]] = []
+    jobs = [(m, f, s) for m in methods for f in config.fractions for s in range(config.seeds)]
+    bar = tqdm(total=len(jobs), desc="evaluate", unit="fit", disable=not progress)
+    for name, method in methods.items():
+        supervised = isinstance(method, tuple)
+        if not supervised and config.mode == "linear":
+            f_train = extract_features(method, x_train, crop=config.crop, device=device)
+            f_test = extract_features(method, x_test, crop=config.crop, device=device)
+        for fraction in config.fractions:
+            for seed in range(config.seeds):
+                subset = label_fraction(y_train, fraction, seed)
+                if supervised or config.mode == "finetune":
+                    kwargs = dict(
+                        crop=config.crop,
+                        epochs=config.epochs,
+                        batch_size=config.batch_size,
+                        lr=config.lr,
+                        seed=seed,
+                        device=device,
+                    )
+                    if supervised:
+                        net = supervised_from_scratch(
+                            method[1], x_train[subset], y_train[subset], **kwargs
+                        )
+                    else:
+                        net = fine_tune(_copy(method), x_train[subset], y_train[subset], **kwargs)
+                    scores = predict_scores(net, x_test, crop=config.crop, device=device)
+                else:
+                    probe = LinearProbe(seed=seed).fit(f_train[subset], y_train[subset])
+                    scores = probe.predict_scores(f_test)
+                auroc, low, high = bootstrap_auroc(y_test, scores, n_boot=config.n_boot, seed=seed)
+                rows.append(
+                    {
+                        "method": name,
+                        "fraction": fraction,
+                        "seed": seed,
+                        "n_labelled": int(len(subset)),
+                        "auroc": auroc,
+                        "ci_low": low,
+                        "ci_high": high,
+                        "subgroups": (
+                            subgroup_auroc(y_test, scores, names, groups) if groups else {}
+                        ),
+                        "mode": "supervised" if supervised else config.mode,
+                    }
+                )
+                bar.update(1)
+    bar.close()
+    return rows
+
+
+def _copy(model: torch.nn.Module) -> torch.nn.Module:
+    import copy
+
+    return copy.deepcopy(model)
+
+
+def summarise(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Mean and spread over seeds of each method and fraction.
+
+    Columns: ``method, fraction, n_labelled, auroc_mean, auroc_std, ci_low, ci_high,
+    seeds`` (``ci_*``: the mean over seeds of the bootstrap interval bounds).
+    """
+    table = pd.DataFrame([{k: v for k, v in r.items() if k != "subgroups"} for r in rows])
+    if table.empty:
+        raise ValueError("no result rows to summarise")
+    out = (
+        table.groupby(["method", "fraction"], sort=False)
+        .agg(
+            n_labelled=("n_labelled", "median"),
+            auroc_mean=("auroc", "mean"),
+            auroc_std=("auroc", lambda a: float(np.std(a, ddof=1)) if len(a) > 1 else 0.0),
+            ci_low=("ci_low", "mean"),
+            ci_high=("ci_high", "mean"),
+            seeds=("seed", "count"),
+        )
+        .reset_index()
+    )
+    out["n_labelled"] = out["n_labelled"].astype(int)
+    return out
+
+
+def subgroup_table(rows: Sequence[Mapping[str, Any]], fraction: float) -> pd.DataFrame:
+    """Mean subgroup AUROC over seeds at one fraction: methods as rows, subgroups as
+    columns."""
+    picked = [r for r in rows if math.isclose(r["fraction"], fraction)]
+    if not picked:
+        raise ValueError(f"no rows at fraction {fraction}")
+    frame = pd.DataFrame([{"method": r["method"], **r["subgroups"]} for r in picked])
+    return frame.groupby("method", sort=False).mean()
+
+
+def save_results(
+    path: str | os.PathLike[str],
+    rows: Sequence[Mapping[str, Any]],
+    config: EvalConfig,
+    meta: Mapping[str, Any],
+) -> Path:
+    """Write the rows, the configuration and what was evaluated on as JSON (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"config": asdict(config), "meta": dict(meta), "rows": list(rows)}
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a results file written by :func:`save_results`."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable results file ({e})") from e
+    if not isinstance(payload, dict) or "rows" not in payload:
+        raise ValueError(f"{path}: not a threekg-lite results file (no 'rows')")
+    return payload
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def plot_label_efficiency(rows: Sequence[Mapping[str, Any]], title: str | None = None):
+    """Macro AUROC against the labelled fraction (log scale), one line per method: the mean
+    over seeds, with error bars from the mean bootstrap 95 % interval."""
+    import matplotlib.pyplot as plt
+
+    from .figures import OKABE_ITO
+    from .figures_pretrain import MARKERS
+
+    table = summarise(rows)
+    fig, ax = plt.subplots(figsize=(6.5, 4.0), layout="constrained")
+    for i, (method, part) in enumerate(table.groupby("method", sort=False)):
+        part = part.sort_values("fraction")
+        x = 100 * part["fraction"].to_numpy()
+        mean = part["auroc_mean"].to_numpy()
+        err = np.stack([mean - part["ci_low"].to_numpy(), part["ci_high"].to_numpy() - mean])
+        ax.errorbar(
+            x,
+            mean,
+            yerr=np.clip(err, 0, None),
+            label=method,
+            color=OKABE_ITO[i % len(OKABE_ITO)],
+            marker=MARKERS[i % len(MARKERS)],
+            capsize=3,
+            lw=1.5,
+        )
+    ax.set_xscale("log")
+    ticks = sorted(set(100 * table["fraction"]))
+    ax.set_xticks(ticks, [f"{t:g} %" for t in ticks])
+    ax.axhline(0.5, color="0.5", ls=":", lw=1)
+    ax.set(xlabel="labelled fraction of the training split", ylabel="macro AUROC (test split)")
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig

@@ -1,0 +1,560 @@
+"""Train / validation / test splits and labelled subsets for the label-efficiency evaluation.
+
+* :func:`ptbxl_split`: PTB-XL's recommended split from its ``strat_fold`` column: folds 1-8
+  train, 9 validation, 10 test (Wagner et al. 2020; Strodthoff et al. 2021). The folds are
+  patient-disjoint by construction.
+* :func:`patient_split`: a seeded, patient-disjoint split for databases without official folds.
+* :func:`label_fraction`: the labelled part of a training set (e.g. 1 % of its records), with
+  every class present where the data allows.
+* :func:`deduplicate`: which pretraining records are test records too. The PhysioNet/CinC
+  Challenge 2020/2021 data contains all of PTB-XL, as records ``HR<ecg_id, 5 digits>``, so a
+  model pretrained on CinC has seen PTB-XL's test set unless those records are removed.
+
+A :class:`Split` holds integer positions into one :class:`~threekg_lite.data.records.ECGRecords`;
+``records.subset(split.train)`` gives the training records.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data.records import ECGRecords
+
+__all__ = [
+    "Split",
+    "deduplicate",
+    "label_fraction",
+    "normalise_record_id",
+    "patient_split",
+    "ptbxl_split",
+]
+
+PARTS = ("train", "val", "test")
+
+PTBXL_TRAIN_FOLDS = (1, 2, 3, 4, 5, 6, 7, 8)
+PTBXL_VAL_FOLDS = (9,)
+PTBXL_TEST_FOLDS = (10,)
+
+
+def _as_generator(seed: int | np.random.Generator) -> np.random.Generator:
+    """``seed`` itself if it is a Generator, else ``numpy.random.default_rng(seed)``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(
+            f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}"
+        )
+    return np.random.default_rng(int(seed))
+
+
+# =============================================================================================
+# Split
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """Positions of the train, validation and test records in one record set.
+
+    Attributes
+    ----------
+    train, val, test
+        ``(n_part,)`` int64 positions into an :class:`ECGRecords` (sorted by the functions of
+        this module; ``val`` may be empty).
+    description
+        How the split was made, for logs and tables.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        for name in PARTS:
+            arr = np.asarray(getattr(self, name))
+            if arr.ndim != 1:
+                raise ValueError(f"Split.{name} must be 1-D positions, got shape {arr.shape}")
+            if arr.size and not np.issubdtype(arr.dtype, np.integer):
+                raise ValueError(
+                    f"Split.{name} must hold integer positions, got dtype {arr.dtype} "
+                    "(convert a boolean mask with numpy.flatnonzero)"
+                )
+            object.__setattr__(self, name, arr.astype(np.int64))
+
+    def parts(self) -> dict[str, np.ndarray]:
+        """Part name (``train``, ``val``, ``test``) -> positions."""
+        return {name: getattr(self, name) for name in PARTS}
+
+    def sizes(self) -> dict[str, int]:
+        """Part name -> number of records."""
+        return {name: len(idx) for name, idx in self.parts().items()}
+
+    def check_disjoint(self, records: ECGRecords) -> None:
+        """Raise ``ValueError`` unless the parts are disjoint in records and in patients.
+
+        Parameters
+        ----------
+        records
+            The record set the positions index.
+
+        Raises
+        ------
+        ValueError
+            If a position is out of range, repeats (within or across parts), or if a patient
+            has records in two parts.
+        """
+        n = len(records)
+        for name, idx in self.parts().items():
+            bad = idx[(idx < 0) | (idx >= n)]
+            if bad.size:
+                raise ValueError(
+                    f"Split.{name} has positions {bad[:5].tolist()} outside 0..{n - 1}: the "
+                    "split was made for another record set"
+                )
+        every = np.concatenate(list(self.parts().values()))
+        values, counts = np.unique(every, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(
+                f"positions {values[counts > 1][:5].tolist()} appear more than once in the "
+                "split: each record must be in exactly one part, once"
+            )
+        owner: dict[str, str] = {}
+        for name, idx in self.parts().items():
+            for patient in np.unique(np.asarray(records.patient_ids)[idx].astype(str)).tolist():
+                other = owner.setdefault(patient, name)
+                if other != name:
+                    raise ValueError(
+                        f"patient {patient!r} has records in both {other} and {name}: the "
+                        "split is not patient-disjoint (use patient_split or ptbxl_split)"
+                    )
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={v}" for k, v in self.sizes().items())
+        return f"Split({sizes}; {self.description})"
+
+
+# =============================================================================================
+# PTB-XL's folds
+
+
+def ptbxl_split(records: ECGRecords) -> Split:
+    """PTB-XL's recommended split: ``strat_fold`` 1-8 train, 9 validation, 10 test.
+
+    The folds were drawn by the database's authors so that each patient's records sit in one
+    fold (and folds 9 and 10 hold only records validated by a cardiologist), so the split is
+    patient-disjoint. A partial download holding only some folds gives the parts those folds
+    make; an empty validation part is allowed (``description`` says so).
+
+    Parameters
+    ----------
+    records
+        PTB-XL records, as from :func:`threekg_lite.data.load_ptbxl` (``meta`` with
+        ``strat_fold``; windowed records work too).
+
+    Returns
+    -------
+    Split
+        Sorted positions of each part.
+
+    Raises
+    ------
+    ValueError
+        If ``meta`` has no ``strat_fold`` column, a fold is missing or outside 1-10, or the
+        train or test part is empty.
+    """
+    meta = records.meta
+    if "strat_fold" not in meta.columns:
+        raise ValueError(
+            "records.meta has no 'strat_fold' column: ptbxl_split needs PTB-XL records as "
+            "loaded by load_ptbxl; for other databases use patient_split"
+        )
+    folds = meta["strat_fold"].to_numpy()
+    if len(folds) != len(records):
+        raise ValueError(f"meta has {len(folds)} rows for {len(records)} records")
+    numeric = np.asarray(folds, dtype=float)
+    if np.isnan(numeric).any():
+        raise ValueError(
+            f"{int(np.isnan(numeric).sum())} record(s) have no strat_fold: drop them first"
+        )
+    known = np.isin(numeric, np.arange(1, 11))
+    if not known.all():
+        raise ValueError(
+            f"strat_fold values {sorted(set(numeric[~known].tolist()))[:5]} are not folds 1-10"
+        )
+    folds = numeric.astype(int)
+    parts = {
+        "train": np.flatnonzero(np.isin(folds, PTBXL_TRAIN_FOLDS)),
+        "val": np.flatnonzero(np.isin(folds, PTBXL_VAL_FOLDS)),
+        "test": np.flatnonzero(np.isin(folds, PTBXL_TEST_FOLDS)),
+    }
+    for name, wanted in (("train", PTBXL_TRAIN_FOLDS), ("test", PTBXL_TEST_FOLDS)):
+        if parts[name].size == 0:
+            raise ValueError(
+                f"no record of fold(s) {list(wanted)} ({name}): these records hold folds "
+                f"{sorted(set(folds.tolist()))}; load more of PTB-XL or use patient_split"
+            )
+    present = sorted(set(folds.tolist()))
+    description = f"PTB-XL strat_fold: train 1-8, val 9, test 10 (folds present: {present})"
+    if parts["val"].size == 0:
+        description += "; no fold-9 record, so no validation part"
+    return Split(**parts, description=description)
+
+
+# =============================================================================================
+# Seeded patient-disjoint split
+
+
+def _check_fractions(fractions: Sequence[float]) -> np.ndarray:
+    f = np.asarray(fractions, dtype=float)
+    if f.shape != (3,) or not np.isfinite(f).all() or (f < 0).any():
+        raise ValueError(
+            f"fractions must be three non-negative numbers (train, val, test), got {fractions}"
+        )
+    if abs(f.sum() - 1.0) > 1e-6:
+        raise ValueError(f"fractions must sum to 1, got {fractions} (sum {f.sum():g})")
+    if f[0] == 0 or f[2] == 0:
+        raise ValueError(f"the train and test fractions must be > 0, got {fractions}")
+    return f
+
+
+def patient_split(
+    records: ECGRecords,
+    fractions: Sequence[float] = (0.7, 0.15, 0.15),
+    seed: int | np.random.Generator = 0,
+    task: str | None = None,
+) -> Split:
+    """A seeded split in which every patient's records fall in one part.
+
+    The algorithm, on patients (all records of a patient move together):
+
+    1. Shuffle the patients with the generator.
+    2. With ``task``: for each class in order of increasing number of patients, and for each
+       part (train, then test, then validation) that has no patient of that class yet, move
+       one still-unassigned patient of the class there (the first in shuffled order). So a
+       class with one patient lands in train, with two in train and test, with three or more
+       in all three parts, unless its patients were all taken earlier for rarer classes.
+    3. Give every remaining patient, in shuffled order, to the part furthest below its target
+       number of records (``fraction * N``).
+    4. With ``task``: if a class with at least two patients is still missing from train or
+       test, move one of its patients there from a part holding two or more of them, provided
+       the move takes no other such class out of train or test. What this cannot fix is
+       reported by a ``UserWarning``.
+
+    Record fractions match the targets to within a few patients' records (plus the patients
+    placed in step 2, about three per class). The result depends only on the records, the
+    fractions and the seed.
+
+    Parameters
+    ----------
+    records
+        Any record set with ``patient_ids``.
+    fractions
+        Target fractions of records in (train, val, test); they must sum to 1; val may be 0.
+    seed
+        An int, or a ``numpy.random.Generator`` (which is advanced).
+    task
+        Label task whose classes should appear in every part (e.g. ``"superclass"``).
+
+    Returns
+    -------
+    Split
+        Sorted positions of each part.
+    """
+    f = _check_fractions(fractions)
+    rng = _as_generator(seed)
+    n = len(records)
+    patients, inverse = np.unique(np.asarray(records.patient_ids).astype(str), return_inverse=True)
+    n_parts_needed = int((f > 0).sum())
+    if len(patients) < n_parts_needed:
+        raise ValueError(
+            f"{len(patients)} patient(s) cannot fill {n_parts_needed} parts: a patient-disjoint "
+            "split needs at least one patient per part"
+        )
+    sizes = np.bincount(inverse, minlength=len(patients))
+    order = rng.permutation(len(patients))
+    part_of = np.full(len(patients), -1)  # 0 train, 1 val, 2 test (PARTS order)
+    target = f * n
+    assigned = np.zeros(3)
+
+    def give(p: int, k: int) -> None:
+        part_of[p] = k
+        assigned[k] += sizes[p]
+
+    has = None
+    if task is not None:
+        y = np.asarray(records.y(task), dtype=bool)
+        has = np.zeros((len(patients), y.shape[1]), dtype=bool)  # (P, C)
+        np.logical_or.at(has, inverse, y)
+        priority = [k for k in (0, 2, 1) if f[k] > 0]  # train, test, val
+        per_class = has.sum(axis=0)
+        for c in np.argsort(per_class, kind="stable"):
+            carriers = order[has[order, c]]  # this class's patients, in shuffled order
+            for k in priority:
+                if (part_of[carriers] == k).any():
+                    continue
+                free = carriers[part_of[carriers] == -1]
+                if free.size == 0:
+                    break
+                give(int(free[0]), k)
+    for p in order:
+        if part_of[p] == -1:
+            give(int(p), int(np.argmax(np.where(f > 0, target - assigned, -np.inf))))
+    if has is not None:
+        _repair_coverage(has, part_of, order, task)
+    index = part_of[inverse]
+    parts = {name: np.flatnonzero(index == k) for k, name in enumerate(PARTS)}
+    empty = [name for k, name in enumerate(PARTS) if f[k] > 0 and parts[name].size == 0]
+    if empty:
+        raise ValueError(
+            f"the {' and '.join(empty)} part(s) got no record: {len(patients)} patient(s) are "
+            f"too few for fractions {tuple(f.tolist())}; use more data or larger fractions"
+        )
+    how = "generator" if isinstance(seed, np.random.Generator) else f"seed {seed}"
+    description = (
+        f"patient-disjoint split ({how}), target fractions train/val/test "
+        f"{f[0]:g}/{f[1]:g}/{f[2]:g}" + (f", classes of {task!r} spread first" if task else "")
+    )
+    return Split(**parts, description=description)
+
+
+def _repair_coverage(has: np.ndarray, part_of: np.ndarray, order: np.ndarray, task: str) -> None:
+    """Step 4 of :func:`patient_split`: put classes with >= 2 patients in train and test.
+
+    ``has`` is ``(P, C)`` bool (patient carries class); ``part_of`` ``(P,)`` is updated in place.
+    """
+    needed = has.sum(axis=0) >= 2  # (C,) classes that can be in both train and test
+
+    def covered(k: int) -> np.ndarray:
+        return has[part_of == k].any(axis=0)  # (C,)
+
+    missing: list[str] = []
+    for c in np.flatnonzero(needed):
+        for k in (0, 2):  # train, test
+            if covered(k)[c]:
+                continue
+            moved = False
+            for p in order[has[order, c]]:
+                q = part_of[p]
+                if q == k or has[part_of == q, c].sum() < 2:
+                    continue
+                # the donor part must keep every needed class of p that it has to keep
+                others = has[(part_of == q) & (np.arange(len(part_of)) != p)].any(axis=0)
+                if q in (0, 2) and (has[p] & needed & ~others).any():
+                    continue
+                part_of[p] = k
+                moved = True
+                break
+            if not moved:
+                missing.append(f"class {c} not in {PARTS[k]}")
+    if missing:
+        warnings.warn(
+            f"patient_split could not place every class of task {task!r} with >= 2 patients "
+            f"in both train and test ({'; '.join(missing)}): its patients are needed "
+            "elsewhere by rarer classes",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+# =============================================================================================
+# Labelled subsets
+
+
+def label_fraction(
+    y_train: np.ndarray,
+    fraction: float,
+    seed: int | np.random.Generator,
+    min_per_class: int = 1,
+    strict: bool = False,
+) -> np.ndarray:
+    """Positions of a labelled subset of a training set: ``fraction`` of its records.
+
+    The subset has ``round(fraction * N)`` records (halves rounded up, at least one), chosen
+    so that every class with a positive in ``y_train`` has at least ``min_per_class``
+    positives in it (all of them where it has fewer):
+
+    1. for each class, in order of increasing frequency, that has too few positives in the
+       subset so far, add randomly chosen positive records of that class;
+    2. fill the rest with records drawn uniformly at random from those not yet chosen.
+
+    If step 1 alone needs more records than asked (e.g. 1 % of a small training set), the
+    subset is the covering set, larger than asked, and a ``UserWarning`` says how many
+    records were needed; with ``strict=True`` this raises ``ValueError`` instead. Subsets of
+    different fractions are not nested.
+
+    Parameters
+    ----------
+    y_train
+        ``(N, C)`` bool (or 0/1) labels of the training records.
+    fraction
+        Share of the training records to label, in (0, 1]; 1 returns every position.
+    seed
+        An int, or a ``numpy.random.Generator`` (which is advanced).
+    min_per_class
+        Positives of each class the subset should hold (>= 0; 0 draws a uniform subset).
+    strict
+        Raise, rather than warn and return a larger subset, when the classes cannot all be
+        covered within ``round(fraction * N)`` records.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` int64 sorted positions into ``y_train``.
+    """
+    y = _check_labels(y_train, "y_train")
+    n = y.shape[0]
+    if n == 0:
+        raise ValueError("y_train has no rows: there are no training records to choose from")
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.number)):
+        raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
+    if not (0 < fraction <= 1):
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if isinstance(min_per_class, bool) or int(min_per_class) != min_per_class or min_per_class < 0:
+        raise ValueError(f"min_per_class must be an integer >= 0, got {min_per_class!r}")
+    rng = _as_generator(seed)
+    if fraction == 1:
+        return np.arange(n, dtype=np.int64)
+    n_target = max(1, int(np.floor(fraction * n + 0.5)))
+
+    chosen = np.zeros(n, dtype=bool)
+    positives = y.sum(axis=0)  # (C,)
+    for c in np.argsort(positives, kind="stable"):
+        need = min(int(min_per_class), int(positives[c])) - int(y[chosen, c].sum())
+        if need > 0:
+            candidates = np.flatnonzero(y[:, c] & ~chosen)
+            chosen[rng.choice(candidates, size=need, replace=False)] = True
+    n_cover = int(chosen.sum())
+    if n_cover > n_target:
+        msg = (
+            f"{fraction:g} of {n} records is {n_target} record(s), but covering every class "
+            f"with {min_per_class} positive(s) needs {n_cover}"
+        )
+        if strict:
+            raise ValueError(
+                f"{msg}: use a larger fraction, a smaller min_per_class, or strict=False to "
+                "accept the larger subset"
+            )
+        warnings.warn(msg + f"; returning those {n_cover} records", UserWarning, stacklevel=2)
+    else:
+        rest = np.flatnonzero(~chosen)
+        chosen[rng.choice(rest, size=n_target - n_cover, replace=False)] = True
+    return np.flatnonzero(chosen).astype(np.int64)
+
+
+def _check_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """``y`` as an ``(N, C)`` bool array; ``ValueError`` unless 2-D and 0/1 valued."""
+    arr = np.asarray(y)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D (N, C) label matrix, got shape {arr.shape}")
+    if arr.dtype != bool:
+        if not np.isin(arr, (0, 1)).all():
+            raise ValueError(f"{name} must hold only 0/1 or True/False labels")
+        arr = arr.astype(bool)
+    return arr
+
+
+# =============================================================================================
+# Overlap between pretraining and test data
+
+_CINC_PTBXL = re.compile(r"HR(\d+)")
+_PTBXL_ID = re.compile(r"(\d+)(?:_[lh]r)?")
+
+
+def normalise_record_id(source: str, record_id: str) -> str:
+    """One name per ECG across databases: ``"<database>:<id>"``.
+
+    PTB-XL records appear in the CinC 2020/2021 data as ``HR<ecg_id zero-padded to 5>``;
+    both name forms map to ``"ptbxl:<ecg_id>"``::
+
+        normalise_record_id("cinc", "HR00042") == normalise_record_id("ptbxl", "42") == "ptbxl:42"
+
+    PTB-XL file stems (``"00042_lr"``) and zero-padded ids map the same way. An id already
+    prefixed with its source (``"cinc:HR00042"``, as :func:`threekg_lite.data.pool.concat_records`
+    writes) is normalised by that prefix, whatever ``source`` says. Anything else becomes
+    ``f"{source}:{record_id}"``.
+
+    Parameters
+    ----------
+    source
+        Database name of the id (``"ptbxl"``, ``"cinc"``, ``"ludb"``, ...); case-insensitive.
+    record_id
+        The record's id in that database.
+    """
+    record_id = str(record_id).strip()
+    if ":" in record_id:
+        inner, rest = record_id.split(":", 1)
+        return normalise_record_id(inner, rest)
+    source = str(source).strip().lower()
+    if not source:
+        raise ValueError(
+            f"record id {record_id!r} has no 'source:' prefix and no source was given: "
+            "say which database it comes from (e.g. 'ptbxl' or 'cinc')"
+        )
+    if source.startswith("cinc"):
+        m = _CINC_PTBXL.fullmatch(record_id)
+        if m:
+            return f"ptbxl:{int(m.group(1))}"
+    if source == "ptbxl":
+        m = _PTBXL_ID.fullmatch(record_id)
+        if m:
+            return f"ptbxl:{int(m.group(1))}"
+    return f"{source}:{record_id}"
+
+
+def deduplicate(
+    pretrain_ids: Sequence[str] | np.ndarray,
+    test_ids: Sequence[str] | np.ndarray,
+    *,
+    pretrain_source: str = "",
+    test_source: str = "",
+) -> np.ndarray:
+    """Which pretraining records are also test records (to be removed before pretraining).
+
+    Ids are compared after :func:`normalise_record_id`, so CinC's ``HR00042`` (or the pooled
+    ``"cinc:HR00042"``) matches PTB-XL's ``42`` (or ``"ptbxl:42"``).
+
+    Parameters
+    ----------
+    pretrain_ids
+        ``(N,)`` record ids of the pretraining set.
+    test_ids
+        ``(M,)`` record ids of the test set.
+    pretrain_source, test_source
+        Database of the ids that carry no ``"source:"`` prefix (e.g. ``records.source``).
+        Needed for unprefixed ids, which are ambiguous otherwise (LUDB and PTB-XL both have
+        a record ``"1"``).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(N,)`` bool: True where the pretraining record is a test record.
+
+    Examples
+    --------
+    Drop PTB-XL's test records (named ``HR...`` in CinC) from a pooled pretraining set::
+
+        test = ptbxl.subset(ptbxl_split(ptbxl).test)
+        pool = pool.subset(~deduplicate(pool.record_ids, test.record_ids, test_source="ptbxl"))
+    """
+    pre = _normalised(pretrain_ids, pretrain_source, "pretrain")
+    test = set(_normalised(test_ids, test_source, "test"))
+    return np.fromiter((i in test for i in pre), dtype=bool, count=len(pre))
+
+
+def _normalised(ids: Sequence[str] | np.ndarray, source: str, which: str) -> list[str]:
+    arr = np.asarray(ids).astype(str)
+    if arr.ndim != 1:
+        raise ValueError(f"{which}_ids must be a 1-D sequence of ids, got shape {arr.shape}")
+    if not source:
+        bare = [i for i in arr if ":" not in i]
+        if bare:
+            raise ValueError(
+                f"{which} id {bare[0]!r} has no 'source:' prefix: pass {which}_source= the "
+                "database these ids come from (e.g. 'ptbxl', 'cinc' or records.source)"
+            )
+    return [normalise_record_id(source, i) for i in arr]
