@@ -114,3 +114,185 @@ def test_pool_without_any_database_is_data_not_found(tmp_path):
     assert str(tmp_path) in str(e.value)
     with pytest.raises(DataNotFoundError):
         load_source("ptbxl", data_dir=tmp_path, progress=False)
+
+
+# ---------------------------------------------------------------- held-out PTB-XL folds
+
+
+def test_ptbxl_source_leaves_out_fold_10_unless_told_otherwise(data_dir):
+    import pandas as pd
+
+    table = pd.read_csv(data_dir / "ptb-xl" / "ptbxl_database.csv", index_col="ecg_id")
+    fold10 = set(table.index[table["strat_fold"] == 10])
+    assert len(fold10) > 0 and set(table["strat_fold"]) == set(range(1, 11))  # the premise
+    default = load_source("ptbxl", data_dir=data_dir, fs=100, progress=False)
+    everything = load_source("ptbxl", data_dir=data_dir, fs=100, exclude_folds=(), progress=False)
+    assert len(everything) == len(table)  # every listed record loads
+    assert len(everything) - len(default) == len(fold10)
+    assert 10 not in set(default.meta["strat_fold"])
+    assert set(everything.meta["strat_fold"]) == set(range(1, 11))
+    ids = {int(r.split("_")[0]) for r in default.record_ids}
+    assert ids == {int(r.split("_")[0]) for r in everything.record_ids} - fold10
+    held = {int(r.split("_")[0]) for r in everything.record_ids} - ids
+    assert held == fold10
+    nine = load_source("ptbxl", data_dir=data_dir, fs=100, exclude_folds=(9, 10), progress=False)
+    assert set(nine.meta["strat_fold"]) == set(range(1, 9))
+    assert len(nine) == (table["strat_fold"] <= 8).sum()
+
+
+def test_cinc_source_warns_about_copies_missing_from_the_ptbxl_table(data_dir, caplog):
+    import logging
+
+    import pandas as pd
+
+    table = pd.read_csv(data_dir / "ptb-xl" / "ptbxl_database.csv", index_col="ecg_id")
+    with caplog.at_level(logging.WARNING, logger="threekg_lite.data.pool"):
+        cinc = load_source("cinc", data_dir=data_dir, fs=100, progress=False)
+    copies = [r for r in cinc.record_ids if r.startswith("HR")]
+    # the premise: the shared CinC sample's PTB-XL copies are records PTB-XL's partial
+    # table (ecg_id 1-1999) does not list, so their fold is unknown and they are kept
+    assert len(copies) == 27
+    assert all(int(r[2:]) > table.index.max() for r in copies)
+    messages = [r.getMessage() for r in caplog.records if r.name == "threekg_lite.data.pool"]
+    assert any(
+        m.startswith(
+            "27 CinC records are copies of PTB-XL records missing from the data "
+            "directory's ptbxl_database.csv"
+        )
+        for m in messages
+    ), messages
+    everything = load_source("cinc", data_dir=data_dir, fs=100, exclude_folds=(), progress=False)
+    assert list(everything.record_ids) == list(cinc.record_ids)
+
+
+def fake_cinc(ids=("HR00042", "HR00043", "HR99999", "A0001")):
+    from threekg_lite.data.records import ECGRecords
+
+    n = len(ids)
+    return ECGRecords(
+        signals=np.zeros((n, 12, 20), np.float32),
+        fs=100.0,
+        record_ids=np.array(ids),
+        patient_ids=np.array(ids),
+        source="cinc",
+    )
+
+
+def fake_ptbxl_table(root, folds):
+    """A data directory whose PTB-XL table lists only ``folds`` (ecg_id -> strat_fold)."""
+    (root / "ptb-xl").mkdir(parents=True)
+    lines = ["ecg_id,patient_id,strat_fold"] + [f"{i},{i},{f}" for i, f in folds.items()]
+    (root / "ptb-xl" / "ptbxl_database.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("fold_of_42", "folds", "kept"),
+    [
+        (10, {10}, ["HR00043", "HR99999", "A0001"]),
+        (5, {10}, ["HR00042", "HR00043", "HR99999", "A0001"]),
+        (10, {3}, ["HR00042", "HR99999", "A0001"]),
+        (10, {3, 10}, ["HR99999", "A0001"]),
+    ],
+)
+def test_cinc_copies_of_held_out_ptbxl_records_are_dropped(
+    tmp_path, caplog, fold_of_42, folds, kept
+):
+    import logging
+
+    from threekg_lite.data.pool import _without_folds
+
+    root = fake_ptbxl_table(tmp_path, {42: fold_of_42, 43: 3})
+    with caplog.at_level(logging.WARNING, logger="threekg_lite.data.pool"):
+        out = _without_folds(fake_cinc(), "cinc", folds, root)
+    assert list(out.record_ids) == kept
+    assert len(out.signals) == len(kept)
+    # HR99999 is not in the table: its fold is unknown, it is kept, and a warning says so
+    assert any(
+        "1 CinC records are copies of PTB-XL records missing" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_cinc_without_ptbxl_copies_or_without_the_ptbxl_table(tmp_path, caplog):
+    import logging
+
+    from threekg_lite.data.pool import _without_folds
+
+    plain = fake_cinc(("A0001", "E00002"))
+    assert _without_folds(plain, "cinc", {10}, tmp_path / "nowhere") is plain  # no copies
+    (tmp_path / "empty").mkdir()
+    with caplog.at_level(logging.WARNING, logger="threekg_lite.data.pool"):
+        out = _without_folds(fake_cinc(), "cinc", {10}, tmp_path / "empty")
+    assert len(out) == 4
+    assert any(
+        "3 CinC records are PTB-XL copies, but PTB-XL's table is not in the data "
+        "directory" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_load_source_applies_exclude_folds_to_cinc_and_the_pool(tmp_path, monkeypatch):
+    import pandas as pd
+
+    import threekg_lite.data.pool as pool
+    from threekg_lite.data.records import ECGRecords
+
+    root = fake_ptbxl_table(tmp_path, {42: 10, 43: 3, 99999: 7})
+    ptbxl = ECGRecords(
+        signals=np.zeros((2, 12, 20), np.float32),
+        fs=100.0,
+        record_ids=np.array(["42", "43"]),
+        patient_ids=np.array(["42", "43"]),
+        meta=pd.DataFrame({"strat_fold": [10, 3]}),
+        source="ptbxl",
+    )
+
+    def fake_load(name, data_dir, fs, duration, bandpass, progress):
+        if name == "ludb":
+            raise DataNotFoundError("no ludb here")
+        return {"ptbxl": ptbxl, "cinc": fake_cinc()}[name]
+
+    monkeypatch.setattr(pool, "_load_real", fake_load)
+    cinc = load_source("cinc", data_dir=root)
+    assert list(cinc.record_ids) == ["HR00043", "HR99999", "A0001"]
+    assert len(load_source("cinc", data_dir=root, exclude_folds=())) == 4
+    assert list(load_source("ptbxl", data_dir=root).record_ids) == ["43"]
+    joined = load_source("pool", data_dir=root)
+    assert list(joined.record_ids) == ["ptbxl:43", "cinc:HR00043", "cinc:HR99999", "cinc:A0001"]
+    joined = load_source("pool", data_dir=root, exclude_folds=(3, 7))
+    assert list(joined.record_ids) == ["ptbxl:42", "cinc:HR00042", "cinc:A0001"]
+
+
+@pytest.mark.parametrize(
+    ("options", "folds"),
+    [([], [10]), (["--exclude-folds"], []), (["--exclude-folds", "9", "10"], [9, 10])],
+)
+def test_pretrain_exclude_folds_option(options, folds, tmp_path, monkeypatch, capsys):
+    import threekg_lite.data.pool as pool
+    from threekg_lite.cli import build_parser, main
+
+    args = ["pretrain", "ptbxl", "--out", str(tmp_path / "run"), *options]
+    assert build_parser().parse_args(args).exclude_folds == folds
+    seen = {}
+
+    def refuse(source, **kwargs):  # what the command passes on; no training
+        seen.update(kwargs, source=source)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(pool, "load_source", refuse)
+    assert main(args) == 1
+    assert "stop here" in capsys.readouterr().err
+    assert seen["source"] == "ptbxl" and seen["exclude_folds"] == tuple(folds)
+
+
+@pytest.mark.parametrize("value", ["11", "0", "x"])
+def test_pretrain_exclude_folds_must_be_ptbxl_folds(value, tmp_path, capsys):
+    from threekg_lite.cli import build_parser
+
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(
+            ["pretrain", "ptbxl", "--out", str(tmp_path), "--exclude-folds", value]
+        )
+    assert e.value.code == 2
+    assert "argument --exclude-folds: invalid" in capsys.readouterr().err

@@ -131,6 +131,7 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         "--exclude-folds",
         type=int,
         nargs="*",
+        choices=range(1, 11),
         default=[10],
         metavar="FOLD",
         help="PTB-XL strat_fold values never pretrained on, with their CinC copies (default: "
@@ -273,6 +274,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     from .data.prepare import load_database
     from .downstream import encoder_from
     from .evaluate import EvalConfig, evaluate, plot_label_efficiency, save_results, summarise
@@ -282,6 +285,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     task = args.task or DEFAULT_TASKS.get(args.source)
     if task is None:
         raise ValueError(f"give --task for source {args.source!r}")
+    built: dict[str, object] = {}  # checkpoints read before the data: a bad path fails fast
+    for name, spec in methods.items():
+        if spec == "supervised":
+            built[name] = ("supervised", args.model)
+        else:
+            built[name] = encoder_from(spec, seed=0, config=args.model)
     if args.source in DEFAULT_TASKS:
         kwargs: dict[str, object] = dict(fs=args.fs, duration=args.duration)
         if args.source == "synthetic":
@@ -303,12 +312,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         split = ptbxl_split(records)
     else:
         split = patient_split(records, seed=args.split_seed, task=task)
-    built = {}
-    for name, spec in methods.items():
-        if spec == "supervised":
-            built[name] = ("supervised", args.model)
-        else:
-            built[name] = encoder_from(spec, seed=0, config=args.model)
     config = EvalConfig(
         fractions=tuple(args.fractions),
         seeds=args.seeds,
@@ -334,6 +337,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     plot = Path(out).with_suffix(".png")
     fig = plot_label_efficiency(rows, title=f"{args.source}, {task}: {split.description}")
     fig.savefig(plot, dpi=150)
+    plt.close(fig)
     print(summarise(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"results: {out}\nplot: {plot}")
     return 0

@@ -109,6 +109,11 @@ def evaluate(
     from .splits import label_fraction
 
     config = config or EvalConfig()
+    for name, method in methods.items():
+        if isinstance(method, tuple) and (len(method) != 2 or method[0] != "supervised"):
+            raise ValueError(
+                f"method {name!r}: a tuple must be ('supervised', preset or config), got {method!r}"
+            )
     split.check_disjoint(records)
     y = records.y(task)
     names = list(records.labels[task].names)
@@ -213,26 +218,55 @@ def save_results(
     config: EvalConfig,
     meta: Mapping[str, Any],
 ) -> Path:
-    """Write the rows, the configuration and what was evaluated on as JSON (atomically)."""
+    """Write the rows, the configuration and what was evaluated on as JSON (atomically).
+
+    The file is strict JSON: a NaN or infinite number (a subgroup whose classes have no
+    positive in the test split) is written as ``null``, which :func:`load_results` reads back
+    as NaN.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"config": asdict(config), "meta": dict(meta), "rows": list(rows)}
+    payload = _finite_or_null({"config": asdict(config), "meta": dict(meta), "rows": list(rows)})
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, default=_json_default) + "\n")
+    text = json.dumps(payload, indent=1, default=_json_default, allow_nan=False)
+    tmp.write_text(text + "\n")
     os.replace(tmp, path)
     return path
 
 
 def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a results file written by :func:`save_results`."""
+    """Read a results file written by :func:`save_results` (``null`` AUROCs back to NaN)."""
     path = Path(path)
     try:
         payload = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(f"{path}: not a readable results file ({e})") from e
-    if not isinstance(payload, dict) or "rows" not in payload:
-        raise ValueError(f"{path}: not a threekg-lite results file (no 'rows')")
+    if (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("rows"), list)
+        or not all(isinstance(r, dict) for r in payload["rows"])
+    ):
+        raise ValueError(f"{path}: not a threekg-lite results file (no list of 'rows')")
+    for row in payload["rows"]:
+        for key in ("auroc", "ci_low", "ci_high"):
+            if key in row and row[key] is None:
+                row[key] = math.nan
+        if isinstance(row.get("subgroups"), dict):
+            row["subgroups"] = {
+                k: math.nan if v is None else v for k, v in row["subgroups"].items()
+            }
     return payload
+
+
+def _finite_or_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (nested in dicts, lists, tuples) as None."""
+    if isinstance(value, Mapping):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(v) for v in value]
+    if isinstance(value, (float, np.floating)) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _json_default(value: Any) -> Any:
