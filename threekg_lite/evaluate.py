@@ -275,9 +275,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
 
 
-def plot_label_efficiency(rows: Sequence[Mapping[str, Any]], title: str | None = None):
+def plot_label_efficiency(
+    rows: Sequence[Mapping[str, Any]],
+    title: str | None = None,
+    order: Sequence[str] | None = None,
+):
     """Macro AUROC against the labelled fraction (log scale), one line per method: the mean
-    over seeds, with error bars from the mean bootstrap 95 % interval."""
+    over seeds, with error bars from the mean bootstrap 95 % interval.
+
+    ``order``: method names whose position fixes each method's colour and marker, so that
+    several figures draw one method alike (default: the order of ``rows``)."""
     import matplotlib.pyplot as plt
 
     from .figures import OKABE_ITO
@@ -285,7 +292,10 @@ def plot_label_efficiency(rows: Sequence[Mapping[str, Any]], title: str | None =
 
     table = summarise(rows)
     fig, ax = plt.subplots(figsize=(6.5, 4.0), layout="constrained")
-    for i, (method, part) in enumerate(table.groupby("method", sort=False)):
+    methods = list(dict.fromkeys(table["method"]))
+    style = list(order or []) + [m for m in methods if m not in (order or [])]
+    for method, part in table.groupby("method", sort=False):
+        i = style.index(method)
         part = part.sort_values("fraction")
         x = 100 * part["fraction"].to_numpy()
         mean = part["auroc_mean"].to_numpy()
