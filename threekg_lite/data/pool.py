@@ -100,7 +100,7 @@ def load_source(
         ``"synthetic"`` (:func:`~threekg_lite.data.synthetic.generate`), ``"ptbxl"``,
         ``"cinc"``, ``"ludb"``, ``"pool"`` (every database of :data:`POOL_DATABASES` found in
         the data directory, joined), or the path of a folder written by ``threekg prepare``
-        (used as it is: its own rate and length).
+        (its own rate and length; PTB-XL and CinC folders lose the held-out folds as below).
     data_dir
         Where the databases are (default ``THREEKG_DATA_DIR``).
     fs, duration
@@ -129,7 +129,10 @@ def load_source(
     if source not in SOURCES:
         path = Path(source).expanduser()
         if is_prepared(path):
-            return load_prepared(path)
+            records = load_prepared(path)
+            if exclude_folds and records.source in ("ptbxl", "cinc"):
+                records = _without_folds(records, records.source, set(exclude_folds), data_dir)
+            return records
         raise ValueError(
             f"unknown source {source!r}: use one of {', '.join(SOURCES)} or the path of a "
             "folder written by `threekg prepare`"
