@@ -30,13 +30,14 @@ _EXPORTS = {
     "read_ecg": "wfdb_io",
     "data_dir": "paths",
     "available_databases": "paths",
+    "teaching_data_dir": "teaching",
 }
 
 __all__ = [
     "ECGRecords", "LabelSet", "Nuisance", "available_databases", "data_dir",
     "download_database", "generate", "load_cinc", "load_database", "load_ludb",
     "load_ludb_annotations", "load_prepared", "load_ptbdb", "load_ptbxl", "prepare_database",
-    "read_ecg", "save_prepared",
+    "read_ecg", "save_prepared", "teaching_data_dir",
 ]  # fmt: skip
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .ptbxl import load_ptbxl
     from .records import ECGRecords, LabelSet
     from .synthetic import Nuisance, generate
+    from .teaching import teaching_data_dir
     from .wfdb_io import read_ecg
 
 
