@@ -494,3 +494,33 @@ def test_cli_evaluate_needs_out(capsys):
         main([*CLI, "--method", "a=random"])
     assert e.value.code == 2
     assert "--out" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["weights", "config", "bytes"])
+def test_cli_evaluate_a_checkpoint_that_does_not_match_its_model(tmp_path, capsys, run_dir, damage):
+    """A checkpoint whose weights do not fit the model it describes, whose model config is
+    unknown, or whose bytes are cut short is refused with an error naming the file."""
+    state = torch.load(run_dir / CHECKPOINT, weights_only=True)
+    bad = tmp_path / "bad.pt"
+    if damage == "weights":
+        state["model_config"] = {
+            **state["model_config"],
+            "width": 2 * state["model_config"]["width"],
+        }
+        torch.save(state, bad)
+    elif damage == "config":
+        state["model_config"] = {**state["model_config"], "arch": "transformer"}
+        torch.save(state, bad)
+    else:
+        data = (run_dir / CHECKPOINT).read_bytes()
+        bad.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "res.json"
+    assert main([*CLI, "--method", f"p={bad}", "--fractions", "1", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    expected = {
+        "weights": "weights do not fit the model it describes",
+        "config": "cannot rebuild its model",
+        "bytes": "not a readable checkpoint",
+    }[damage]
+    assert str(bad) in err and expected in err
+    assert not out.exists()
