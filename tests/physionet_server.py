@@ -146,3 +146,16 @@ class FakePhysioNet:
                 return "".join(lines).encode()
 
         return Handler
+
+
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy")
+
+
+def connect_directly(monkeypatch) -> None:
+    """For a download test: no proxy between the client and 127.0.0.1, and no wait between
+    retries (``monkeypatch`` is pytest's fixture)."""
+    from threekg_lite.data import download
+
+    for var in PROXY_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(download, "RETRY_BACKOFF_S", 0.0)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from physionet_server import FakePhysioNet, write_sums
+from physionet_server import FakePhysioNet, connect_directly, write_sums
 
 from threekg_lite.data import download as dl
 from threekg_lite.errors import ChecksumError, DownloadError
@@ -75,9 +75,7 @@ def module_server(served: Path) -> Iterator[FakePhysioNet]:
 def server(module_server: FakePhysioNet, monkeypatch: pytest.MonkeyPatch) -> FakePhysioNet:
     """The fake PhysioNet with its switches reset, no proxy, and no wait between retries."""
     module_server.reset()
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(dl, "RETRY_BACKOFF_S", 0.0)
+    connect_directly(monkeypatch)
     return module_server
 
 

@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from physionet_server import FakePhysioNet, write_sums
+from physionet_server import FakePhysioNet, connect_directly, write_sums
 
 from threekg_lite.cli import main
-from threekg_lite.data import download as dl
 from threekg_lite.data import load_prepared
 
 N_RECORDS = 150  # ecg_id 1-150: every strat_fold, 22 records in fold 10
@@ -39,9 +38,7 @@ def physionet(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Itera
 
 @pytest.fixture(autouse=True)
 def _no_proxy_one_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(dl, "RETRY_BACKOFF_S", 0.0)
+    connect_directly(monkeypatch)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from physionet_server import FakePhysioNet, write_sums
+from physionet_server import FakePhysioNet, connect_directly, write_sums
 
 from threekg_lite.data import download as dl
 from threekg_lite.data import teaching
@@ -74,11 +74,11 @@ def module_server(served: Path) -> Iterator[FakePhysioNet]:
 def server(module_server: FakePhysioNet, monkeypatch: pytest.MonkeyPatch) -> FakePhysioNet:
     """The fake PhysioNet, reset; the tiny teaching set; no proxy, Colab or download settings."""
     module_server.reset()
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", *ENV):
+    connect_directly(monkeypatch)
+    for var in ENV:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     monkeypatch.setattr(teaching, "TEACHING_SET", TINY_SET)
-    monkeypatch.setattr(dl, "RETRY_BACKOFF_S", 0.0)
     return module_server
 
 
