@@ -576,7 +576,9 @@ def test_views_are_identical_without_augmentation_and_differ_with_3kg(records):
 def test_record_positives_equal_instance_positives_for_distinct_records(records):
     instance = trainer(records, steps=3, positives="instance").run()
     record = trainer(records, steps=3, positives="record").run()
-    assert losses(record.history) == pytest.approx(losses(instance.history), rel=1e-5)
+    # same loss up to float32 rounding (two formulas), which two optimiser steps amplify
+    assert losses(record.history)[0] == pytest.approx(losses(instance.history)[0], rel=1e-6)
+    assert losses(record.history) == pytest.approx(losses(instance.history), rel=1e-4)
 
 
 def paired(records, field: str):

@@ -24,14 +24,15 @@ on which public implementations disagree are parameters, see ``3kg-method.md``):
    samples (50 % by default) from a uniform random start, wrapping around the end, are set
    to zero, after the projection.
 
-All B matrices are applied with one batched matrix product on the data's device and dtype.
-The mask is built without index arithmetic over ``(B, 12, T)``: every possible circular
-mask of one length is a shifted copy of one pattern, so each lead's keep-row (0 where
-masked, 1 elsewhere) is *gathered* from a strided view of all ``T`` shifts of a doubled
-pattern and multiplied in place. On a CPU the batch goes through in blocks of
-:data:`CPU_CHUNK` ECGs, so that each block's product is masked while still in cache.
-Randomness comes only from the injected
-``torch.Generator``.
+On a CPU (float32/float64) the product and the mask run fused in one compiled loop
+(:mod:`threekg_lite.fused`, numba) that writes each view sample once. Elsewhere (a GPU,
+half precision) all B matrices are applied with one batched matrix product on the data's
+device and dtype, and the mask is built without index arithmetic over ``(B, 12, T)``:
+every possible circular mask of one length is a shifted copy of one pattern, so each
+lead's keep-row (0 where masked, 1 elsewhere) is *gathered* from a strided view of all
+``T`` shifts of a doubled pattern and multiplied in place (on a CPU in blocks of
+:data:`CPU_CHUNK` ECGs, so that each block's product is masked while still in cache).
+Randomness comes only from the injected ``torch.Generator``.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from .vcg import ecg_to_vcg_matrix
 ScaleLaw = Literal["log_symmetric", "enlarge"]
 AxisOrder = Literal["random", "xyz"]
 Projection = Literal["project", "residual"]
+Backend = Literal["auto", "torch", "fused"]
 
 # The six orders of three axes; "xyz" is order 0.
 _ORDERS = torch.tensor([[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]])
@@ -271,7 +273,11 @@ class ThreeKG:
         return ViewParams(angles, order, scales, start, length, matrices)
 
     def apply(
-        self, x: torch.Tensor, params: ViewParams, out: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        params: ViewParams,
+        out: torch.Tensor | None = None,
+        backend: Backend = "auto",
     ) -> torch.Tensor:
         """One view of each ECG from given parameters: ``(B, 12, T) -> (B, 12, T)``.
 
@@ -279,19 +285,30 @@ class ThreeKG:
         ``x``, receives the views (a training loop can reuse one buffer per view and spare
         the allocator; on a CPU a fresh 30 MB buffer costs page faults on every call).
         """
-        return self.apply_views(x, [params], None if out is None else [out])[0]
+        return self.apply_views(x, [params], None if out is None else [out], backend)[0]
 
     def apply_views(
         self,
         x: torch.Tensor,
         params: Sequence[ViewParams],
         out: Sequence[torch.Tensor] | None = None,
+        backend: Backend = "auto",
     ) -> list[torch.Tensor]:
         """Several views of each ECG from given parameters, in one pass over ``x``.
 
-        On a CPU each block of :data:`CPU_CHUNK` ECGs is read from memory once and every
-        view of it is made while it is in cache. ``out``: one buffer per view (see
-        :meth:`apply`), or ``None`` for new tensors.
+        ``out``: one buffer per view (see :meth:`apply`), or ``None`` for new tensors.
+        ``backend``:
+
+        * ``"fused"``: the compiled CPU loop of :mod:`threekg_lite.fused` (float32/float64
+          on a CPU, numba installed; an error otherwise), which writes each sample of a
+          view once, product and mask together;
+        * ``"torch"``: one batched matrix product and an in-place mask per view (any
+          device and dtype); on a CPU in blocks of :data:`CPU_CHUNK` ECGs, each read from
+          memory once and masked while in cache;
+        * ``"auto"``: ``"fused"`` where it applies, else ``"torch"``.
+
+        The two agree to rounding (the sums run in another order); a masked sample is 0
+        with ``"fused"`` even where the product is NaN or infinite.
         """
         _check_batch(x)
         b, _, t = x.shape
@@ -302,8 +319,17 @@ class ThreeKG:
                 )
         if out is not None and len(out) != len(params):
             raise ValueError(f"got {len(out)} output buffers for {len(params)} views")
+        if backend not in ("auto", "torch", "fused"):
+            raise ValueError(f"backend must be 'auto', 'torch' or 'fused', got {backend!r}")
         outs = [_check_out(o, x) for o in out] if out is not None else None
         outs = outs or [torch.empty_like(x) for _ in params]
+        if backend != "torch" and _fused_applies(x, params, required=backend == "fused"):
+            from .fused import fused_views
+
+            starts = [p.mask_start for p in params]
+            lengths = [p.mask_length for p in params]
+            fused_views(x, [p.matrices for p in params], starts, lengths, outs)
+            return outs
         matrices = [p.matrices.to(x.dtype) for p in params]
         masks = []  # per view: (keep-rows of every shift, which row each lead uses) or None
         for p in params:
@@ -333,6 +359,7 @@ class ThreeKG:
         generator: torch.Generator,
         return_params: bool = False,
         out: torch.Tensor | None = None,
+        backend: Backend = "auto",
     ) -> torch.Tensor | tuple[torch.Tensor, ViewParams]:
         """One random view of each ECG in ``x`` ``(B, 12, T)``; same shape, dtype, device.
 
@@ -341,7 +368,7 @@ class ThreeKG:
         """
         _check_batch(x)
         params = self.sample(x.shape[0], x.shape[-1], generator, x.device)
-        out = self.apply(x, params, out=out)
+        out = self.apply(x, params, out=out, backend=backend)
         return (out, params) if return_params else out
 
     def views(
@@ -350,13 +377,32 @@ class ThreeKG:
         generator: torch.Generator,
         n: int = 2,
         out: Sequence[torch.Tensor] | None = None,
+        backend: Backend = "auto",
     ) -> list[torch.Tensor]:
         """``n`` independent views of each ECG (two for contrastive learning), made in one
         pass over ``x`` (:meth:`apply_views`); equal to ``n`` successive calls with the same
         generator. ``out``: one buffer per view, or ``None``."""
         _check_batch(x)
         params = [self.sample(x.shape[0], x.shape[-1], generator, x.device) for _ in range(n)]
-        return self.apply_views(x, params, out)
+        return self.apply_views(x, params, out, backend)
+
+
+def _fused_applies(x: torch.Tensor, params: Sequence[ViewParams], required: bool) -> bool:
+    """Whether the fused CPU loop can make these views; with ``required``, why not."""
+    reason = None
+    try:
+        from . import fused
+    except ImportError as exc:  # numba missing or broken: torch operations do the work
+        reason = f"numba could not be imported ({exc})"
+    else:
+        if not fused.applies(x, [p.matrices for p in params]):
+            reason = (
+                "it needs a float32/float64 batch on the CPU and 3KG matrices "
+                f"(zero in the III, aVR, aVL, aVF columns); got {x.dtype} on {x.device}"
+            )
+    if reason is not None and required:
+        raise ValueError(f"backend='fused' cannot make these views: {reason}")
+    return reason is None
 
 
 def _check_batch(x: torch.Tensor) -> None:
