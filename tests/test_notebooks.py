@@ -79,3 +79,48 @@ def test_notebooks_have_a_parameters_cell_and_no_outputs():
             if c.cell_type == "code":
                 assert not c.outputs, f"{nb_path.name} is committed with outputs"
                 assert c.execution_count is None, f"{nb_path.name} has execution counts"
+
+
+class _RecordingShell:
+    """Stands in for IPython's shell: records the magics a cell would run."""
+
+    def __init__(self) -> None:
+        self.magics: list[tuple[str, str]] = []
+
+    def run_line_magic(self, name: str, line: str, _stack_depth: int = 1) -> None:
+        self.magics.append((name, line))
+
+
+def _run_install_cell(nb_path: Path, monkeypatch, installed: bool) -> list[tuple[str, str]]:
+    """Run the chapter's first code cell as IPython would (magics transformed), with
+    ``threekg_lite`` importable or not; return the magics it ran."""
+    import importlib.util
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    first = next(c for c in nbformat.read(nb_path, as_version=4).cells if c.cell_type == "code")
+    code = TransformerManager().transform_cell(first.source)
+    shell = _RecordingShell()
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args, **kwargs):
+        if name == "threekg_lite" and not installed:
+            return None
+        return real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    exec(compile(code, f"{nb_path.name}[install cell]", "exec"), {"get_ipython": lambda: shell})
+    return shell.magics
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_install_cell_is_a_no_op_where_the_package_is_installed(nb: Path, monkeypatch):
+    """The Colab cell installs the package from the repository only when it is missing, and
+    never upgrades what is there (Colab's own torch stays)."""
+    assert _run_install_cell(nb, monkeypatch, installed=True) == []
+    magics = _run_install_cell(nb, monkeypatch, installed=False)
+    assert len(magics) == 1 and magics[0][0] == "pip", magics
+    line = magics[0][1]
+    assert "git+https://github.com/threekg-lite/threekg-lite.git" in line
+    for flag in ("-U", "--upgrade", "--force-reinstall", "torch"):
+        assert flag not in line.split(), f"{nb.name}: the install cell passes {flag}"
