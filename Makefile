@@ -34,9 +34,12 @@ $(STAMP): requirements-ci.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
+# --all: every page rebuilt and every chapter re-executed, also when only the package changed
+# (Sphinx alone would rebuild only the pages whose sources changed).
 book: install
 	@echo "data directory: $${THREEKG_DATA_DIR:-none (synthetic data)}"
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
+	@touch _build/.book-built  # when the book was last built whole (the browser test reads it)
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
 test: install
