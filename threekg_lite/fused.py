@@ -37,6 +37,8 @@ INDEPENDENT = (0, 1, 6, 7, 8, 9, 10, 11)
 DERIVED = (2, 3, 4, 5)
 """Indices of III, aVR, aVL, aVF: their columns of a 3KG matrix are zero."""
 _TO_VCG_8 = ecg_to_vcg_matrix("dower")[:, list(INDEPENDENT)]  # (3, 8): D⁺ on I, II, V1-V6
+_TO_VCG_8_T = torch.from_numpy(_TO_VCG_8.copy())  # the same, float64 tensor
+_D8 = torch.tensor(np.asarray(DOWER_8), dtype=torch.float64)  # (8, 3): Dower on I, II, V1-V6
 
 
 @numba.njit(cache=True, nogil=True, boundscheck=False)
@@ -123,13 +125,11 @@ def through_dipole(matrices: Sequence[torch.Tensor]) -> torch.Tensor | None:
     matrix ``M`` (float64), or ``None`` if one of them does not factor so (to 1e-12 of its
     largest entry): ``A = M[:, :, independent] @ D_8``, as ``D⁺ D_8 = I``."""
     independent = list(INDEPENDENT)
-    to_vcg = torch.from_numpy(_TO_VCG_8.copy())
-    d8 = torch.tensor(np.asarray(DOWER_8), dtype=torch.float64)
     factors = []
     for m in matrices:
         m8 = m.double()[:, :, independent]  # (B, 12, 8)
-        a = m8 @ d8.to(m8.device)  # (B, 12, 3)
-        error = (a @ to_vcg.to(m8.device) - m8).abs()
+        a = m8 @ _D8.to(m8.device)  # (B, 12, 3)
+        error = (a @ _TO_VCG_8_T.to(m8.device) - m8).abs()
         if m8.numel() and float(error.max()) > 1e-12 * float(m8.abs().max()):
             return None
         factors.append(a)
