@@ -1,4 +1,4 @@
-"""Shared fixtures: where the real PhysioNet data is.
+"""Shared fixtures: where the real PhysioNet data is, and which PTB-XL records it holds.
 
 The tests read the real files (never copies committed to the repository). The data directory
 is ``THREEKG_DATA_DIR``, or ``../shared/data`` beside the repository. Where neither exists the
@@ -8,6 +8,7 @@ missing data directory into a failure so that CI can never pass by skipping them
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -36,3 +37,45 @@ def data_dir() -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return found
+
+
+# ---------------------------------------------------------------------------------------------
+# PTB-XL on disk: the shared folder is a partial mirror. Its ptbxl_database.csv is PhysioNet's
+# complete table (21,837 rows), while only some records (ecg_id 1-1999 at 100 Hz, 1-500 at
+# 500 Hz) are on disk. What the loaders should give is computed here from the files present,
+# found by listing the record folders (not through the table's filename columns, which is how
+# the loader finds them).
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="session")
+def ptbxl_csv_rows(data_dir) -> list[dict[str, str]]:
+    """Every row of ``ptb-xl/ptbxl_database.csv`` as text (plain ``csv``), in the table's order,
+    including the records the mirror does not hold."""
+    return _read_csv(data_dir / "ptb-xl" / "ptbxl_database.csv")
+
+
+@pytest.fixture(scope="session")
+def ptbxl_ids_on_disk(data_dir) -> dict[int, set[int]]:
+    """Sampling rate (100, 500) -> the ecg_ids whose record (``.hea`` and ``.dat``) is on disk:
+    ``records100/*/<id>_lr.*`` and ``records500/*/<id>_hr.*``."""
+    out = {}
+    for fs, suffix in ((100, "lr"), (500, "hr")):
+        folder = data_dir / "ptb-xl" / f"records{fs}"
+        out[fs] = {
+            int(hea.name.split("_")[0])
+            for hea in folder.glob(f"*/*_{suffix}.hea")
+            if hea.with_suffix(".dat").exists()
+        }
+    return out
+
+
+@pytest.fixture(scope="session")
+def ptbxl_rows(ptbxl_csv_rows, ptbxl_ids_on_disk) -> list[dict[str, str]]:
+    """The rows of ``ptbxl_database.csv`` whose 100 Hz record is on disk, in the table's order:
+    what ``load_ptbxl(fs=100)`` must load."""
+    return [r for r in ptbxl_csv_rows if int(r["ecg_id"]) in ptbxl_ids_on_disk[100]]

@@ -40,20 +40,21 @@ def _classes(labels, task: str, row: int) -> set[str]:
 # PTB-XL
 
 
-@pytest.fixture(scope="module")
-def ptbxl_table(data_dir) -> list[dict[str, str]]:
-    return _read_csv(data_dir / "ptb-xl" / "ptbxl_database.csv")
+# ``ptbxl_csv_rows`` (the complete official table), ``ptbxl_ids_on_disk`` and ``ptbxl_rows``
+# (the table's rows whose 100 Hz record is on disk) come from conftest.py: the shared folder is
+# a partial mirror, so the expected records are the table's rows whose files exist.
 
 
 @pytest.fixture(scope="module")
-def ptbxl_reference(data_dir, ptbxl_table) -> dict[str, dict[str, set[str]]]:
-    """ecg_id -> task -> set of class names, from the two CSV files with csv and ast only."""
+def ptbxl_reference(data_dir, ptbxl_rows) -> dict[str, dict[str, set[str]]]:
+    """ecg_id -> task -> set of class names of the records on disk, from the two CSV files with
+    csv and ast only."""
     with open(data_dir / "ptb-xl" / "scp_statements.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     head = rows[0]
     statements = {r[0]: dict(zip(head, r)) for r in rows[1:]}
     out = {}
-    for row in ptbxl_table:
+    for row in ptbxl_rows:
         tasks: dict[str, set[str]] = {t: set() for t in ("superclass", "subclass", "diagnostic")}
         tasks |= {"form": set(), "rhythm": set()}
         for code in ast.literal_eval(row["scp_codes"]):
@@ -77,14 +78,23 @@ def ptbxl100(data_dir):
     return load_ptbxl(data_dir, progress=False)
 
 
-def test_ptbxl_100hz_loads_every_record(ptbxl100, ptbxl_table):
-    assert len(ptbxl100) == 1999 == len(ptbxl_table)
+def test_ptbxl_100hz_loads_every_record(ptbxl100, ptbxl_rows, ptbxl_csv_rows, ptbxl_ids_on_disk):
+    # the premise: a partial mirror. The table is PhysioNet's complete one (21,837 records),
+    # the records on disk are ecg_id 1-1999 at 100 Hz (1-500 at 500 Hz), all listed in it.
+    listed = [int(r["ecg_id"]) for r in ptbxl_csv_rows]
+    assert len(listed) == len(set(listed)) == 21837
+    assert ptbxl_ids_on_disk[100] == set(range(1, 2000))
+    assert ptbxl_ids_on_disk[500] == set(range(1, 501))
+    assert ptbxl_ids_on_disk[100] < set(listed) and ptbxl_ids_on_disk[500] < set(listed)
+    # loading gives exactly the records on disk, in the table's order, and nothing else
+    assert len(ptbxl100) == 1999 == len(ptbxl_rows) < len(ptbxl_csv_rows)
     assert ptbxl100.signals.shape == (1999, 12, 1000)
     assert ptbxl100.signals.dtype == np.float32
     assert ptbxl100.fs == 100.0
     assert ptbxl100.source == "ptbxl"
     assert ptbxl100.problems == {}
-    assert list(ptbxl100.record_ids) == [r["ecg_id"] for r in ptbxl_table]
+    assert list(ptbxl100.record_ids) == [r["ecg_id"] for r in ptbxl_rows]
+    assert set(ptbxl100.record_ids.astype(int)) == ptbxl_ids_on_disk[100]
     assert list(ptbxl100.record_ids[:3]) == ["1", "2", "3"]
 
 
@@ -98,6 +108,7 @@ def test_ptbxl_100hz_signals_are_the_files(ptbxl100, data_dir):
 
 
 def test_ptbxl_superclass_counts(ptbxl100, ptbxl_reference):
+    assert len(ptbxl_reference) == 1999  # the records on disk, not the table's 21,837
     counts = ptbxl100.labels["superclass"].counts().to_dict()
     independent = Counter(c for t in ptbxl_reference.values() for c in t["superclass"])
     assert counts == dict(independent)
@@ -130,12 +141,12 @@ def test_ptbxl_every_task_matches_independent_labels(ptbxl100, ptbxl_reference, 
     assert ls.y.any()
 
 
-def test_ptbxl_min_likelihood(data_dir, ptbxl_table):
+def test_ptbxl_min_likelihood(data_dir, ptbxl_rows):
     rec = load_ptbxl(data_dir, ecg_ids=range(1, 201), min_likelihood=100, progress=False)
     with open(data_dir / "ptb-xl" / "scp_statements.csv", newline="", encoding="utf-8") as f:
         statements = {r[""]: r for r in csv.DictReader(f)}
     expected = []
-    for row in ptbxl_table[:200]:
+    for row in ptbxl_rows[:200]:
         codes = ast.literal_eval(row["scp_codes"])
         expected.append(
             {
@@ -151,14 +162,18 @@ def test_ptbxl_min_likelihood(data_dir, ptbxl_table):
     assert sum(map(len, got)) < any_likelihood.y("superclass").sum()
 
 
-def test_ptbxl_folds(ptbxl100, ptbxl_table, data_dir):
-    counts = Counter(int(r["strat_fold"]) for r in ptbxl_table)
+def test_ptbxl_folds(ptbxl100, ptbxl_rows, ptbxl_csv_rows, data_dir):
+    counts = Counter(int(r["strat_fold"]) for r in ptbxl_rows)
     assert sorted(counts) == list(range(1, 11))
-    # (the data README says 173-255 per fold, but fold 6 has 156 rows in ptbxl_database.csv)
+    # (the data README says 173-255 per fold, but fold 6 has 156 of the records on disk)
     assert sum(counts.values()) == 1999 and min(counts.values()) > 150
     assert Counter(ptbxl100.meta["strat_fold"].astype(int)) == counts
+    # folds= selects among the records on disk: the table's absent rows of folds 9 and 10
+    # (far more than those present) are left out, not an error
     held_out = load_ptbxl(data_dir, folds=[9, 10], progress=False)
-    expected = [r["ecg_id"] for r in ptbxl_table if r["strat_fold"] in ("9", "10")]
+    expected = [r["ecg_id"] for r in ptbxl_rows if r["strat_fold"] in ("9", "10")]
+    listed = [r["ecg_id"] for r in ptbxl_csv_rows if r["strat_fold"] in ("9", "10")]
+    assert len(listed) > len(expected)
     assert list(held_out.record_ids) == expected
     assert len(held_out) == counts[9] + counts[10]
     assert set(held_out.meta["strat_fold"].astype(int)) == {9, 10}
@@ -168,19 +183,19 @@ def test_ptbxl_folds(ptbxl100, ptbxl_table, data_dir):
     np.testing.assert_array_equal(held_out.y("subclass"), ptbxl100.y("subclass")[idx])
 
 
-def test_ptbxl_meta(ptbxl100, ptbxl_table):
+def test_ptbxl_meta(ptbxl100, ptbxl_rows):
     meta = ptbxl100.meta
     assert len(meta) == 1999
-    assert list(meta["ecg_id"]) == [int(r["ecg_id"]) for r in ptbxl_table]
-    assert list(meta["filename"]) == [r["filename_lr"] for r in ptbxl_table]
-    assert list(meta["strat_fold"].astype(int)) == [int(r["strat_fold"]) for r in ptbxl_table]
-    ages = [float(r["age"]) if r["age"] else np.nan for r in ptbxl_table]
+    assert list(meta["ecg_id"]) == [int(r["ecg_id"]) for r in ptbxl_rows]
+    assert list(meta["filename"]) == [r["filename_lr"] for r in ptbxl_rows]
+    assert list(meta["strat_fold"].astype(int)) == [int(r["strat_fold"]) for r in ptbxl_rows]
+    ages = [float(r["age"]) if r["age"] else np.nan for r in ptbxl_rows]
     np.testing.assert_array_equal(meta["age"].to_numpy(dtype=float), ages)
-    assert list(meta["sex"].astype(int)) == [int(r["sex"]) for r in ptbxl_table]
+    assert list(meta["sex"].astype(int)) == [int(r["sex"]) for r in ptbxl_rows]
 
 
-def test_ptbxl_patient_ids(ptbxl100, ptbxl_table):
-    expected = [str(int(float(r["patient_id"]))) for r in ptbxl_table]
+def test_ptbxl_patient_ids(ptbxl100, ptbxl_rows):
+    expected = [str(int(float(r["patient_id"]))) for r in ptbxl_rows]
     assert list(ptbxl100.patient_ids) == expected
     assert len(set(ptbxl100.patient_ids)) == 1857
 
@@ -219,10 +234,25 @@ def test_ptbxl_ecg_ids_order_is_kept(ptbxl100, data_dir):
         np.testing.assert_array_equal(rec.y(task), ptbxl100.y(task)[idx])
 
 
-def test_ptbxl_unknown_ids_are_a_clear_error(data_dir):
-    with pytest.raises(ValueError, match=r"5000") as err:
-        load_ptbxl(data_dir, ecg_ids=[1, 5000], progress=False)
-    assert "ptbxl_database.csv" in str(err.value)
+def test_ptbxl_unknown_ids_are_a_clear_error(data_dir, ptbxl_csv_rows, ptbxl_ids_on_disk):
+    listed = {int(r["ecg_id"]) for r in ptbxl_csv_rows}
+    folder = data_dir / "ptb-xl"
+    # 5000 and 5001: rows of the complete table whose records this partial mirror lacks
+    assert {5000, 5001} <= listed and not {5000, 5001} & ptbxl_ids_on_disk[100]
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"^2 requested PTB-XL record\(s\) at 100 Hz are missing from "
+        + re.escape(f"{folder} (e.g. ecg_id [5000, 5001])"),
+    ):
+        load_ptbxl(data_dir, ecg_ids=[1, 5000, 5001], progress=False)
+    # 99999: no PTB-XL record at all; the table is named, and it is not a missing-data error
+    assert 99999 not in listed
+    with pytest.raises(
+        ValueError,
+        match=r"^ecg_id\(s\) \[99999\] not in " + re.escape(str(folder / "ptbxl_database.csv")),
+    ) as err:
+        load_ptbxl(data_dir, ecg_ids=[1, 99999], progress=False)
+    assert not isinstance(err.value, DataNotFoundError)
 
 
 def test_ptbxl_ids_without_files_at_that_rate_are_a_clear_error(data_dir):

@@ -119,50 +119,61 @@ def test_pool_without_any_database_is_data_not_found(tmp_path):
 # ---------------------------------------------------------------- held-out PTB-XL folds
 
 
-def test_ptbxl_source_leaves_out_fold_10_unless_told_otherwise(data_dir):
-    import pandas as pd
-
-    table = pd.read_csv(data_dir / "ptb-xl" / "ptbxl_database.csv", index_col="ecg_id")
-    fold10 = set(table.index[table["strat_fold"] == 10])
-    assert len(fold10) > 0 and set(table["strat_fold"]) == set(range(1, 11))  # the premise
+def test_ptbxl_source_leaves_out_fold_10_unless_told_otherwise(
+    data_dir, ptbxl_rows, ptbxl_csv_rows
+):
+    # ptbxl_rows (conftest.py): the rows of the complete table whose 100 Hz record is on disk
+    fold = {int(r["ecg_id"]): int(r["strat_fold"]) for r in ptbxl_rows}
+    fold10 = {i for i, f in fold.items() if f == 10}
+    assert len(ptbxl_csv_rows) > len(fold) == 1999  # the premise: a partial mirror
+    assert len(fold10) > 0 and set(fold.values()) == set(range(1, 11))
     default = load_source("ptbxl", data_dir=data_dir, fs=100, progress=False)
     everything = load_source("ptbxl", data_dir=data_dir, fs=100, exclude_folds=(), progress=False)
-    assert len(everything) == len(table)  # every listed record loads
+    everything_ids = {int(r) for r in everything.record_ids}
+    assert everything_ids == set(fold)  # every record on disk loads, and only those
     assert len(everything) - len(default) == len(fold10)
     assert 10 not in set(default.meta["strat_fold"])
     assert set(everything.meta["strat_fold"]) == set(range(1, 11))
-    ids = {int(r.split("_")[0]) for r in default.record_ids}
-    assert ids == {int(r.split("_")[0]) for r in everything.record_ids} - fold10
-    held = {int(r.split("_")[0]) for r in everything.record_ids} - ids
-    assert held == fold10
+    ids = {int(r) for r in default.record_ids}
+    assert ids == everything_ids - fold10
+    assert everything_ids - ids == fold10
     nine = load_source("ptbxl", data_dir=data_dir, fs=100, exclude_folds=(9, 10), progress=False)
     assert set(nine.meta["strat_fold"]) == set(range(1, 9))
-    assert len(nine) == (table["strat_fold"] <= 8).sum()
+    assert {int(r) for r in nine.record_ids} == {i for i, f in fold.items() if f <= 8}
 
 
-def test_cinc_source_warns_about_copies_missing_from_the_ptbxl_table(data_dir, caplog):
+def test_cinc_source_drops_the_copies_of_held_out_ptbxl_records(
+    data_dir, ptbxl_csv_rows, ptbxl_ids_on_disk, caplog
+):
     import logging
 
-    import pandas as pd
-
-    table = pd.read_csv(data_dir / "ptb-xl" / "ptbxl_database.csv", index_col="ecg_id")
-    with caplog.at_level(logging.WARNING, logger="threekg_lite.data.pool"):
-        cinc = load_source("cinc", data_dir=data_dir, fs=100, progress=False)
-    copies = [r for r in cinc.record_ids if r.startswith("HR")]
-    # the premise: the shared CinC sample's PTB-XL copies are records PTB-XL's partial
-    # table (ecg_id 1-1999) does not list, so their fold is unknown and they are kept
-    assert len(copies) == 27
-    assert all(int(r[2:]) > table.index.max() for r in copies)
-    messages = [r.getMessage() for r in caplog.records if r.name == "threekg_lite.data.pool"]
-    assert any(
-        m.startswith(
-            "27 CinC records are copies of PTB-XL records missing from the data "
-            "directory's ptbxl_database.csv"
-        )
-        for m in messages
-    ), messages
+    fold = {f"HR{int(r['ecg_id']):05d}": int(r["strat_fold"]) for r in ptbxl_csv_rows}
     everything = load_source("cinc", data_dir=data_dir, fs=100, exclude_folds=(), progress=False)
-    assert list(everything.record_ids) == list(cinc.record_ids)
+    copies = [r for r in everything.record_ids if r.startswith("HR")]
+    # the premise: the CinC sample's 27 PTB-XL copies (HR number = ecg_id) are all listed in
+    # PTB-XL's complete table, though none of their records is in the partial PTB-XL mirror:
+    # their folds come from the table alone
+    assert len(copies) == 27 and all(c in fold for c in copies)
+    assert not {int(c[2:]) for c in copies} & ptbxl_ids_on_disk[100]
+    in_fold10 = {c for c in copies if fold[c] == 10}
+    assert 0 < len(in_fold10) < len(copies)  # some copies are in the test fold, some not
+    with caplog.at_level(logging.INFO, logger="threekg_lite.data.pool"):
+        cinc = load_source("cinc", data_dir=data_dir, fs=100, progress=False)
+    # by default the copies of fold 10 go; every other record (copies included) stays, in order
+    keep = np.array([r not in in_fold10 for r in everything.record_ids])
+    assert list(cinc.record_ids) == list(everything.record_ids[keep])
+    np.testing.assert_array_equal(cinc.signals, everything.signals[keep])
+    logged = [r for r in caplog.records if r.name == "threekg_lite.data.pool"]
+    # the table lists every copy: no warning (about copies missing from the table or else)
+    assert [r.getMessage() for r in logged if r.levelno >= logging.WARNING] == []
+    assert [r.getMessage() for r in logged] == [
+        f"dropped {len(in_fold10)} CinC copies of held-out PTB-XL records"
+    ]
+    # other excluded folds are looked up the same way
+    five_ten = load_source("cinc", data_dir=data_dir, fs=100, exclude_folds=(5, 10), progress=False)
+    gone = {c for c in copies if fold[c] in (5, 10)}
+    assert len(gone) > len(in_fold10)
+    assert list(five_ten.record_ids) == [r for r in everything.record_ids if r not in gone]
 
 
 def fake_cinc(ids=("HR00042", "HR00043", "HR99999", "A0001")):

@@ -199,7 +199,8 @@ def _without_folds(
     if unknown:
         log.warning(
             "%d CinC records are copies of PTB-XL records missing from the data directory's "
-            "ptbxl_database.csv (a partial PTB-XL?): their fold is unknown; kept them",
+            "ptbxl_database.csv, so it is not PhysioNet's complete table (which lists every "
+            "record, even in a partial download): their fold is unknown; kept them",
             len(unknown),
         )
     keep = np.array([i not in held_out for i in ids])
