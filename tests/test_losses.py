@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from threekg_lite.losses import NTXentLoss, contrastive_accuracy, nt_xent
+from threekg_lite.losses import NTXentLoss, contrastive_accuracy, nt_xent, supcon
 
 SIZES = [(1, 3), (2, 5), (7, 4), (16, 8)]  # (N, D): 7 and 1 stand for partial last batches
 TEMPERATURES = [0.05, 0.1, 0.5, 1.0]
@@ -291,3 +291,45 @@ def test_accuracy_rejects_bad_k(topk):
 def test_accuracy_rejects_bad_views():
     with pytest.raises(ValueError, match="same shape"):
         contrastive_accuracy(_Z, torch.ones(3, 3))
+
+
+# ---------------------------------------------------------------- SupCon, any number of views
+
+
+def _supcon_rows_reference(z: torch.Tensor, labels: list[int], tau: float) -> float:
+    """SupCon's L_out straight from the formula, over rows ``z`` with ``labels``."""
+    rows = z.tolist()
+    m = len(rows)
+    total = 0.0
+    for i in range(m):
+        others = [a for a in range(m) if a != i]
+        positives = [p for p in others if labels[p] == labels[i]]
+        denominator = sum(math.exp(_cosine(rows[i], rows[a]) / tau) for a in others)
+        total += -sum(
+            math.log(math.exp(_cosine(rows[i], rows[p]) / tau) / denominator) for p in positives
+        ) / len(positives)
+    return total / m
+
+
+@pytest.mark.parametrize("views", [2, 3, 4])
+@pytest.mark.parametrize("tau", TEMPERATURES)
+def test_supcon_with_several_views_per_item_matches_reference(views, tau):
+    g = torch.Generator().manual_seed(views)
+    n, d = 5, 7
+    z = torch.randn(views * n, d, generator=g, dtype=torch.float64)
+    labels = [0, 1, 1, 2, 3] * views  # item ids repeated once per view; items 1, 2 share one
+    got = supcon(z, torch.tensor(labels), tau)
+    assert math.isclose(float(got), _supcon_rows_reference(z, labels, tau), rel_tol=1e-10)
+
+
+def test_nt_xent_with_ids_is_supcon_of_the_stacked_views():
+    z1, z2 = _views(6, 4)
+    ids = torch.tensor([0, 1, 1, 2, 3, 4])
+    expected = supcon(torch.cat([z1, z2]), ids.repeat(2), 0.2)
+    assert torch.allclose(nt_xent(z1, z2, 0.2, ids=ids), expected, rtol=0, atol=1e-12)
+
+
+def test_supcon_refuses_an_anchor_without_positive():
+    z = torch.randn(4, 3)
+    with pytest.raises(ValueError, match="at least twice"):
+        supcon(z, torch.tensor([0, 0, 1, 2]))

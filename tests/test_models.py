@@ -311,3 +311,59 @@ def test_cuda_bf16_matches_cpu():
     assert out.shape == ref.shape
     assert torch.isfinite(out).all()
     assert (out - ref).norm() / ref.norm() < 0.05
+
+
+# ---------------------------------------------------------------- lead-wise layout
+
+
+def test_leadwise_encoder_equals_a_loop_over_leads():
+    """h = mean over leads l of f(x_l), f the shared single-lead network (eval mode)."""
+    model = build_model("tiny-leadwise", generator=torch.Generator().manual_seed(0)).eval()
+    x = torch.randn(3, 12, 256, generator=torch.Generator().manual_seed(1))
+    net = model.encoder.net
+    assert net.in_channels == 1
+    with torch.no_grad():
+        reference = torch.stack([net(x[:, lead : lead + 1]) for lead in range(12)]).mean(0)
+        got = model.features(x)
+    assert got.shape == (3, model.encoder.out_dim)
+    torch.testing.assert_close(got, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_leadwise_encoder_is_invariant_to_the_order_of_the_leads():
+    model = build_model("tiny-leadwise", generator=torch.Generator().manual_seed(0)).eval()
+    x = torch.randn(2, 12, 128, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model.features(x), model.features(x[:, torch.randperm(12)]), rtol=1e-5, atol=1e-6
+        )
+
+
+def test_layout_round_trips_through_config_and_checkpoint(tmp_path):
+    from threekg_lite.checkpoint import load_model, save_checkpoint
+
+    model = build_model("tiny-leadwise", generator=torch.Generator().manual_seed(3))
+    assert model.config["layout"] == "lead-wise"
+    assert build_model(model.config).config == model.config
+    path = save_checkpoint(
+        tmp_path / "c.pt", {"model_config": model.config, "model": model.state_dict(), "step": 0}
+    )
+    loaded = load_model(path)
+    x = torch.randn(2, 12, 128)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.features(x), model.eval().features(x))
+
+
+def test_a_config_without_layout_is_the_12_channel_network():
+    config = {k: v for k, v in build_model("tiny").config.items() if k != "layout"}
+    assert build_model(config).layout == "12-channel"
+
+
+def test_unknown_layout_is_refused():
+    with pytest.raises(ValueError, match="layout must be one of"):
+        build_model("tiny", layout="per-lead")
+
+
+def test_leadwise_costs_about_twelve_times_the_flops():
+    channels = forward_flops(build_model("tiny").encoder, 1000)
+    leadwise = forward_flops(build_model("tiny-leadwise").encoder, 1000)
+    assert 10 < leadwise / channels < 12.5

@@ -268,8 +268,10 @@ def test_edge_values_are_valid():
 
 
 def test_crop_longer_than_records_is_refused(records):
-    with pytest.raises(ValueError, match=r"crop of 501 samples is longer than the records \(500"):
+    with pytest.raises(ValueError, match=r"1 non-overlapping crop\(s\) of 501 samples do not fit"):
         trainer(records, crop=501)
+    with pytest.raises(ValueError, match=r"2 non-overlapping crop\(s\) of 251 .* \(500 samples"):
+        trainer(records, crop=251, crops_per_record=2, views_per_crop=1)
 
 
 def test_batch_larger_than_record_set_is_refused(records):
@@ -708,7 +710,7 @@ def test_cli_rejects_bad_arguments(tmp_path, capsys, args, message):
     ("args", "message"),
     [
         (["nosuch"], "unknown source 'nosuch': use one of synthetic, ptbxl, cinc, ludb, pool"),
-        (["synthetic", "--crop", "6", "--batch-size", "16"], "longer than the records"),
+        (["synthetic", "--crop", "6", "--batch-size", "16"], "do not fit in the records"),
         (["synthetic", "--batch-size", "128"], "batch_size 128 is larger than the 64 records"),
     ],
 )
@@ -755,3 +757,102 @@ def test_cuda_run_keeps_everything_on_the_gpu(records, augment, tmp_path):
         records, config(augment=augment, steps=5), out_dir=tmp_path, device="cuda", progress=False
     )
     assert resumed.step == 4 and resumed.run().steps == 5
+
+
+# ---------------------------------------------------------------- positives across crops
+
+
+@pytest.mark.parametrize("k,crop", [(2, 250), (2, 100), (3, 150), (4, 125)])
+def test_crops_of_one_record_do_not_overlap_and_stay_inside(records, k, crop):
+    run = trainer(records, crop=crop, crops_per_record=k, views_per_crop=1)
+    run._seed_step(0)
+    starts = run.crop_starts(2000, k).numpy()
+    t = run.pool.n_samples
+    assert starts.shape == (2000, k)
+    assert (starts[:, 0] >= 0).all() and (starts[:, -1] + crop <= t).all()
+    assert (np.diff(starts, axis=1) >= crop).all()  # each window ends before the next starts
+    if t - k * crop > 0:  # every place of the first window is reachable, not only one
+        assert len(np.unique(starts[:, 0])) > 1
+
+
+def test_views_across_crops_equal_a_loop_reference(records):
+    """Without augmentation, view g of record i is its crop g // views_per_crop."""
+    k, v, crop = 2, 2, 200
+    run = trainer(records, crop=crop, crops_per_record=k, views_per_crop=v, augment="none")
+    views, ids = run.views(3)
+    run._seed_step(3)
+    index = run._batch_index(3)
+    starts = run.crop_starts(index.numel(), k)
+    b = index.numel()
+    assert views.shape == (k * v * b, 12, crop)
+    data = run.pool.data
+    for g in range(k * v):
+        for i in range(b):
+            first = int(starts[i, g // v])
+            expected = data[index[i], :, first : first + crop]
+            assert torch.equal(views[g * b + i], expected)
+    assert torch.equal(ids, run.pool.ids[index])
+
+
+def test_loss_with_four_views_per_record_is_supcon_over_record_ids(records):
+    from threekg_lite.losses import supcon
+
+    run = trainer(records, crop=200, crops_per_record=2, views_per_crop=2)
+    views, ids = run.views(0)
+    b = ids.numel()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        z = run.model(views)
+    labels = ids.repeat(4)
+    expected = supcon(z, labels, run.config.temperature)
+    torch.manual_seed(0)
+    loss, z1, z2 = run.step_on_views(0, views, ids)
+    assert math.isclose(float(loss), float(expected), rel_tol=1e-5)
+    assert z1.shape == z2.shape == (b, run.model.head.out_dim)
+
+
+def test_one_view_of_each_of_two_crops_trains_with_nt_xent(records):
+    run = trainer(records, crop=200, crops_per_record=2, views_per_crop=1, steps=3)
+    result = run.run()
+    assert result.steps == 3 and math.isfinite(result.loss)
+
+
+def test_instance_positives_across_crops_pair_the_views_of_one_record(records):
+    """positives='instance' with 4 views: the 4 views of a record are each other's positives,
+    whatever the record ids say."""
+    from threekg_lite.losses import supcon
+
+    run = trainer(records, crop=200, crops_per_record=2, views_per_crop=2, positives="instance")
+    views, ids = run.views(0)
+    b = ids.numel()
+    with torch.no_grad():
+        z = run.model.train()(views)
+    expected = supcon(z, torch.arange(b).repeat(4), run.config.temperature)
+    loss, _, _ = run.step_on_views(0, views, ids)
+    assert math.isclose(float(loss), float(expected), rel_tol=1e-5)
+
+
+def test_default_views_are_unchanged_by_the_crop_options(records):
+    """crops_per_record=1, views_per_crop=2 is the historical pipeline: two views of a crop."""
+    a, _ = trainer(records).views(2)
+    b, _ = trainer(records, crops_per_record=1, views_per_crop=2).views(2)
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        (dict(views_per_crop=3), "views_per_crop must be 1 or 2"),
+        (dict(views_per_crop=1), "at least two views"),
+        (dict(crops_per_record=0), "crops_per_record must be a positive integer"),
+        (dict(optimizer="sgd"), "optimizer must be adamw or adam"),
+    ],
+)
+def test_bad_crop_and_optimizer_options_are_named(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        config(**overrides)
+
+
+def test_adam_option_uses_plain_adam(records):
+    assert type(trainer(records, optimizer="adam").optimizer) is torch.optim.Adam
+    assert type(trainer(records).optimizer) is torch.optim.AdamW

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["NTXentLoss", "contrastive_accuracy", "nt_xent"]
+__all__ = ["NTXentLoss", "contrastive_accuracy", "nt_xent", "supcon"]
 
 
 def _check_views(z1: Tensor, z2: Tensor) -> None:
@@ -131,17 +131,54 @@ def nt_xent(
     t = _check_temperature(temperature)
     n = z1.shape[0]
     z = _stacked_unit(z1, z2)  # (2N, D)
+    if ids is not None:  # (2N,): both views share the item's id
+        return _supcon_unit(z, _check_ids(ids, n, z.device).repeat(2), t)
     self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     logits = (z @ z.T / t).masked_fill(self_mask, float("-inf"))  # (2N, 2N)
-    twin = _twin_index(n, z.device)  # (2N,)
-    if ids is None:
-        return F.cross_entropy(logits, twin)
+    return F.cross_entropy(logits, _twin_index(n, z.device))
 
-    ids = _check_ids(ids, n, z.device).repeat(2)  # (2N,): both views share the item's id
-    positive = (ids[:, None] == ids[None, :]) & ~self_mask  # (2N, 2N), twin always True
-    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)  # (2N, 2N)
+
+def supcon(z: Tensor, ids: Tensor, temperature: float = 0.1) -> Tensor:
+    """Supervised-contrastive loss of ``M`` embeddings grouped by id (SupCon's ``L_out``).
+
+    The general form of :func:`nt_xent` with ids: any number of views per item, e.g. views
+    of ``k`` different crops of one record. Every other row with the anchor's id is a
+    positive; the denominator runs over all other rows; the loss is the mean over anchors
+    of the mean over their positives. ``nt_xent(z1, z2, t, ids)`` equals
+    ``supcon(cat([z1, z2]), ids.repeat(2), t)``.
+
+    Parameters
+    ----------
+    z
+        ``(M, D)`` embeddings (normalised here), any floating dtype.
+    ids
+        ``(M,)`` integer ids; every id must occur at least twice (each anchor needs a
+        positive).
+    temperature
+        ``τ > 0``.
+
+    Returns
+    -------
+    Tensor
+        ``()`` float32 (float64 for float64 input).
+    """
+    _check_views(z, z)
+    t = _check_temperature(temperature)
+    ids = _check_ids(ids, z.shape[0], z.device)
+    if (torch.unique(ids, return_counts=True)[1] < 2).any():
+        raise ValueError("every id must occur at least twice: an anchor needs a positive")
+    return _supcon_unit(F.normalize(z.to(_compute_dtype(z.dtype)), dim=1), ids, t)
+
+
+def _supcon_unit(z: Tensor, ids: Tensor, t: float) -> Tensor:
+    """SupCon of unit rows ``z`` ``(M, D)`` with ids ``(M,)``, each id at least twice."""
+    m = z.shape[0]
+    self_mask = torch.eye(m, dtype=torch.bool, device=z.device)
+    logits = (z @ z.T / t).masked_fill(self_mask, float("-inf"))  # (M, M)
+    positive = (ids[:, None] == ids[None, :]) & ~self_mask  # (M, M)
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)  # (M, M)
     # torch.where, not a product: log_prob is -inf on the diagonal, and 0 * -inf is nan.
-    pos_sum = torch.where(positive, log_prob, torch.zeros_like(log_prob)).sum(dim=1)  # (2N,)
+    pos_sum = torch.where(positive, log_prob, torch.zeros_like(log_prob)).sum(dim=1)  # (M,)
     return -(pos_sum / positive.sum(dim=1)).mean()
 
 

@@ -43,8 +43,13 @@ from torch.utils.flop_counter import FlopCounterMode
 ARCH = "resnet18_1d"
 """The ``"arch"`` value of every config: a 1-D ResNet of BasicBlocks (depth set by ``layers``)."""
 
+LAYOUTS = ("12-channel", "lead-wise")
+"""Encoder layouts: all leads as the channels of one network, or one shared single-lead
+network applied to every lead with the lead embeddings averaged (the 3KG base code)."""
+
 DEFAULT_CONFIG: dict[str, Any] = {
     "arch": ARCH,
+    "layout": "12-channel",
     "in_channels": 12,
     "width": 64,
     "kernel_size": 3,
@@ -66,12 +71,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "proj_dim": 64,
     },
 }
+PRESETS["tiny-leadwise"] = {**PRESETS["tiny"], "layout": "lead-wise"}
 """Named configs, accepted by :func:`build_model` in place of a dict.
 
 ``"resnet18"``, ``"resnet18-k7"`` and ``"resnet18-k15"``: the full encoder with block kernel
 3, 7 or 15 (sizes in the module docstring). ``"tiny"``: width 16, one block per stage, a
 64-64 head, for CPU teaching runs and tests: 124,384 parameters in all (111,840 in the
-encoder), 27.9 MFLOP forward per ``12 x 2500`` view.
+encoder), 27.9 MFLOP forward per ``12 x 2500`` view. ``"tiny-leadwise"``: the same network
+with the ``"lead-wise"`` layout (one input channel, run on each lead, about 12 x the FLOPs).
 """
 
 
@@ -245,6 +252,48 @@ class ResNet1d(nn.Module):
         return self.stages(self.stem(x)).mean(dim=-1)
 
 
+class LeadwiseEncoder(nn.Module):
+    """One single-lead :class:`ResNet1d` shared by every lead, lead embeddings averaged.
+
+    The layout of the 3KG base code's SimCLR/3KG systems: an ECG ``(B, L, T)`` is encoded as
+    ``B * L`` single-channel signals ``(B * L, 1, T)`` by the same network, and the ``L``
+    embeddings of each ECG are averaged, ``h = (1 / L) Σ_l f(x_l)``. The network never sees
+    two leads together, so it cannot read the spatial relation between leads that 3KG's
+    rotations and scalings change; it costs about ``L`` times the FLOPs of a 12-channel
+    encoder of the same width.
+
+    Parameters
+    ----------
+    leads
+        Leads of the input (12).
+    width, kernel_size, layers
+        Passed to :class:`ResNet1d` (with one input channel).
+    """
+
+    def __init__(
+        self,
+        leads: int = 12,
+        width: int = 64,
+        kernel_size: int = 3,
+        layers: tuple[int, ...] = (2, 2, 2, 2),
+    ):
+        super().__init__()
+        self.in_channels = _check_positive_int("in_channels", leads)
+        self.net = ResNet1d(1, width, kernel_size, layers)
+        self.width, self.kernel_size, self.layers = width, kernel_size, self.net.layers
+        self.out_dim, self.min_length = self.net.out_dim, self.net.min_length
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, leads, T)`` -> ``(B, out_dim)``: the mean over leads of each lead's features."""
+        if x.ndim != 3 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"expected (B, {self.in_channels}, T) input, got shape {tuple(x.shape)}"
+            )
+        b, leads, t = x.shape
+        per_lead = self.net(x.reshape(b * leads, 1, t))  # (B * L, D)
+        return per_lead.view(b, leads, -1).mean(dim=1)
+
+
 class ProjectionHead(nn.Module):
     """SimCLR projection MLP: Linear -> BatchNorm1d -> ReLU -> Linear.
 
@@ -284,10 +333,13 @@ class ContrastiveModel(nn.Module):
     Parameters
     ----------
     in_channels, width, kernel_size, layers
-        Passed to :class:`ResNet1d`.
+        Passed to :class:`ResNet1d` (or :class:`LeadwiseEncoder`).
     proj_hidden, proj_dim
         Hidden and output size of the :class:`ProjectionHead` (``None``: the encoder's
         ``out_dim``).
+    layout
+        One of :data:`LAYOUTS`: ``"12-channel"`` (:class:`ResNet1d` on all leads) or
+        ``"lead-wise"`` (:class:`LeadwiseEncoder`).
     """
 
     def __init__(
@@ -298,9 +350,14 @@ class ContrastiveModel(nn.Module):
         layers: tuple[int, ...] = (2, 2, 2, 2),
         proj_hidden: int | None = None,
         proj_dim: int = 128,
+        layout: str = "12-channel",
     ):
         super().__init__()
-        self.encoder = ResNet1d(in_channels, width, kernel_size, layers)
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        self.layout = layout
+        encoder = ResNet1d if layout == "12-channel" else LeadwiseEncoder
+        self.encoder = encoder(in_channels, width, kernel_size, layers)
         self.head = ProjectionHead(self.encoder.out_dim, proj_hidden, proj_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -317,6 +374,7 @@ class ContrastiveModel(nn.Module):
         enc = self.encoder
         return {
             "arch": ARCH,
+            "layout": self.layout,
             "in_channels": enc.in_channels,
             "width": enc.width,
             "kernel_size": enc.kernel_size,

@@ -84,7 +84,8 @@ class PretrainConfig:
     steps
         Optimisation steps in all (a resumed run continues up to this number).
     batch_size
-        ECGs per step over all processes; each gives two views, so ``2 * batch_size``
+        ECGs per step over all processes; each gives ``views_per_record`` views (two by
+        default), so ``views_per_record * batch_size``
         embeddings enter the loss.
     crop
         Samples per crop (e.g. 2500 = 5 s at 500 Hz); records must be at least this long.
@@ -99,6 +100,17 @@ class PretrainConfig:
         ``steps``.
     temperature
         NT-Xent temperature.
+    crops_per_record
+        ``k``: windows of ``crop`` samples cut from each record of the batch. ``1``: one
+        random window (SimCLR's and 3KG's two views of one crop). ``k >= 2``: ``k``
+        non-overlapping windows at random places (the records must hold ``k * crop``
+        samples), so that positives differ in time as well as in the augmentation, as with
+        the 3KG base code's record positives across its exhaustive 5-s crops and CLOCS's
+        multi-segment positives. The views of one record's crops are positives of each other.
+    views_per_crop
+        Augmented views made of each window: 2 (default) or 1. ``crops_per_record=2,
+        views_per_crop=1`` pairs one view of each of two different windows: the two views
+        of a positive pair then never share their beat timing.
     positives
         ``"instance"``: only the two views of one crop are positives (SimCLR);
         ``"record"``/``"patient"``: so are all views of crops sharing a record/patient id
@@ -107,6 +119,8 @@ class PretrainConfig:
         Maximum gradient norm (``None``: no clipping).
     checkpoint_every, log_every
         Steps between checkpoints (also written at the end) and between metric lines.
+    optimizer
+        ``"adamw"`` (with ``weight_decay``) or ``"adam"`` (the 3KG base code: Adam, no decay).
     seed
         Seeds the model's initialisation, the batch order, the crops and the views.
     amp
@@ -124,16 +138,26 @@ class PretrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int | None = None
     temperature: float = 0.1
+    crops_per_record: int = 1
+    views_per_crop: int = 2
     positives: Literal["instance", "record", "patient"] = "record"
     grad_clip: float | None = 1.0
     checkpoint_every: int = 500
     log_every: int = 10
+    optimizer: Literal["adamw", "adam"] = "adamw"
     seed: int = 0
     amp: Literal["auto", "bf16", "off"] = "auto"
     compile: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "crop", "checkpoint_every", "log_every"):
+        for name in (
+            "steps",
+            "batch_size",
+            "crop",
+            "checkpoint_every",
+            "log_every",
+            "crops_per_record",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -161,8 +185,22 @@ class PretrainConfig:
             )
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 or None, got {self.grad_clip}")
+        if self.views_per_crop not in (1, 2):
+            raise ValueError(f"views_per_crop must be 1 or 2, got {self.views_per_crop!r}")
+        if self.views_per_record < 2:
+            raise ValueError(
+                "each record needs at least two views to make a positive pair: "
+                "use views_per_crop=2 or crops_per_record >= 2"
+            )
+        if self.optimizer not in ("adamw", "adam"):
+            raise ValueError(f"optimizer must be adamw or adam, got {self.optimizer!r}")
         if self.amp not in ("auto", "bf16", "off"):
             raise ValueError(f"amp must be auto, bf16 or off, got {self.amp!r}")
+
+    @property
+    def views_per_record(self) -> int:
+        """Views of each record per step: ``crops_per_record * views_per_crop``."""
+        return self.crops_per_record * self.views_per_crop
 
     @property
     def warmup(self) -> int:
@@ -319,10 +357,12 @@ class Pretrainer:
                 f"batch_size {config.batch_size} is not divisible by the {self.world} processes"
             )
         n, t = len(records), records.signals.shape[-1]
-        if config.crop > t:
+        k = config.crops_per_record
+        if k * config.crop > t:
             raise ValueError(
-                f"crop of {config.crop} samples is longer than the records ({t} samples at "
-                f"{records.fs:g} Hz); use crop <= {t}"
+                f"{k} non-overlapping crop(s) of {config.crop} samples do not fit in the "
+                f"records ({t} samples at {records.fs:g} Hz); use crops_per_record * crop "
+                f"<= {t}"
             )
         if config.batch_size > n:
             raise ValueError(
@@ -338,9 +378,12 @@ class Pretrainer:
 
         init = torch.Generator().manual_seed(config.seed)
         self.model = build_model(config.model, generator=init).to(self.device)
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-        )
+        if config.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        else:
+            self.optimizer = torch.optim.AdamW(
+                self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            )
         self.step = 0
         self.history: list[dict[str, float]] = []
         if self.out_dir is not None and (self.out_dir / CHECKPOINT).is_file():
@@ -437,25 +480,45 @@ class Pretrainer:
         return self._order[first : first + share]
 
     def views(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The two views ``(2 b, 12, crop)`` (first ``b`` rows view 1, then view 2) and the
-        group ids ``(b,)`` of this process's share of step ``step``."""
+        """The views ``(G b, 12, crop)`` and the group ids ``(b,)`` of this process's share
+        of step ``step``, with ``G = config.views_per_record`` and ``b`` records.
+
+        Rows ``g b ... (g + 1) b - 1`` hold view ``g`` of every record; view ``g`` is view
+        ``g % views_per_crop`` of crop ``g // views_per_crop``. With the defaults (one crop,
+        two views) the first ``b`` rows are view 1 and the next ``b`` view 2.
+        """
+        cfg = self.config
         self._seed_step(step)
         index = self._batch_index(step)
-        b, crop = index.numel(), self.config.crop
-        start = torch.randint(
-            0, self.pool.n_samples - crop + 1, (b,), generator=self.generator, device=self.device
-        )
-        x = self.pool.crops(index, start, crop)
+        b, crop, k, v = index.numel(), cfg.crop, cfg.crops_per_record, cfg.views_per_crop
+        starts = self.crop_starts(b, k)  # (b, k)
+        out = torch.empty((k * v * b, 12, crop), dtype=torch.float32, device=self.device)
         from .augment import ThreeKG
 
-        both = torch.empty((2 * b, 12, crop), dtype=x.dtype, device=x.device)
-        halves = (both[:b], both[b:])
-        if isinstance(self.augment, ThreeKG):  # both views in one pass, written in place
-            self.augment.views(x, self.generator, 2, out=halves)
-        else:
-            for half in halves:
-                half.copy_(self.augment(x, self.generator))
-        return both, self.pool.ids[index]
+        for j in range(k):
+            x = self.pool.crops(index, starts[:, j], crop)
+            slots = tuple(out[(j * v + u) * b : (j * v + u + 1) * b] for u in range(v))
+            if isinstance(self.augment, ThreeKG):  # all views in one pass, written in place
+                self.augment.views(x, self.generator, v, out=slots)
+            else:
+                for slot in slots:
+                    slot.copy_(self.augment(x, self.generator))
+        return out, self.pool.ids[index]
+
+    def crop_starts(self, b: int, k: int) -> torch.Tensor:
+        """``(b, k)`` first samples of ``k`` non-overlapping crops per record, in time order.
+
+        ``k = 1``: uniform over every place. ``k >= 2``: uniform over the placements of ``k``
+        disjoint windows: with slack ``s = T - k crop``, ``k`` offsets drawn from
+        ``{0..s}`` and sorted, ``start_j = offset_j + j crop``.
+        """
+        crop, t = self.config.crop, self.pool.n_samples
+        slack = t - k * crop
+        g, dev = self.generator, self.device
+        if k == 1:
+            return torch.randint(0, slack + 1, (b, 1), generator=g, device=dev)
+        offsets = torch.randint(0, slack + 1, (b, k), generator=g, device=dev).sort(dim=1)[0]
+        return offsets + crop * torch.arange(k, device=dev)
 
     def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One optimisation step; returns the loss and the (global) projections z1, z2."""
@@ -465,30 +528,40 @@ class Pretrainer:
     def step_on_views(
         self, step: int, both: torch.Tensor, ids: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The optimisation step ``step`` on given views: forward, NT-Xent, backward, update.
+        """The optimisation step ``step`` on given views: forward, loss, backward, update.
 
-        ``both`` is ``(2 b, 12, crop)`` (the first ``b`` rows view 1, then view 2) and
-        ``ids`` ``(b,)`` the group ids, on the model's device, as :meth:`views` returns
-        them; :meth:`train_step` is ``step_on_views(step, *views(step))``. Views made
-        elsewhere (e.g. by a DataLoader, :mod:`threekg_lite.bench`) go through the same code.
-        Returns the loss and the (global) projections z1, z2.
+        ``both`` is ``(G b, 12, crop)`` (view ``g`` of every record in rows ``g b`` to
+        ``(g + 1) b - 1``) and ``ids`` ``(b,)`` the group ids, on the model's device, as
+        :meth:`views` returns them; :meth:`train_step` is ``step_on_views(step,
+        *views(step))``. Views made elsewhere (e.g. by a DataLoader,
+        :mod:`threekg_lite.bench`) go through the same code. The loss is NT-Xent on two
+        views per record (:func:`~threekg_lite.losses.nt_xent`, with the ids unless
+        ``positives="instance"``), SupCon on more (:func:`~threekg_lite.losses.supcon`).
+        Returns the loss and the (global) projections of the first two views.
         """
         from . import distributed as dist
-        from .losses import nt_xent
+        from .losses import nt_xent, supcon
 
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, self.config)
         b = ids.numel()
+        n_views = both.shape[0] // b
         with torch.autocast(
             self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
         ):
             z = self.forward(both)
-        z1, z2 = z[:b].float(), z[b:].float()
-        if self.world > 1:
-            z1, z2 = dist.all_gather_with_grad(z1), dist.all_gather_with_grad(z2)
+        z = z.float().view(n_views, b, -1)  # (G, b, D)
+        if self.world > 1:  # every rank's records, views kept apart: (G, W b, D)
+            z = dist.all_gather_with_grad(z.transpose(0, 1).contiguous()).transpose(0, 1)
             ids = dist.all_gather_with_grad(ids)
-        positives = None if self.config.positives == "instance" else ids
-        loss = nt_xent(z1, z2, self.config.temperature, ids=positives)
+        if self.config.positives == "instance":
+            ids = torch.arange(ids.numel(), device=ids.device)
+        if n_views == 2:
+            positives = None if self.config.positives == "instance" else ids
+            loss = nt_xent(z[0], z[1], self.config.temperature, ids=positives)
+        else:
+            loss = supcon(z.flatten(0, 1), ids.repeat(n_views), self.config.temperature)
+        z1, z2 = z[0], z[1]
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip is not None:
