@@ -524,3 +524,79 @@ def test_cli_evaluate_a_checkpoint_that_does_not_match_its_model(tmp_path, capsy
     }[damage]
     assert str(bad) in err and expected in err
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- pretraining seeds, paired
+
+
+@pytest.fixture(scope="module")
+def paired_rows_(records, split, config):
+    encoders = [build_model("tiny", generator=torch.Generator().manual_seed(s)) for s in (1, 2)]
+    methods = {"random": build_model("tiny", generator=torch.Generator().manual_seed(0))}
+    methods["two seeds"] = encoders
+    return evaluate(
+        methods,
+        records,
+        split,
+        TASK,
+        config,
+        progress=False,
+        compare=[("two seeds", "random"), ("random", "random")],
+    )
+
+
+def test_every_pretraining_seed_meets_every_labelled_subset(paired_rows_):
+    keys = {
+        (r["pretrain_seed"], r["fraction"], r["seed"])
+        for r in paired_rows_
+        if r["method"] == "two seeds"
+    }
+    assert keys == {(p, f, s) for p in (0, 1) for f in FRACTIONS for s in range(SEEDS)}
+    assert paired_rows_.boot.shape == (len(paired_rows_), 50)
+
+
+def test_paired_rows_follow_the_formula(paired_rows_):
+    from threekg_lite.metrics import paired_difference
+
+    rows = paired_rows_
+    for p in rows.paired:
+        assert p["method"] == "two seeds" or p["diff"] == p["ci_low"] == p["ci_high"] == 0.0
+        if p["method"] != "two seeds":
+            continue
+        a = [
+            i
+            for i, r in enumerate(rows)
+            if r["method"] == "two seeds" and r["fraction"] == p["fraction"]
+        ]
+        # the random baseline has one "pretraining seed": reused for both
+        b = [
+            next(
+                j
+                for j, q in enumerate(rows)
+                if q["method"] == "random"
+                and q["fraction"] == p["fraction"]
+                and q["seed"] == rows[i]["seed"]
+            )
+            for i in a
+        ]
+        auroc = np.array([r["auroc"] for r in rows])
+        expected = paired_difference(auroc[a], auroc[b], rows.boot[a], rows.boot[b], seed=0)
+        assert p["runs"] == 2 * SEEDS
+        assert (p["diff"], p["ci_low"], p["ci_high"]) == pytest.approx(expected)
+        assert math.isclose(p["diff"], float(np.mean(auroc[a] - auroc[b])))
+
+
+def test_compare_must_name_known_methods(records, split, config):
+    with pytest.raises(ValueError, match="must name two of the methods"):
+        evaluate(methods(), records, split, TASK, config, progress=False, compare=[("x", "random")])
+
+
+def test_validation_split_scores_the_validation_part_and_never_the_test_part(split):
+    from threekg_lite.evaluate import validation_split
+
+    val = validation_split(split)
+    assert np.array_equal(val.test, split.val) and np.array_equal(val.train, split.train)
+    assert val.val.size == 0 and not set(val.test) & set(split.test)
+    no_val = dataclasses.replace(split, val=split.val[:0])
+    with pytest.raises(ValueError, match="no validation part"):
+        validation_split(no_val)

@@ -8,6 +8,12 @@ drawn (stratified so that every class has a positive where the data allows,
 macro AUROC with a bootstrap 95 % interval, overall and per clinical subgroup. The rows go to
 a JSON file; :func:`summarise` averages them over seeds and :func:`plot_label_efficiency`
 draws the curve.
+
+A method may hold several encoders, one per pretraining seed: every one of them meets every
+labelled subset. Every classifier is also scored on one shared set of test resamples, so
+that two methods can be compared *paired* (:func:`threekg_lite.metrics.paired_difference`):
+``evaluate(..., compare=[("3KG", "random encoder")])`` returns rows whose ``paired``
+attribute holds the mean difference per fraction with its bootstrap interval.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ class EvalConfig:
     epochs, batch_size, lr
         Fine-tuning and supervised training settings.
     n_boot
-        Bootstrap resamples for the 95 % interval of the macro AUROC.
+        Bootstrap resamples for the 95 % interval of the macro AUROC and of the paired
+        differences.
     """
 
     fractions: tuple[float, ...] = FRACTIONS
@@ -70,6 +77,22 @@ class EvalConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
+class EvalRows(list):
+    """The result rows of :func:`evaluate` (a list of dicts), with the paired comparisons.
+
+    Attributes
+    ----------
+    paired
+        One dict per (method, baseline, fraction) of ``compare``: ``method, baseline,
+        fraction, runs, diff, ci_low, ci_high`` (see :func:`paired_rows`).
+    boot
+        ``(rows, n_boot)`` each row's macro AUROC on the shared test resamples.
+    """
+
+    paired: list[dict[str, Any]]
+    boot: np.ndarray
+
+
 def evaluate(
     methods: Mapping[str, Any],
     records: Any,
@@ -78,97 +101,205 @@ def evaluate(
     config: EvalConfig | None = None,
     device: torch.device | str | None = None,
     progress: bool = True,
-) -> list[dict[str, Any]]:
-    """Run the experiment; one result row per (method, fraction, seed).
+    compare: Sequence[tuple[str, str]] = (),
+) -> EvalRows:
+    """Run the experiment; one result row per (method, pretraining seed, fraction, seed).
 
     Parameters
     ----------
     methods
         Name -> what to evaluate: a :class:`~threekg_lite.models.ContrastiveModel` (its
-        encoder: frozen features in linear mode, the starting point in fine-tune mode), or
-        ``("supervised", preset)`` for a network of that preset trained from scratch on the
-        labelled subset.
+        encoder: frozen features in linear mode, the starting point in fine-tune mode), a
+        list of them (one per pretraining seed), or ``("supervised", preset)`` for a
+        network of that preset trained from scratch on the labelled subset.
     records
         :class:`~threekg_lite.data.records.ECGRecords` with the label task ``task``.
     split
-        A :class:`~threekg_lite.splits.Split` of ``records`` (patient-disjoint).
+        A :class:`~threekg_lite.splits.Split` of ``records`` (patient-disjoint); its
+        ``test`` part is scored (pass a split whose ``test`` is the validation fold to
+        choose configurations, :func:`validation_split`).
     task
         Label task of ``records`` to predict.
+    compare
+        ``(method, baseline)`` pairs to compare paired, e.g. ``[("3KG", "random encoder")]``.
 
     Returns
     -------
-    list of dict
-        ``method, fraction, seed, n_labelled, auroc, ci_low, ci_high, subgroups`` (a dict of
-        subgroup -> macro AUROC), ``mode``.
+    EvalRows
+        A list of dicts ``method, pretrain_seed, fraction, seed`` (the label seed),
+        ``n_labelled, auroc, ci_low, ci_high, subgroups`` (subgroup -> macro AUROC),
+        ``mode``; with ``.paired`` and ``.boot``.
     """
     from tqdm import tqdm
 
     from .downstream import LinearProbe, fine_tune, predict_scores, supervised_from_scratch
     from .features import extract_features
-    from .metrics import bootstrap_auroc, subgroup_auroc, subgroups_for
+    from .metrics import (
+        bootstrap_auroc,
+        macro_auroc_resampled,
+        resample_weights,
+        subgroup_auroc,
+        subgroups_for,
+    )
     from .splits import label_fraction
 
     config = config or EvalConfig()
+    encoders: dict[str, list[Any]] = {}
     for name, method in methods.items():
         if isinstance(method, tuple) and (len(method) != 2 or method[0] != "supervised"):
             raise ValueError(
                 f"method {name!r}: a tuple must be ('supervised', preset or config), got {method!r}"
             )
+        encoders[name] = list(method) if isinstance(method, list) else [method]
+        if not encoders[name]:
+            raise ValueError(f"method {name!r}: an empty list of encoders")
+    for pair in compare:
+        unknown = [m for m in pair if m not in methods]
+        if len(pair) != 2 or unknown:
+            raise ValueError(f"compare: {pair!r} must name two of the methods {list(methods)}")
     split.check_disjoint(records)
     y = records.y(task)
     names = list(records.labels[task].names)
     y_train, y_test = y[split.train], y[split.test]
     x_train, x_test = records.signals[split.train], records.signals[split.test]
     groups = subgroups_for(names)
-    rows: list[dict[str, Any]] = []
-    jobs = [(m, f, s) for m in methods for f in config.fractions for s in range(config.seeds)]
-    bar = tqdm(total=len(jobs), desc="evaluate", unit="fit", disable=not progress)
-    for name, method in methods.items():
-        supervised = isinstance(method, tuple)
-        if not supervised and config.mode == "linear":
-            f_train = extract_features(method, x_train, crop=config.crop, device=device)
-            f_test = extract_features(method, x_test, crop=config.crop, device=device)
-        for fraction in config.fractions:
-            for seed in range(config.seeds):
-                subset = label_fraction(y_train, fraction, seed)
-                if supervised or config.mode == "finetune":
-                    kwargs = dict(
-                        crop=config.crop,
-                        epochs=config.epochs,
-                        batch_size=config.batch_size,
-                        lr=config.lr,
-                        seed=seed,
-                        device=device,
-                    )
-                    if supervised:
-                        net = supervised_from_scratch(
-                            method[1], x_train[subset], y_train[subset], **kwargs
+    weights = resample_weights(len(split.test), config.n_boot, seed=12345)  # shared by all
+    rows = EvalRows()
+    boot: list[np.ndarray] = []
+    jobs = sum(len(e) for e in encoders.values()) * len(config.fractions) * config.seeds
+    bar = tqdm(total=jobs, desc="evaluate", unit="fit", disable=not progress)
+    for name, runs in encoders.items():
+        for pretrain_seed, method in enumerate(runs):
+            supervised = isinstance(method, tuple)
+            if not supervised and config.mode == "linear":
+                f_train = extract_features(method, x_train, crop=config.crop, device=device)
+                f_test = extract_features(method, x_test, crop=config.crop, device=device)
+            for fraction in config.fractions:
+                for seed in range(config.seeds):
+                    subset = label_fraction(y_train, fraction, seed)
+                    if supervised or config.mode == "finetune":
+                        kwargs = dict(
+                            crop=config.crop,
+                            epochs=config.epochs,
+                            batch_size=config.batch_size,
+                            lr=config.lr,
+                            seed=seed + 1000 * pretrain_seed,
+                            device=device,
                         )
+                        if supervised:
+                            net = supervised_from_scratch(
+                                method[1], x_train[subset], y_train[subset], **kwargs
+                            )
+                        else:
+                            net = fine_tune(
+                                _copy(method), x_train[subset], y_train[subset], **kwargs
+                            )
+                        scores = predict_scores(net, x_test, crop=config.crop, device=device)
                     else:
-                        net = fine_tune(_copy(method), x_train[subset], y_train[subset], **kwargs)
-                    scores = predict_scores(net, x_test, crop=config.crop, device=device)
-                else:
-                    probe = LinearProbe(seed=seed).fit(f_train[subset], y_train[subset])
-                    scores = probe.predict_scores(f_test)
-                auroc, low, high = bootstrap_auroc(y_test, scores, n_boot=config.n_boot, seed=seed)
-                rows.append(
-                    {
-                        "method": name,
-                        "fraction": fraction,
-                        "seed": seed,
-                        "n_labelled": int(len(subset)),
-                        "auroc": auroc,
-                        "ci_low": low,
-                        "ci_high": high,
-                        "subgroups": (
-                            subgroup_auroc(y_test, scores, names, groups) if groups else {}
-                        ),
-                        "mode": "supervised" if supervised else config.mode,
-                    }
-                )
-                bar.update(1)
+                        probe = LinearProbe(seed=seed).fit(f_train[subset], y_train[subset])
+                        scores = probe.predict_scores(f_test)
+                    auroc, low, high = bootstrap_auroc(
+                        y_test, scores, n_boot=config.n_boot, seed=seed
+                    )
+                    boot.append(macro_auroc_resampled(y_test, scores, weights))
+                    rows.append(
+                        {
+                            "method": name,
+                            "pretrain_seed": pretrain_seed,
+                            "fraction": fraction,
+                            "seed": seed,
+                            "n_labelled": int(len(subset)),
+                            "auroc": auroc,
+                            "ci_low": low,
+                            "ci_high": high,
+                            "subgroups": (
+                                subgroup_auroc(y_test, scores, names, groups) if groups else {}
+                            ),
+                            "mode": "supervised" if supervised else config.mode,
+                        }
+                    )
+                    bar.update(1)
     bar.close()
+    rows.boot = np.stack(boot) if boot else np.zeros((0, config.n_boot))
+    rows.paired = paired_rows(rows, rows.boot, compare)
     return rows
+
+
+def paired_rows(
+    rows: Sequence[Mapping[str, Any]],
+    boot: np.ndarray,
+    compare: Sequence[tuple[str, str]],
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Paired differences ``method - baseline`` per fraction, with bootstrap intervals.
+
+    Runs are paired on the label seed and the pretraining-seed index (a baseline with fewer
+    pretraining seeds, e.g. one supervised network per subset, reuses them cyclically), and
+    scored on the same test resamples (``boot``, rows aligned with ``rows``); see
+    :func:`threekg_lite.metrics.paired_difference`.
+
+    Returns
+    -------
+    list of dict
+        ``method, baseline, fraction, runs, diff, ci_low, ci_high``.
+    """
+    from .metrics import paired_difference
+
+    out = []
+    for method, baseline in compare:
+        fractions = dict.fromkeys(r["fraction"] for r in rows if r["method"] == method)
+        for fraction in fractions:
+            a, b = _runs(rows, method, fraction), _runs(rows, baseline, fraction)
+            p_b = 1 + max(k[0] for k in b)
+            keys = [k for k in a if (k[0] % p_b, k[1]) in b]
+            if not keys:
+                raise ValueError(f"no run of {baseline!r} pairs with {method!r} at {fraction}")
+            ia = [a[k] for k in keys]
+            ib = [b[(k[0] % p_b, k[1])] for k in keys]
+            auroc = np.array([rows[i]["auroc"] for i in ia + ib], dtype=float)
+            diff, low, high = paired_difference(
+                auroc[: len(ia)], auroc[len(ia) :], boot[ia], boot[ib], seed=seed
+            )
+            out.append(
+                {
+                    "method": method,
+                    "baseline": baseline,
+                    "fraction": fraction,
+                    "runs": len(keys),
+                    "diff": diff,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
+    return out
+
+
+def _runs(
+    rows: Sequence[Mapping[str, Any]], method: str, fraction: float
+) -> dict[tuple[int, int], int]:
+    """``(pretrain_seed, label seed) -> row position`` of one method at one fraction."""
+    return {
+        (int(r.get("pretrain_seed", 0)), int(r["seed"])): i
+        for i, r in enumerate(rows)
+        if r["method"] == method and math.isclose(r["fraction"], fraction)
+    }
+
+
+def validation_split(split: Any) -> Any:
+    """The split that scores on the validation part: train as given, ``test`` = ``val``.
+
+    Configurations are chosen on it, so that the test part takes no part in any choice.
+    """
+    from .splits import Split
+
+    if len(split.val) == 0:
+        raise ValueError(f"the split has no validation part to choose on ({split.description})")
+    return Split(
+        train=split.train,
+        val=split.val[:0],
+        test=split.val,
+        description=f"validation part of: {split.description}",
+    )
 
 
 def _copy(model: torch.nn.Module) -> torch.nn.Module:

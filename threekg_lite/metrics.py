@@ -19,6 +19,9 @@ __all__ = [
     "PTBXL_SUBGROUPS",
     "bootstrap_auroc",
     "macro_auroc",
+    "macro_auroc_resampled",
+    "paired_difference",
+    "resample_weights",
     "mean_and_spread",
     "per_class_auroc",
     "subgroup_auroc",
@@ -214,30 +217,111 @@ def bootstrap_auroc(
             "no class has both positives and negatives in y_true: the AUROC is undefined"
         )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    n, n_classes = y.shape
     n_boot = int(n_boot)
-    classes = np.flatnonzero(_defined(y))
-    chunk = max(1, 2_000_000 // n)  # resamples per batch: bounds the (B, N) weight matrix
-    totals, counts = [], []
-    for start in range(0, n_boot, chunk):
-        b = min(chunk, n_boot - start)
-        draws = rng.integers(0, n, size=(b, n))  # (B, N) record positions
-        offsets = (np.arange(b) * n)[:, None]
-        weights = np.bincount((draws + offsets).ravel(), minlength=b * n).reshape(b, n)
-        auc = np.stack([_weighted_auroc(y[:, c], s[:, c], weights) for c in classes], axis=1)
-        ok = ~np.isnan(auc)  # (B, C_defined)
-        totals.append(np.where(ok, auc, 0.0).sum(axis=1))
-        counts.append(ok.sum(axis=1))
-    total, count = np.concatenate(totals), np.concatenate(counts)
-    usable = count > 0
+    values = macro_auroc_resampled(y, s, resample_weights(y.shape[0], n_boot, rng))
+    usable = ~np.isnan(values)
     if usable.sum() < n_boot / 2:
         raise ValueError(
             f"only {int(usable.sum())} of {n_boot} resamples have a class with both positives "
             "and negatives: too few records to bootstrap the AUROC"
         )
-    values = total[usable] / count[usable]
+    values = values[usable]
     low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return estimate, float(low), float(high)
+
+
+def resample_weights(n: int, n_boot: int, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """``(n_boot, n)`` bootstrap resamples of ``n`` records as weights: how many times each
+    resample drew each record (``n`` draws with replacement per resample).
+
+    Scoring several classifiers under the same weights gives *paired* resamples: the same
+    test records, drawn the same number of times, for every classifier.
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // max(1, n))  # resamples per draw: bounds the index matrix
+    parts = []
+    for start in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - start)
+        draws = rng.integers(0, n, size=(b, n))  # (b, n) record positions
+        offsets = (np.arange(b) * n)[:, None]
+        parts.append(np.bincount((draws + offsets).ravel(), minlength=b * n).reshape(b, n))
+    return np.concatenate(parts) if parts else np.zeros((0, n), np.int64)
+
+
+def macro_auroc_resampled(
+    y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """``(B,)`` macro AUROC under each row of record weights ``(B, N)`` (a resample).
+
+    Each resample's value is the mean over the classes defined in it (both positive and
+    negative weight); NaN where no class is.
+    """
+    y, s = _check_inputs(y_true, scores)
+    w = np.asarray(weights)
+    if w.ndim != 2 or w.shape[1] != y.shape[0]:
+        raise ValueError(f"weights must be (B, {y.shape[0]}), got {w.shape}")
+    classes = np.flatnonzero(_defined(y))
+    if classes.size == 0:
+        return np.full(w.shape[0], np.nan)
+    auc = np.stack([_weighted_auroc(y[:, c], s[:, c], w) for c in classes], axis=1)
+    ok = ~np.isnan(auc)  # (B, C_defined)
+    count = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, np.where(ok, auc, 0.0).sum(axis=1) / count, np.nan)
+
+
+def paired_difference(
+    a: np.ndarray,
+    b: np.ndarray,
+    a_boot: np.ndarray,
+    b_boot: np.ndarray,
+    seed: int | np.random.Generator = 0,
+    alpha: float = 0.05,
+) -> tuple[float, float, float]:
+    """Mean AUROC difference of two methods over paired runs, with a bootstrap interval.
+
+    Run ``r`` of method A is paired with run ``r`` of method B: the same labelled subset
+    (label seed) and the same pretraining-seed index, scored on the same test records. The
+    estimate is the mean over runs of ``auroc_A - auroc_B``. Each bootstrap replicate ``j``
+    resamples the test records (the same resample for both methods: column ``j`` of the
+    ``*_boot`` arrays, from :func:`resample_weights` and :func:`macro_auroc_resampled`)
+    *and* the runs (with replacement), so the interval covers both the test set's sampling
+    and the spread over pretraining and label seeds.
+
+    Parameters
+    ----------
+    a, b
+        ``(R,)`` AUROC of the paired runs on all test records.
+    a_boot, b_boot
+        ``(R, B)`` the same runs' AUROC on ``B`` shared test resamples.
+    seed
+        Draws the resampled runs.
+    alpha
+        One minus the coverage: 0.05 gives a 95 % interval.
+
+    Returns
+    -------
+    tuple of float
+        ``(diff, low, high)``.
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    a_boot, b_boot = np.asarray(a_boot, float), np.asarray(b_boot, float)
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise ValueError(f"a and b must be two (R,) arrays of one shape, got {a.shape}, {b.shape}")
+    if a_boot.ndim != 2 or a_boot.shape != b_boot.shape or a_boot.shape[0] != a.size:
+        raise ValueError(
+            f"a_boot and b_boot must be ({a.size}, B), got {a_boot.shape} and {b_boot.shape}"
+        )
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    runs, n_boot = a_boot.shape
+    pick = rng.integers(0, runs, size=(n_boot, runs))  # (B, R): runs drawn per replicate
+    diff_boot = a_boot - b_boot  # (R, B)
+    replicate = np.nanmean(diff_boot[pick, np.arange(n_boot)[:, None]], axis=1)  # (B,)
+    replicate = replicate[~np.isnan(replicate)]
+    if replicate.size < n_boot / 2:
+        raise ValueError("fewer than half the resamples define the AUROC of both methods")
+    low, high = np.percentile(replicate, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(np.mean(a - b)), float(low), float(high)
 
 
 def subgroup_auroc(
