@@ -73,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pretrain(sub, common)
     _add_bench(sub, common)
     _add_evaluate(sub, common)
+    _add_compare(sub, common)
     return parser
 
 
@@ -121,6 +122,14 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     pre.add_argument("--lr", type=_positive_float, default=1e-3)
     pre.add_argument("--temperature", type=_positive_float, default=0.1)
     pre.add_argument("--positives", choices=["instance", "record", "patient"], default="record")
+    pre.add_argument(
+        "--crops-per-record",
+        type=_positive_int,
+        default=1,
+        help="non-overlapping windows per record per step (2: positives from different times)",
+    )
+    pre.add_argument("--views-per-crop", type=int, choices=[1, 2], default=2)
+    pre.add_argument("--optimizer", choices=["adamw", "adam"], default="adamw")
     pre.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto")
     pre.add_argument("--compile", action="store_true", help="torch.compile the model")
     pre.add_argument("--checkpoint-every", type=_positive_int, default=500)
@@ -169,6 +178,9 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         lr=args.lr,
         temperature=args.temperature,
         positives=args.positives,
+        crops_per_record=args.crops_per_record,
+        views_per_crop=args.views_per_crop,
+        optimizer=args.optimizer,
         amp=args.amp,
         compile=args.compile,
         checkpoint_every=args.checkpoint_every,
@@ -478,10 +490,107 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_compare(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from .experiment import CONFIGURATIONS, METHODS
+    from .models import PRESETS
+
+    cmp = sub.add_parser(
+        "compare",
+        help="the deciding comparison on PTB-XL: every method x configuration, several "
+        "pretraining seeds, configurations chosen on fold 9, paired differences on fold 10",
+        parents=[common],
+        description="Pretrain every (method, configuration, seed) on the pool without PTB-XL's "
+        "test fold, choose each method's configuration on the validation fold (9), score all "
+        "on the test fold (10) and write a reference JSON (rows, paired differences, command, "
+        "git commit, hardware, wall time).",
+    )
+    _add_data_dir(cmp)
+    cmp.add_argument("--out", required=True, help="reference JSON, e.g. book/results/NAME.json")
+    cmp.add_argument("--methods", nargs="+", choices=list(METHODS), default=list(METHODS))
+    cmp.add_argument(
+        "--configurations",
+        nargs="+",
+        choices=list(CONFIGURATIONS),
+        default=["same-crop", "cross-crop"],
+    )
+    cmp.add_argument("--pretrain-seeds", type=_positive_int, default=3)
+    cmp.add_argument("--steps", type=_positive_int, default=300, help="pretraining steps")
+    cmp.add_argument("--batch-size", type=_positive_int, default=64)
+    cmp.add_argument("--model", choices=sorted(PRESETS), default="tiny")
+    cmp.add_argument("--fs", type=_positive_float, default=100.0, help="sampling rate, Hz")
+    cmp.add_argument("--crop", type=_positive_float, default=5.0, help="crop seconds")
+    cmp.add_argument("--fractions", type=_fraction, nargs="+", default=[0.01, 0.05, 0.1, 1.0])
+    cmp.add_argument("--label-seeds", type=_positive_int, default=5)
+    cmp.add_argument("--n-boot", type=_positive_int, default=1000)
+    cmp.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
+    cmp.add_argument("--device", default=None)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import shlex
+    import time
+
+    import torch
+
+    from .data import load_ptbxl
+    from .data.pool import load_source
+    from .evaluate import EvalConfig
+    from .experiment import ComparisonConfig, reference_payload, run_comparison, save_reference
+    from .pretrain import PretrainConfig
+    from .splits import ptbxl_split
+
+    start = time.perf_counter()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    crop = round(args.crop * args.fs)
+    config = ComparisonConfig(
+        methods=tuple(args.methods),
+        configurations=tuple(args.configurations),
+        pretrain_seeds=args.pretrain_seeds,
+        pretrain=PretrainConfig(
+            steps=args.steps,
+            batch_size=args.batch_size,
+            crop=crop,
+            model=args.model,
+            log_every=max(1, args.steps // 10),
+        ),
+        evaluation=EvalConfig(
+            fractions=tuple(args.fractions), seeds=args.label_seeds, crop=crop, n_boot=args.n_boot
+        ),
+        select_fractions=tuple(f for f in args.fractions if f < 1) or tuple(args.fractions),
+    )
+    load = dict(data_dir=args.data_dir, fs=args.fs, bandpass=(0.5, 40.0), progress=False)
+    pool = load_source("pool", duration=10.0, **load)
+    records = load_ptbxl(**load)
+    split = ptbxl_split(records)
+    result = run_comparison(pool, records, split, "superclass", config, args.device, not args.quiet)
+    data = {
+        "labelled": "PTB-XL superclasses",
+        "records": len(records),
+        "fs": records.fs,
+        "folds": split.description,
+        "sizes": {k: int(v) for k, v in split.sizes().items()},
+        "pool": {"records": len(pool), "source": pool.source},
+    }
+    command = "threekg " + " ".join(shlex.quote(a) for a in args.argv_)
+    payload = reference_payload(result, command, time.perf_counter() - start, data)
+    out = save_reference(args.out, payload)
+    print(f"chosen on the validation fold: {result['selected']}")
+    for p in result["paired"]:
+        print(
+            f"{p['method']:>38s} - {p['baseline']:<28s} {p['fraction']:>5.0%}: "
+            f"{p['diff']:+.3f} [{p['ci_low']:+.3f}, {p['ci_high']:+.3f}]"
+        )
+    print(f"reference: {out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``threekg`` console script."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv_ = argv  # as typed, for the record a reference file keeps
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     commands = {
         "info": _cmd_info,
@@ -490,6 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pretrain": _cmd_pretrain,
         "bench": _cmd_bench,
         "evaluate": _cmd_evaluate,
+        "compare": _cmd_compare,
     }
     try:
         return commands[args.command](args)
