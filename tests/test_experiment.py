@@ -1,0 +1,246 @@
+"""The deciding comparison: configuration choice on the validation part only, the reference
+file's schema (and every reference file in the book), ``threekg compare`` on real data."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from threekg_lite.cli import main
+from threekg_lite.data import generate
+from threekg_lite.data.records import LabelSet
+from threekg_lite.evaluate import EvalConfig
+from threekg_lite.experiment import (
+    CONFIGURATIONS,
+    METHODS,
+    RANDOM,
+    ComparisonConfig,
+    check_reference,
+    choose_on_validation,
+    load_reference,
+    pretrain_config,
+    run_comparison,
+    save_reference,
+    select,
+)
+from threekg_lite.models import build_model
+from threekg_lite.pretrain import PretrainConfig
+from threekg_lite.splits import patient_split
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCES = sorted((ROOT / "book" / "results").glob("*.json"))
+TASK = "diagnosis"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return generate(240, fs=100, duration=10, seed=3)
+
+
+@pytest.fixture(scope="module")
+def split(records):
+    return patient_split(records, seed=0, task=TASK)
+
+
+EVAL = EvalConfig(fractions=(0.2, 1.0), seeds=2, crop=300, n_boot=40)
+
+
+def encoders():
+    return {
+        RANDOM: [build_model("tiny", generator=torch.Generator().manual_seed(s)) for s in (0, 1)],
+        "other": build_model("tiny", generator=torch.Generator().manual_seed(5)),
+    }
+
+
+def corrupted(records, split, nan_signals=True):
+    """The same records with every test-part signal NaN and every test label flipped."""
+    bad = copy.copy(records)
+    signals = np.array(records.signals, copy=True)
+    if nan_signals:
+        signals[split.test] = np.nan
+    labels = {}
+    for name, label_set in records.labels.items():
+        y = label_set.y.copy()
+        y[split.test] = ~y[split.test]
+        labels[name] = LabelSet(names=label_set.names, y=y)
+    return dataclasses.replace(bad, signals=signals, labels=labels)
+
+
+def test_the_test_part_takes_no_part_in_the_choice(records, split):
+    """Corrupting every signal and label of the test part changes nothing of the choice."""
+    clean = choose_on_validation(encoders(), records, split, TASK, EVAL)
+    dirty = choose_on_validation(encoders(), corrupted(records, split), split, TASK, EVAL)
+    assert clean == dirty
+    assert {r["method"] for r in clean} == {RANDOM, "other"}
+    n_val = len(split.val)
+    assert all(r["n_labelled"] <= len(split.train) for r in clean) and n_val > 0
+
+
+def test_corrupting_the_validation_part_does_change_the_choice_rows(records, split):
+    """The guard above could pass vacuously if nothing were scored: flipping the validation
+    labels instead must change the rows."""
+    swapped = dataclasses.replace(split, val=split.test, test=split.val)
+    clean = choose_on_validation(encoders(), records, split, TASK, EVAL)
+    flipped = corrupted(records, swapped, nan_signals=False)
+    dirty = choose_on_validation(encoders(), flipped, split, TASK, EVAL)
+    assert [r["auroc"] for r in clean] != [r["auroc"] for r in dirty]
+
+
+def test_select_takes_the_best_mean_over_the_chosen_fractions():
+    rows = [
+        {"method": "A | x", "fraction": 0.1, "auroc": 0.6},
+        {"method": "A | x", "fraction": 1.0, "auroc": 0.99},
+        {"method": "A | y", "fraction": 0.1, "auroc": 0.7},
+        {"method": "A | y", "fraction": 1.0, "auroc": 0.5},
+    ]
+    assert select(rows, {"A": ["A | x", "A | y"]}, (0.1,)) == {"A": "A | y"}
+    assert select(rows, {"A": ["A | x", "A | y"]}, (0.1, 1.0)) == {"A": "A | x"}
+    with pytest.raises(ValueError, match="no validation rows"):
+        select(rows, {"A": ["A | z"]}, (0.1,))
+
+
+def test_pretrain_config_applies_the_configuration_and_layout():
+    base = PretrainConfig(steps=5, batch_size=8, crop=100, model="tiny")
+    cfg = pretrain_config(base, "3KG", "cross-crop lead-wise", 2)
+    assert (cfg.augment, cfg.seed, cfg.crops_per_record, cfg.views_per_crop) == ("3kg", 2, 2, 1)
+    assert cfg.model["layout"] == "lead-wise" and cfg.model["width"] == 16
+    same = pretrain_config(base, "SimCLR (generic)", "same-crop", 0)
+    assert (same.augment, same.model, same.crops_per_record) == ("generic", "tiny", 1)
+
+
+def test_comparison_config_names_unknown_choices():
+    with pytest.raises(ValueError, match="unknown method"):
+        ComparisonConfig(methods=("BYOL",))
+    with pytest.raises(ValueError, match="unknown configuration"):
+        ComparisonConfig(configurations=("three-crop",))
+    with pytest.raises(ValueError, match="select_fractions"):
+        ComparisonConfig(evaluation=EVAL, select_fractions=(0.01,))
+
+
+@pytest.fixture(scope="module")
+def comparison(records, split):
+    config = ComparisonConfig(
+        methods=("3KG", "SimCLR (generic)"),
+        configurations=("same-crop", "cross-crop"),
+        pretrain_seeds=2,
+        pretrain=PretrainConfig(steps=3, batch_size=16, crop=300, model="tiny", log_every=1),
+        evaluation=EVAL,
+        select_fractions=(0.2,),
+    )
+    return run_comparison(records, records, split, TASK, config, device="cpu", progress=False)
+
+
+def test_comparison_reports_every_configuration_on_both_parts(comparison):
+    rows = comparison["rows"]
+    for part in ("validation", "test"):
+        seen = {
+            (r["method"], r["configuration"], r["pretrain_seed"])
+            for r in rows
+            if r["split"] == part
+        }
+        expected = {
+            (m, c, s)
+            for m in ("3KG", "SimCLR (generic)")
+            for c in ("same-crop", "cross-crop")
+            for s in (0, 1)
+        }
+        assert seen == expected | {(RANDOM, None, 0), (RANDOM, None, 1)}
+    assert set(comparison["selected"]) == {"3KG", "SimCLR (generic)"}
+    assert len(comparison["pretraining"]) == 8
+
+
+def test_comparison_pairs_every_configuration_with_random_and_the_chosen_3kg_with_simclr(
+    comparison,
+):
+    pairs = {(p["method"], p["baseline"]) for p in comparison["paired"]}
+    chosen = comparison["selected"]
+    assert (f"3KG | {chosen['3KG']}", f"SimCLR (generic) | {chosen['SimCLR (generic)']}") in pairs
+    assert {b for _, b in pairs} >= {RANDOM}
+    for p in comparison["paired"]:
+        assert p["ci_low"] <= p["diff"] <= p["ci_high"] and p["runs"] == 4
+
+
+def test_chosen_configuration_is_the_best_on_validation(comparison):
+    rows = [r for r in comparison["rows"] if r["split"] == "validation" and r["fraction"] == 0.2]
+    for method, configuration in comparison["selected"].items():
+        means = {
+            c: np.mean(
+                [r["auroc"] for r in rows if r["method"] == method and r["configuration"] == c]
+            )
+            for c in ("same-crop", "cross-crop")
+        }
+        assert means[configuration] == max(means.values())
+
+
+def _payload(comparison):
+    return {
+        "command": "threekg compare --out x.json",
+        "git_sha": "0" * 40,
+        "hardware": {"processor": "test"},
+        "wall_s": 1.0,
+        "data": {"records": 240, "fs": 100.0, "folds": "synthetic"},
+        **comparison,
+    }
+
+
+def test_reference_round_trips_and_bad_files_are_named(comparison, tmp_path):
+    payload = _payload(comparison)
+    path = save_reference(tmp_path / "ref.json", payload)
+    assert load_reference(path)["rows"] == json.loads(json.dumps(payload["rows"]))
+    for broken, match in [
+        ({k: v for k, v in payload.items() if k != "wall_s"}, "missing keys"),
+        (
+            {**payload, "rows": [{**payload["rows"][0], "configuration": "gone"}]},
+            "no longer exists",
+        ),
+        ({**payload, "rows": [{**payload["rows"][0], "method": "BYOL"}]}, "no longer exists"),
+        ({**payload, "rows": [{**payload["rows"][0], "auroc": 1.5}]}, r"not in \[0, 1\]"),
+        ({**payload, "paired": [{**payload["paired"][0], "diff": 9.0}]}, "outside its interval"),
+    ]:
+        with pytest.raises(ValueError, match=f"ref.json: .*{match}"):
+            check_reference(broken, tmp_path / "ref.json")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ValueError, match="bad.json: not a readable reference file"):
+        load_reference(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("path", REFERENCES, ids=lambda p: p.name)
+def test_every_reference_file_in_the_book_has_the_schema(path):
+    payload = load_reference(path)  # schema and names that still exist
+    assert payload["command"].startswith("threekg compare")
+    assert payload["git_sha"] and payload["hardware"]
+    for method, configuration in payload.get("selected", {}).items():
+        assert method in METHODS and configuration in CONFIGURATIONS
+
+
+def test_compare_cli_on_real_data(data_dir, tmp_path, capsys):
+    out = tmp_path / "ref.json"
+    code = main(
+        ["compare", "--data-dir", str(data_dir), "--out", str(out), "--methods", "3KG",
+         "--configurations", "cross-crop", "--pretrain-seeds", "1", "--steps", "2",
+         "--label-seeds", "1", "--fractions", "0.1", "1", "--n-boot", "20", "-q"]
+    )  # fmt: skip
+    assert code == 0
+    payload = load_reference(out)
+    assert payload["command"].startswith("threekg compare --data-dir")
+    assert payload["data"]["sizes"]["test"] > 0 and payload["data"]["fs"] == 100.0
+    assert {r["split"] for r in payload["rows"]} == {"validation", "test"}
+    assert all(math.isfinite(r["auroc"]) for r in payload["rows"])
+    assert "chosen on the validation fold" in capsys.readouterr().out
