@@ -1,0 +1,130 @@
+"""What an encoder can use to find the twin view: experiments on the pretext task.
+
+Contrastive pretraining asks the encoder to pick, among the views in a batch, the other view
+of the same ECG. When both views come from the *same* crop, they share the exact time of
+every beat: rotation, scaling and masking change the leads and blank out stretches, but a
+QRS complex stays at the same sample in both. A feature that only knows *when* something
+happens, and nothing of the waveform, can then solve the task. This module measures that:
+
+* :func:`twin_pairs` makes two views of each record, either of one crop or of two
+  non-overlapping windows of the record (the beat timing then differs);
+* :func:`timing_signature` is such a morphology-blind feature: the smoothed mean absolute
+  slope over the leads, standardised, i.e. *where* in the crop activity happens;
+* :func:`twin_retrieval` is the pretext task as a test: the fraction of first views whose
+  most similar second view (cosine) is their own twin;
+* :func:`heart_rate_similarity` measures how much of an encoder's similarity between
+  *different* records follows their heart rates (Spearman correlation over pairs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+
+
+def twin_pairs(
+    signals: np.ndarray | torch.Tensor,
+    crop: int,
+    augment: Any,
+    generator: torch.Generator,
+    same_crop: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two views ``(N, 12, crop)`` of every record.
+
+    Parameters
+    ----------
+    signals
+        ``(N, 12, T)`` records, mV.
+    crop
+        Samples per view; with ``same_crop=False`` the records need ``2 * crop`` samples.
+    augment
+        A view-making transform ``(x, generator) -> view`` (e.g.
+        :func:`threekg_lite.pretrain.make_augmentation`).
+    generator
+        The only source of randomness (crop places and views).
+    same_crop
+        ``True``: both views of one random crop; ``False``: one view of each of two
+        non-overlapping windows, at random places, in random order.
+    """
+    x = torch.as_tensor(np.asarray(signals, dtype=np.float32))
+    n, _, t = x.shape
+    windows = 1 if same_crop else 2
+    slack = t - windows * crop
+    if slack < 0:
+        raise ValueError(f"{windows} crop(s) of {crop} samples do not fit in {t} samples")
+    offsets = torch.randint(0, slack + 1, (n, windows), generator=generator).sort(dim=1)[0]
+    starts = offsets + crop * torch.arange(windows)
+    if not same_crop:  # which window gives the first view: a coin per record
+        flip = torch.rand(n, generator=generator) < 0.5
+        starts = torch.where(flip[:, None], starts.flip(1), starts)
+    rows = torch.arange(n)[:, None, None]
+    leads = torch.arange(12)[None, :, None]
+
+    def window(j: int) -> torch.Tensor:
+        return x[rows, leads, starts[:, j, None, None] + torch.arange(crop)]
+
+    first = window(0)
+    second = first if same_crop else window(1)
+    return augment(first, generator), augment(second, generator)
+
+
+def timing_signature(x: torch.Tensor | np.ndarray, fs: float, smooth_s: float = 0.05) -> np.ndarray:
+    """``(N, T - 1)`` where activity happens in each ECG, and nothing of its shape.
+
+    The mean over leads of ``|x_l(t + 1) - x_l(t)|``, smoothed by a moving average of
+    ``smooth_s`` seconds, then centred and scaled to unit norm per record. Rotating,
+    scaling or masking leads changes its height here and there, not where its peaks are.
+    """
+    x = np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64)
+    slope = np.abs(np.diff(x, axis=-1)).mean(axis=1)  # (N, T - 1)
+    width = max(1, round(smooth_s * fs))
+    kernel = np.ones(width) / width
+    smooth = np.apply_along_axis(lambda s: np.convolve(s, kernel, mode="same"), 1, slope)
+    smooth -= smooth.mean(axis=1, keepdims=True)
+    return smooth / np.maximum(np.linalg.norm(smooth, axis=1, keepdims=True), 1e-12)
+
+
+def twin_retrieval(first: np.ndarray, second: np.ndarray) -> float:
+    """Fraction of rows ``i`` of ``first`` whose most cosine-similar row of ``second`` is row
+    ``i``: the pretext task's top-1 accuracy among ``N`` candidates (chance ``1 / N``)."""
+    a, b = (np.asarray(f, dtype=np.float64) for f in (first, second))
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"need two (N, D) arrays of one shape, got {a.shape} and {b.shape}")
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return float(np.mean(np.argmax(a @ b.T, axis=1) == np.arange(a.shape[0])))
+
+
+def heart_rate_similarity(features: np.ndarray, heart_rate: np.ndarray) -> float:
+    """Spearman correlation, over all pairs of different records, between the cosine
+    similarity of their features and minus the difference of their heart rates.
+
+    Near 1: the encoder's notion of "similar" is mostly "beats at the same rate". Records
+    whose heart rate is NaN (no beats found) are left out.
+    """
+    f = np.asarray(features, dtype=np.float64)
+    hr = np.asarray(heart_rate, dtype=np.float64)
+    keep = np.isfinite(hr)
+    f, hr = f[keep], hr[keep]
+    if len(hr) < 3:
+        raise ValueError("need at least 3 records with a heart rate")
+    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    i, j = np.triu_indices(len(hr), k=1)
+    similarity = np.einsum("pd,pd->p", f[i], f[j])
+    return float(spearmanr(similarity, -np.abs(hr[i] - hr[j])).statistic)
+
+
+def heart_rates(signals: np.ndarray, fs: float) -> np.ndarray:
+    """``(N,)`` beats per minute of each record from its R peaks
+    (:func:`threekg_lite.vcg_features.detect_beats`): 60 / median RR; NaN under 2 beats."""
+    from .vcg_features import detect_beats
+
+    out = np.full(len(signals), np.nan)
+    for k, x in enumerate(np.asarray(signals)):
+        peaks = detect_beats(x, fs)
+        if len(peaks) >= 2:
+            out[k] = 60.0 * fs / float(np.median(np.diff(peaks)))
+    return out
