@@ -143,6 +143,7 @@ def comparison(records, split):
         pretrain=PretrainConfig(steps=3, batch_size=16, crop=300, model="tiny", log_every=1),
         evaluation=EVAL,
         select_fractions=(0.2,),
+        supervised=True,
     )
     return run_comparison(records, records, split, TASK, config, device="cpu", progress=False)
 
@@ -153,7 +154,7 @@ def test_comparison_reports_every_configuration_on_both_parts(comparison):
         seen = {
             (r["method"], r["configuration"], r["pretrain_seed"])
             for r in rows
-            if r["split"] == part
+            if r["split"] == part and r["method"] != "supervised (scratch)"
         }
         expected = {
             (m, c, s)
@@ -164,6 +165,39 @@ def test_comparison_reports_every_configuration_on_both_parts(comparison):
         assert seen == expected | {(RANDOM, None, 0), (RANDOM, None, 1)}
     assert set(comparison["selected"]) == {"3KG", "SimCLR (generic)"}
     assert len(comparison["pretraining"]) == 8
+    supervised = [r for r in rows if r["method"] == "supervised (scratch)"]
+    assert {(r["split"], r["fraction"]) for r in supervised} == {("test", 1.0)}
+    assert len(supervised) == EVAL.seeds
+
+
+def test_tables_and_figure_of_a_comparison(comparison):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from threekg_lite.experiment import (
+        configuration_table,
+        paired_entry,
+        paired_table,
+        plot_comparison,
+        results_table,
+    )
+
+    payload = _payload(comparison)
+    table = results_table(payload)
+    assert list(table.index)[0] == RANDOM and list(table.columns) == ["20 %", "100 %"]
+    rows = [r for r in comparison["rows"] if r["split"] == "test" and r["method"] == RANDOM]
+    assert table.loc[RANDOM, "20 %"] == pytest.approx(
+        np.mean([r["auroc"] for r in rows if r["fraction"] == 0.2])
+    )
+    assert configuration_table(payload).shape == (4, 5)
+    assert paired_table(payload).shape[1] == 2
+    entry = paired_entry(payload, "3KG", RANDOM, 0.2)
+    assert entry["method"] == f"3KG | {comparison['selected']['3KG']}"
+    fig = plot_comparison(payload, title="t")
+    assert len(fig.axes) == 2
+    plt.close(fig)
 
 
 def test_comparison_pairs_every_configuration_with_random_and_the_chosen_3kg_with_simclr(

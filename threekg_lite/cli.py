@@ -522,6 +522,9 @@ def _add_compare(sub: argparse._SubParsersAction, common: argparse.ArgumentParse
     cmp.add_argument("--fractions", type=_fraction, nargs="+", default=[0.01, 0.05, 0.1, 1.0])
     cmp.add_argument("--label-seeds", type=_positive_int, default=5)
     cmp.add_argument("--n-boot", type=_positive_int, default=1000)
+    cmp.add_argument(
+        "--supervised", action="store_true", help="also train from scratch on all labels"
+    )
     cmp.add_argument("--threads", type=_positive_int, default=None, help="torch CPU threads")
     cmp.add_argument("--device", default=None)
 
@@ -558,6 +561,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             fractions=tuple(args.fractions), seeds=args.label_seeds, crop=crop, n_boot=args.n_boot
         ),
         select_fractions=tuple(f for f in args.fractions if f < 1) or tuple(args.fractions),
+        supervised=args.supervised,
     )
     load = dict(data_dir=args.data_dir, fs=args.fs, bandpass=(0.5, 40.0), progress=False)
     pool = load_source("pool", duration=10.0, **load)

@@ -56,6 +56,9 @@ METHODS: dict[str, str] = {
 RANDOM = "random encoder"
 """The name of the randomly initialised baseline."""
 
+SUPERVISED = "supervised (scratch)"
+"""The name of the supervised baseline: the same network trained from scratch on all labels."""
+
 
 @dataclass(frozen=True)
 class ComparisonConfig:
@@ -76,6 +79,9 @@ class ComparisonConfig:
         Fractions, label seeds, probe settings (:class:`~threekg_lite.evaluate.EvalConfig`).
     select_fractions
         Fractions whose mean validation AUROC chooses each method's configuration.
+    supervised
+        Also train the network from scratch on all training labels (one per label seed),
+        scored on the test part: the level the label-efficient methods are measured against.
     """
 
     methods: tuple[str, ...] = tuple(METHODS)
@@ -84,6 +90,7 @@ class ComparisonConfig:
     pretrain: PretrainConfig = field(default_factory=lambda: PretrainConfig(model="tiny"))
     evaluation: EvalConfig = field(default_factory=EvalConfig)
     select_fractions: tuple[float, ...] = (0.01, 0.05, 0.1)
+    supervised: bool = False
 
     def __post_init__(self) -> None:
         for name in self.methods:
@@ -248,6 +255,11 @@ def run_comparison(
         encoders, records, split, task, config.evaluation, device, progress, compare=compare
     )
     rows = [_row("validation", r) for r in val_rows] + [_row("test", r) for r in test_rows]
+    if config.supervised:
+        full = replace(config.evaluation, fractions=(1.0,))
+        methods = {SUPERVISED: ("supervised", base.model)}
+        supervised = evaluate(methods, records, split, task, full, device, progress)
+        rows += [_row("test", r) for r in supervised]
     return {
         "rows": rows,
         "paired": _finite(test_rows.paired),
@@ -377,7 +389,7 @@ def check_reference(payload: Any, path: str | os.PathLike[str] = "<reference>") 
     for key in ("records", "fs", "folds"):
         if key not in payload["data"]:
             fail(f"data has no {key!r}")
-    known_methods = set(METHODS) | {RANDOM}
+    known_methods = set(METHODS) | {RANDOM, SUPERVISED}
     for i, row in enumerate(payload["rows"]):
         absent = [k for k in ROW_KEYS if k not in row]
         if absent:
@@ -417,3 +429,138 @@ def reference_payload(
         "data": dict(data),
         **dict(result),
     }
+
+
+# ------------------------------------------------------------------------- reading a result
+
+
+def _frame(payload: Mapping[str, Any]):
+    import pandas as pd
+
+    rows = pd.DataFrame(payload["rows"])
+    rows["configuration"] = rows["configuration"].fillna("")
+    rows["auroc"] = rows["auroc"].astype(float)
+    return rows
+
+
+def chosen_rows(payload: Mapping[str, Any], part: str = "test"):
+    """The rows of ``part`` for the random encoder and each method's chosen configuration,
+    named by method alone (a :class:`pandas.DataFrame`)."""
+    rows = _frame(payload)
+    rows = rows[rows["split"] == part]
+    keep = rows["method"] == RANDOM
+    for method, configuration in payload["selected"].items():
+        keep |= (rows["method"] == method) & (rows["configuration"] == configuration)
+    return rows[keep]
+
+
+def results_table(payload: Mapping[str, Any], part: str = "test"):
+    """Mean macro AUROC over runs: methods (chosen configurations) x fractions."""
+    rows = chosen_rows(payload, part)
+    order = [RANDOM] + [m for m in payload["selected"]]
+    table = rows.pivot_table(index="method", columns="fraction", values="auroc", aggfunc="mean")
+    table = table.reindex([m for m in order if m in table.index])
+    table.columns = [f"{100 * f:g} %" for f in table.columns]
+    return table
+
+
+def configuration_table(payload: Mapping[str, Any]):
+    """Every (method, configuration) tried, with its mean AUROC over runs on the validation
+    and the test part at each fraction, and whether it was chosen (on validation)."""
+    rows = _frame(payload)
+    rows = rows[rows["method"].isin(list(METHODS))]
+    table = rows.pivot_table(
+        index=["method", "configuration"], columns=["split", "fraction"], values="auroc"
+    )
+    table = table.reindex(columns=["validation", "test"], level=0)
+    table.columns = [f"{part} {100 * f:g} %" for part, f in table.columns]
+    chosen = [payload["selected"].get(m) == c for m, c in table.index]
+    table.insert(0, "chosen", ["yes" if c else "" for c in chosen])
+    return table
+
+
+def paired_table(payload: Mapping[str, Any], chosen_only: bool = True):
+    """The paired differences as ``method - baseline`` rows, fractions as columns, each cell
+    ``+0.012 [-0.010, +0.035]``."""
+    import pandas as pd
+
+    chosen = {f"{m} | {c}" for m, c in payload["selected"].items()}
+    out: dict[str, dict[str, str]] = {}
+    for p in payload["paired"]:
+        if chosen_only and p["method"] not in chosen:
+            continue
+        name = f"{p['method']}  −  {p['baseline']}"
+        cell = f"{p['diff']:+.3f} [{p['ci_low']:+.3f}, {p['ci_high']:+.3f}]"
+        out.setdefault(name, {})[f"{100 * p['fraction']:g} %"] = cell
+    return pd.DataFrame(out).T
+
+
+def paired_entry(payload: Mapping[str, Any], method: str, baseline: str, fraction: float):
+    """The paired entry of ``method`` (its chosen configuration) against ``baseline`` (a
+    method, its chosen configuration, or the random encoder) at ``fraction``."""
+    name = f"{method} | {payload['selected'][method]}"
+    base = baseline if baseline == RANDOM else f"{baseline} | {payload['selected'][baseline]}"
+    for p in payload["paired"]:
+        if p["method"] == name and p["baseline"] == base and math.isclose(p["fraction"], fraction):
+            return p
+    raise KeyError(f"no paired entry {name} - {base} at {fraction}")
+
+
+def plot_comparison(payload: Mapping[str, Any], title: str | None = None):
+    """Two panels: macro AUROC of each method's chosen configuration per labelled fraction
+    (mean over runs, bars: 2.5-97.5 % of the runs, dodged), and the paired difference of
+    each to the random encoder with its bootstrap 95 % interval. 3KG is drawn heavier;
+    a supervised row at 100 %, when the file has one, is a dashed line."""
+    import matplotlib.pyplot as plt
+
+    from .figures import OKABE_ITO
+    from .figures_pretrain import MARKERS
+
+    rows = chosen_rows(payload)
+    methods = [RANDOM] + [m for m in METHODS if m in payload["selected"]]
+    fractions = sorted(rows["fraction"].unique())
+    x = np.arange(len(fractions))
+    width = 0.8 / len(methods)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    for i, method in enumerate(methods):
+        part = rows[rows["method"] == method]
+        heavy = method == "3KG"
+        style = dict(
+            color=OKABE_ITO[i % len(OKABE_ITO)],
+            marker=MARKERS[i % len(MARKERS)],
+            ms=8 if heavy else 5,
+            lw=2.5 if heavy else 1.2,
+            capsize=3,
+            ls="none",
+            zorder=3 if heavy else 2,
+        )
+        offset = (i - (len(methods) - 1) / 2) * width
+        right_offset = (i - 1 - (len(methods) - 2) / 2) * width
+        grouped = [part[np.isclose(part["fraction"], f)]["auroc"].to_numpy() for f in fractions]
+        mean = np.array([g.mean() for g in grouped])
+        low = np.array([np.percentile(g, 2.5) for g in grouped])
+        high = np.array([np.percentile(g, 97.5) for g in grouped])
+        left.errorbar(x + offset, mean, yerr=[mean - low, high - mean], label=method, **style)
+        if method == RANDOM:
+            continue
+        entries = [paired_entry(payload, method, RANDOM, f) for f in fractions]
+        d = np.array([e["diff"] for e in entries])
+        lo = np.array([e["ci_low"] for e in entries])
+        hi = np.array([e["ci_high"] for e in entries])
+        right.errorbar(x + right_offset, d, yerr=[d - lo, hi - d], label=method, **style)
+    supervised = [r for r in payload["rows"] if r["method"] == SUPERVISED]
+    if supervised:
+        level = float(np.mean([r["auroc"] for r in supervised]))
+        left.axhline(level, color="0.3", ls="--", lw=1, label="supervised, 100 % of labels")
+    labels = [f"{100 * f:g} %" for f in fractions]
+    left.set(xticks=x, xticklabels=labels, xlabel="labelled fraction of the training folds")
+    left.set(ylabel="macro AUROC, test fold")
+    left.legend(fontsize=8, loc="lower right")
+    right.axhline(0, color="0.3", lw=1)
+    right.set(xticks=x, xticklabels=labels, xlabel="labelled fraction of the training folds")
+    right.set(ylabel="AUROC minus random encoder (paired, 95 % CI)")
+    for ax in (left, right):
+        ax.grid(axis="y", alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
