@@ -155,3 +155,35 @@ def plot_neighbours(
         ax.set_ylabel(f"{lead_name} (mV)")
     axes[-1].set_xlabel("time (s)")
     return fig
+
+
+def plot_twin_retrieval(
+    retrieval: Mapping[str, Mapping[str, float]], chance: float, title: str | None = None
+) -> Figure:
+    """Grouped horizontal bars: twin-retrieval top-1 of each feature (rows) for each kind of
+    view pair (bars), with the chance level ``1 / N`` as a dotted line.
+
+    ``retrieval``: feature name -> {pair kind -> fraction of twins found}.
+    """
+
+    features = list(retrieval)
+    kinds = list(dict.fromkeys(k for v in retrieval.values() for k in v))
+    y = np.arange(len(features))
+    height = 0.8 / len(kinds)
+    fig, ax = plt.subplots(figsize=(7.5, 0.7 + 0.75 * len(features)), layout="constrained")
+    hatches = ("", "//", "..", "xx")
+    for j, kind in enumerate(kinds):
+        values = [100 * retrieval[f].get(kind, np.nan) for f in features]
+        pos = y + (j - (len(kinds) - 1) / 2) * height
+        bars = ax.barh(
+            pos, values, height, label=kind, color=OKABE_ITO[j], hatch=hatches[j % 4], alpha=0.9
+        )
+        ax.bar_label(bars, fmt="%.0f %%", padding=2, fontsize=8)
+    ax.axvline(100 * chance, color="0.2", ls=":", lw=1, label=f"chance ({100 * chance:.1f} %)")
+    ax.set_yticks(y, features)
+    ax.invert_yaxis()
+    ax.set(xlabel="twins found (top-1 among all records, %)", xlim=(0, 110))
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
