@@ -107,6 +107,10 @@ class PretrainConfig:
         samples), so that positives differ in time as well as in the augmentation, as with
         the 3KG base code's record positives across its exhaustive 5-s crops and CLOCS's
         multi-segment positives. The views of one record's crops are positives of each other.
+        The book's reference run (``book/results/``) found 3KG's same-crop pairs no better
+        than a random encoder downstream and cross-crop pairs clearly better (chapters 4-5:
+        same-crop pairs share their beat timing); the default stays 1 because it is what
+        a view pipeline means elsewhere and it needs records only one crop long.
     views_per_crop
         Augmented views made of each window: 2 (default) or 1. ``crops_per_record=2,
         views_per_crop=1`` pairs one view of each of two different windows: the two views
