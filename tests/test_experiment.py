@@ -278,3 +278,11 @@ def test_compare_cli_on_real_data(data_dir, tmp_path, capsys):
     assert {r["split"] for r in payload["rows"]} == {"validation", "test"}
     assert all(math.isfinite(r["auroc"]) for r in payload["rows"])
     assert "chosen on the validation fold" in capsys.readouterr().out
+
+
+def test_find_reference_finds_the_book_files_and_says_none_otherwise():
+    from threekg_lite.experiment import find_reference
+
+    for path in REFERENCES:
+        assert find_reference(path.stem) == path
+    assert find_reference("no-such-run") is None

@@ -564,3 +564,14 @@ def plot_comparison(payload: Mapping[str, Any], title: str | None = None):
     if title:
         fig.suptitle(title)
     return fig
+
+
+def find_reference(name: str) -> Path | None:
+    """``book/results/<name>.json`` of the checkout this package runs from, or ``None``
+    (a package installed without its repository has no ``book/`` folder)."""
+    candidates = [
+        Path(__file__).resolve().parents[1] / "book" / "results" / f"{name}.json",
+        Path.cwd() / "book" / "results" / f"{name}.json",
+        Path.cwd().parent / "book" / "results" / f"{name}.json",
+    ]
+    return next((p for p in candidates if p.is_file()), None)
