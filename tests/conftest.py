@@ -79,3 +79,17 @@ def ptbxl_rows(ptbxl_csv_rows, ptbxl_ids_on_disk) -> list[dict[str, str]]:
     """The rows of ``ptbxl_database.csv`` whose 100 Hz record is on disk, in the table's order:
     what ``load_ptbxl(fs=100)`` must load."""
     return [r for r in ptbxl_csv_rows if int(r["ecg_id"]) in ptbxl_ids_on_disk[100]]
+
+
+@pytest.fixture(scope="module")
+def single_thread():
+    """One thread for torch and for the BLAS under scikit-learn's lbfgs: the fits are tiny,
+    and on a shared machine several threads mostly wait for each other."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(before)

@@ -19,7 +19,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
 from torch import nn  # noqa: E402
 
 from threekg_lite.cli import main  # noqa: E402
@@ -46,15 +45,7 @@ SEEDS = 2
 PTBXL_NAMES = ("NORM", "MI", "STTC", "CD", "HYP")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread for torch and for the BLAS under scikit-learn's lbfgs: the fits are tiny,
-    and on a shared machine several threads mostly wait for each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 @pytest.fixture(scope="module")
