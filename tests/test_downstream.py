@@ -291,3 +291,21 @@ def test_fine_tune_on_cuda(ecgs):
     assert len(classifier.history) == 1 and np.isfinite(classifier.history[0])
     scores = predict_scores(classifier, x, CROP)
     assert scores.shape == (64, 2) and np.isfinite(scores).all()
+
+
+def test_a_range_scaled_model_is_fine_tuned_and_scored_on_scaled_records(ecgs):
+    """With ``input_norm="range"`` every record is divided by its range before it reaches
+    the network, in training and in scoring: a record's gain then changes nothing."""
+    x, y = ecgs
+    gains = np.linspace(0.2, 5.0, len(x), dtype=np.float32)[:, None, None]
+    model = build_model("tiny", generator=torch.Generator().manual_seed(0), input_norm="range")
+    a = fine_tune(model, x, y, crop=CROP, epochs=2, batch_size=32, seed=0)
+    b = fine_tune(model, x * gains, y, crop=CROP, epochs=2, batch_size=32, seed=0)
+    assert a.input_norm == "range"
+    for key, value in a.state_dict().items():  # equal up to the rounding of the division
+        torch.testing.assert_close(value, b.state_dict()[key], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        predict_scores(a, x, CROP), predict_scores(a, 3.0 * x, CROP), rtol=1e-4, atol=1e-6
+    )
+    plain = fine_tune(tiny(), x, y, crop=CROP, epochs=2, batch_size=32, seed=0)
+    assert plain.input_norm == "none" and not same_state(plain, a)

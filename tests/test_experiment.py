@@ -279,3 +279,10 @@ def test_find_reference_finds_the_book_files_and_says_none_otherwise():
     for path in REFERENCES:
         assert find_reference(path.stem) == path
     assert find_reference("no-such-run") is None
+
+
+def test_the_range_norm_configuration_goes_into_the_model_config():
+    base = PretrainConfig(steps=5, batch_size=8, crop=100, model="tiny")
+    cfg = pretrain_config(base, "3KG", "cross-crop range-norm", 0)
+    assert cfg.model["input_norm"] == "range" and cfg.model["layout"] == "12-channel"
+    assert build_model(cfg.model).input_norm == "range"

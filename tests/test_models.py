@@ -17,6 +17,7 @@ from threekg_lite.models import (
     build_model,
     count_parameters,
     forward_flops,
+    scale_input,
 )
 
 KERNELS = [3, 7, 15]
@@ -367,3 +368,33 @@ def test_leadwise_costs_about_twelve_times_the_flops():
     channels = forward_flops(build_model("tiny").encoder, 1000)
     leadwise = forward_flops(build_model("tiny-leadwise").encoder, 1000)
     assert 10 < leadwise / channels < 12.5
+
+
+# ------------------------------------------------------------ input scaling
+
+
+def test_range_scaling_divides_each_record_by_its_range_over_all_leads():
+    x = torch.randn(3, 12, 50, generator=_gen(1), dtype=torch.float64)
+    x[1] *= 7.0
+    x[2] = 0.25  # flat: left as it is
+    got = scale_input(x, "range")
+    for b in range(3):
+        values = [float(v) for v in x[b].flatten()]
+        span = max(values) - min(values)
+        expected = x[b] / span if span > 0 else x[b]
+        torch.testing.assert_close(got[b], expected)
+    # One factor per record: the ratios between leads stay.
+    torch.testing.assert_close(got[0, 3] / got[0, 5], x[0, 3] / x[0, 5])
+    assert scale_input(x, "none") is x
+    torch.testing.assert_close(scale_input(5.0 * x[:2], "range"), got[:2])
+    with pytest.raises(ValueError, match="input_norm"):
+        scale_input(x, "zscore")
+
+
+def test_input_norm_is_part_of_the_model_config():
+    model = build_model("tiny", input_norm="range")
+    assert model.input_norm == "range" and model.config["input_norm"] == "range"
+    assert build_model(model.config).input_norm == "range"
+    assert build_model("tiny").config["input_norm"] == "none"
+    with pytest.raises(ValueError, match="input_norm"):
+        build_model("tiny", input_norm="zscore")

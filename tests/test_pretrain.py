@@ -36,6 +36,7 @@ from threekg_lite.checkpoint import (
 from threekg_lite.cli import main
 from threekg_lite.data import generate
 from threekg_lite.data.prepare import save_prepared
+from threekg_lite.features import extract_features
 from threekg_lite.models import PRESETS, build_model
 from threekg_lite.pretrain import (
     AUGMENTATIONS,
@@ -856,3 +857,26 @@ def test_bad_crop_and_optimizer_options_are_named(overrides, match):
 def test_adam_option_uses_plain_adam(records):
     assert type(trainer(records, optimizer="adam").optimizer) is torch.optim.Adam
     assert type(trainer(records).optimizer) is torch.optim.AdamW
+
+
+# ------------------------------------------------------------ input scaling
+
+
+def test_range_norm_travels_from_the_pool_to_the_checkpoint_and_the_features(records, tmp_path):
+    """Records are scaled once, before cropping and the views; the checkpoint keeps the
+    setting, and features of the loaded model are those of the scaled records."""
+    model = {**PRESETS["tiny"], "input_norm": "range"}
+    t = trainer(records, out_dir=tmp_path, model=model, steps=2, checkpoint_every=2)
+    x = torch.as_tensor(records.signals, dtype=torch.float32)
+    span = x.amax(dim=(1, 2), keepdim=True) - x.amin(dim=(1, 2), keepdim=True)
+    torch.testing.assert_close(t.pool.data, x / span)
+    plain = trainer(records, steps=2)
+    torch.testing.assert_close(plain.pool.data, x)
+    t.run()
+    loaded = load_model(tmp_path / CHECKPOINT)
+    assert loaded.input_norm == "range"
+    got = extract_features(loaded, records.signals[:6], crop=300)
+    loaded.input_norm = "none"  # the same network fed the scaled records by hand
+    expected = extract_features(loaded, (x / span)[:6].numpy(), crop=300)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(extract_features(loaded, records.signals[:6], crop=300), got)

@@ -99,7 +99,8 @@ def check_model_config(
     path: str | os.PathLike[str], found: dict[str, Any], expected: dict[str, Any]
 ) -> None:
     """Refuse a checkpoint written for another architecture, naming the differences."""
-    found = {"layout": "12-channel", **found}  # written before layouts existed
+    # Keys added later, with the value that checkpoints written before them meant.
+    found = {"layout": "12-channel", "input_norm": "none", **found}
     keys = sorted(set(found) | set(expected))
     diff = [f"{k}: checkpoint {found.get(k)!r}, asked {expected.get(k)!r}" for k in keys]
     diff = [d for d, k in zip(diff, keys) if _norm(found.get(k)) != _norm(expected.get(k))]

@@ -92,7 +92,7 @@ def _positive_float(text: str) -> float:
 
 
 def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .models import PRESETS
+    from .models import INPUT_NORMS, PRESETS
     from .pretrain import AUGMENTATIONS
 
     pre = sub.add_parser(
@@ -130,6 +130,12 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     )
     pre.add_argument("--views-per-crop", type=int, choices=[1, 2], default=2)
     pre.add_argument("--optimizer", choices=["adamw", "adam"], default="adamw")
+    pre.add_argument(
+        "--input-norm",
+        choices=INPUT_NORMS,
+        default="none",
+        help="range: each record divided by its max - min over all leads (the 3KG base code)",
+    )
     pre.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto")
     pre.add_argument("--compile", action="store_true", help="torch.compile the model")
     pre.add_argument("--checkpoint-every", type=_positive_int, default=500)
@@ -152,6 +158,7 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 def _cmd_pretrain(args: argparse.Namespace) -> int:
     from .data.pool import load_source
     from .distributed import cleanup
+    from .models import PRESETS
     from .pretrain import PretrainConfig, Pretrainer
 
     records = load_source(
@@ -174,7 +181,9 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         crop=crop,
         augment=args.augment,
-        model=args.model,
+        model=args.model
+        if args.input_norm == "none"
+        else {**PRESETS[args.model], "input_norm": args.input_norm},
         lr=args.lr,
         temperature=args.temperature,
         positives=args.positives,

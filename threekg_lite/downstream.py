@@ -260,12 +260,16 @@ class Classifier(nn.Module):
         ``nn.Linear(D, K)``.
     history
         Mean training loss of every epoch, filled by :func:`fine_tune`.
+    input_norm
+        The scaling of the records it takes (the pretrained model's; see
+        :func:`~threekg_lite.models.scale_input`), applied by whoever feeds it.
     """
 
-    def __init__(self, encoder: nn.Module, head: nn.Linear) -> None:
+    def __init__(self, encoder: nn.Module, head: nn.Linear, input_norm: str = "none") -> None:
         super().__init__()
         self.encoder = encoder
         self.head = head
+        self.input_norm = input_norm
         self.history: list[float] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -376,9 +380,10 @@ def fine_tune(
         head = nn.Linear(encoder.out_dim, y.shape[1])
     head = head.to_empty(device="cpu")
     init_weights(head, generator)
-    classifier = Classifier(copy.deepcopy(encoder), head).to(device)
+    norm = getattr(model, "input_norm", "none")
+    classifier = Classifier(copy.deepcopy(encoder), head, norm).to(device)
 
-    pool = RecordPool(signals_train, np.arange(n), device)
+    pool = RecordPool(signals_train, np.arange(n), device, input_norm=norm)
     targets = torch.as_tensor(y, dtype=torch.float32, device=device)
     full, rest = divmod(n, batch_size)
     steps_per_epoch = full + (rest >= 2)

@@ -34,16 +34,21 @@ import numpy as np
 import torch
 
 from .evaluate import EvalConfig, evaluate, validation_split
+from .models import PRESETS, build_model
 from .pretrain import PretrainConfig, Pretrainer
 
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "same-crop": {"crops_per_record": 1, "views_per_crop": 2},
     "cross-crop": {"crops_per_record": 2, "views_per_crop": 1},
     "cross-crop lead-wise": {"crops_per_record": 2, "views_per_crop": 1, "layout": "lead-wise"},
+    "cross-crop range-norm": {"crops_per_record": 2, "views_per_crop": 1, "input_norm": "range"},
 }
 """Named pretraining configurations: :class:`~threekg_lite.pretrain.PretrainConfig` fields
-(and ``layout``, the model's :data:`~threekg_lite.models.LAYOUTS`) that differ from the run's
-base config."""
+(and the model config keys of :data:`MODEL_KEYS`) that differ from the run's base config."""
+
+MODEL_KEYS = ("layout", "input_norm")
+"""Configuration keys that belong to the model config (:func:`~threekg_lite.models.build_model`):
+the encoder layout and the records' scaling."""
 
 METHODS: dict[str, str] = {
     "SimCLR (generic)": "generic",
@@ -114,12 +119,10 @@ def pretrain_config(base: PretrainConfig, method: str, configuration: str, seed:
     """The :class:`PretrainConfig` of one run: ``base`` with the method's augmentation, the
     configuration's fields and the seed."""
     fields = dict(CONFIGURATIONS[configuration])
-    layout = fields.pop("layout", None)
+    model_keys = {k: fields.pop(k) for k in MODEL_KEYS if k in fields}
     model = base.model
-    if layout is not None:
-        from .models import PRESETS
-
-        model = {**(PRESETS[model] if isinstance(model, str) else model), "layout": layout}
+    if model_keys:
+        model = {**(PRESETS[model] if isinstance(model, str) else model), **model_keys}
     return replace(base, augment=METHODS[method], model=model, seed=seed, **fields)
 
 
@@ -213,8 +216,6 @@ def run_comparison(
         configuration), ``pretraining`` (loss, contrastive top-1 and seconds of every run).
     """
     from tqdm import tqdm
-
-    from .models import build_model
 
     config = config or ComparisonConfig()
     base, seeds = config.pretrain, config.pretrain_seeds

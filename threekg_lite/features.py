@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .models import scale_input
+
 
 def extract_features(
     model: torch.nn.Module,
@@ -28,7 +30,8 @@ def extract_features(
     ----------
     model
         A :class:`~threekg_lite.models.ContrastiveModel` (its ``features``) or any module
-        mapping ``(B, 12, L)`` to ``(B, D)``.
+        mapping ``(B, 12, L)`` to ``(B, D)``. Records are scaled by its ``input_norm``
+        (:func:`~threekg_lite.models.scale_input`, over the whole record) before cropping.
     signals
         ``(N, 12, T)`` mV.
     crop
@@ -48,6 +51,7 @@ def extract_features(
         raise ValueError(f"crop must be in [1, {t}] samples, got {crop}")
     first = (t - crop) // 2
     encode = getattr(model, "features", model)
+    norm = getattr(model, "input_norm", "none")
     params = list(model.parameters())
     device = torch.device(device) if device is not None else (params[0].device if params else "cpu")
     was_training = model.training
@@ -56,7 +60,10 @@ def extract_features(
     try:
         with torch.no_grad():
             for i in range(0, x.shape[0], batch_size):
-                batch = x[i : i + batch_size, :, first : first + crop].to(device, torch.float32)
+                batch = x[i : i + batch_size]
+                if norm != "none":
+                    batch = scale_input(batch.to(device, torch.float32), norm)
+                batch = batch[:, :, first : first + crop].to(device, torch.float32)
                 out.append(encode(batch).float().cpu())
     finally:
         model.train(was_training)

@@ -47,9 +47,13 @@ LAYOUTS = ("12-channel", "lead-wise")
 """Encoder layouts: all leads as the channels of one network, or one shared single-lead
 network applied to every lead with the lead embeddings averaged (the 3KG base code)."""
 
+INPUT_NORMS = ("none", "range")
+"""How records are scaled before the encoder sees them (:func:`scale_input`)."""
+
 DEFAULT_CONFIG: dict[str, Any] = {
     "arch": ARCH,
     "layout": "12-channel",
+    "input_norm": "none",
     "in_channels": 12,
     "width": 64,
     "kernel_size": 3,
@@ -80,6 +84,25 @@ PRESETS["tiny-leadwise"] = {**PRESETS["tiny"], "layout": "lead-wise"}
 encoder), 27.9 MFLOP forward per ``12 x 2500`` view. ``"tiny-leadwise"``: the same network
 with the ``"lead-wise"`` layout (one input channel, run on each lead, about 12 x the FLOPs).
 """
+
+
+def scale_input(x: torch.Tensor, input_norm: str) -> torch.Tensor:
+    """Whole records ``(..., 12, T)`` as an encoder with ``input_norm`` takes them.
+
+    ``"none"``: unchanged (mV). ``"range"``: each record divided by its range over all
+    leads and samples, ``x / (max x - min x)``, as the 3KG base code prepares its records:
+    one factor per record, so the ratios between leads stay. A flat record (range 0) is
+    left as it is. Applied to the record before it is cropped and augmented, by whoever
+    feeds an encoder (:class:`~threekg_lite.pretrain.RecordPool`,
+    :func:`~threekg_lite.features.extract_features`, fine-tuning), never inside
+    ``forward``: the augmentation's scaling acts on the scaled record, as in the base code.
+    """
+    if input_norm == "none":
+        return x
+    if input_norm != "range":
+        raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {input_norm!r}")
+    span = x.amax(dim=(-2, -1), keepdim=True) - x.amin(dim=(-2, -1), keepdim=True)
+    return x / torch.where(span > 0, span, torch.ones_like(span))
 
 
 def _check_positive_int(name: str, value: Any) -> int:
@@ -340,6 +363,10 @@ class ContrastiveModel(nn.Module):
     layout
         One of :data:`LAYOUTS`: ``"12-channel"`` (:class:`ResNet1d` on all leads) or
         ``"lead-wise"`` (:class:`LeadwiseEncoder`).
+    input_norm
+        One of :data:`INPUT_NORMS`: the scaling of the records this model is trained on and
+        fed (:func:`scale_input`), kept with the model so that a checkpoint's features are
+        extracted as it was trained.
     """
 
     def __init__(
@@ -351,11 +378,15 @@ class ContrastiveModel(nn.Module):
         proj_hidden: int | None = None,
         proj_dim: int = 128,
         layout: str = "12-channel",
+        input_norm: str = "none",
     ):
         super().__init__()
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        if input_norm not in INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {input_norm!r}")
         self.layout = layout
+        self.input_norm = input_norm
         encoder = ResNet1d if layout == "12-channel" else LeadwiseEncoder
         self.encoder = encoder(in_channels, width, kernel_size, layers)
         self.head = ProjectionHead(self.encoder.out_dim, proj_hidden, proj_dim)
@@ -375,6 +406,7 @@ class ContrastiveModel(nn.Module):
         return {
             "arch": ARCH,
             "layout": self.layout,
+            "input_norm": self.input_norm,
             "in_channels": enc.in_channels,
             "width": enc.width,
             "kernel_size": enc.kernel_size,

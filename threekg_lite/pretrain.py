@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from .checkpoint import check_model_config, load_checkpoint, save_checkpoint
+from .models import scale_input
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +236,9 @@ class RecordPool:
     dtype
         Storage dtype; default float16 on a GPU (half the memory, 11-bit precision, ample
         for mV signals), float32 on a CPU. Crops are returned in float32.
+    input_norm
+        How each record is scaled as it is stored (:func:`~threekg_lite.models.scale_input`;
+        the model's ``input_norm``).
     """
 
     def __init__(
@@ -243,6 +247,7 @@ class RecordPool:
         ids: np.ndarray | torch.Tensor,
         device: torch.device | str = "cpu",
         dtype: torch.dtype | None = None,
+        input_norm: str = "none",
     ) -> None:
         device = torch.device(device)
         if dtype is None:
@@ -252,15 +257,18 @@ class RecordPool:
         shape = tuple(signals.shape)
         if len(shape) != 3 or shape[1] != 12:
             raise ValueError(f"signals must be (N, 12, T), got {shape}")
-        if torch.is_tensor(signals) or signals.flags.writeable:
+        if (torch.is_tensor(signals) or signals.flags.writeable) and input_norm == "none":
             self.data = torch.as_tensor(signals).to(device=device, dtype=dtype).contiguous()
         else:
             # A read-only array (a memory-mapped prepared folder), which torch cannot wrap
-            # without a warning: copied in chunks, never whole into host memory twice.
+            # without a warning, or records to scale: done in chunks, never whole into host
+            # memory twice.
             self.data = torch.empty(shape, dtype=dtype, device=device)
             for i in range(0, shape[0], 1024):
-                chunk = torch.from_numpy(np.array(signals[i : i + 1024]))
-                self.data[i : i + 1024] = chunk.to(device=device, dtype=dtype)
+                chunk = signals[i : i + 1024]
+                chunk = chunk if torch.is_tensor(chunk) else torch.from_numpy(np.array(chunk))
+                chunk = scale_input(chunk.to(device=device, dtype=torch.float32), input_norm)
+                self.data[i : i + 1024] = chunk.to(dtype)
         self.ids = torch.as_tensor(np.asarray(ids), dtype=torch.int64, device=device)
         if self.ids.shape != (self.data.shape[0],):
             raise ValueError(f"ids must be ({self.data.shape[0]},), got {tuple(self.ids.shape)}")
@@ -375,13 +383,14 @@ class Pretrainer:
             )
         self.fs = float(records.fs)
         self.data_info = {"source": records.source, "records": n, "fs": self.fs, "length": t}
-        self.pool = RecordPool(records.signals, group_ids(records, config.positives), self.device)
+        init = torch.Generator().manual_seed(config.seed)
+        self.model = build_model(config.model, generator=init).to(self.device)
+        ids = group_ids(records, config.positives)
+        self.pool = RecordPool(records.signals, ids, self.device, input_norm=self.model.input_norm)
         self.augment = make_augmentation(config.augment, self.fs)
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress and self.rank == 0
 
-        init = torch.Generator().manual_seed(config.seed)
-        self.model = build_model(config.model, generator=init).to(self.device)
         if config.optimizer == "adam":
             self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         else:
