@@ -138,7 +138,9 @@ def test_loader_with_a_worker_is_reproducible(records):
 
 
 def test_step_on_views_is_the_train_step(records):
-    config = PretrainConfig(steps=4, batch_size=8, crop=CROP, model="tiny", seed=1)
+    config = PretrainConfig(
+        steps=4, batch_size=8, crop=CROP, model="tiny", seed=1, crops_per_record=1, views_per_crop=2
+    )
     one = Pretrainer(records, config, progress=False)
     two = Pretrainer(records, config, progress=False)
     for step in range(2):

@@ -219,6 +219,9 @@ def bench_pipelines(
         model=model,
         seed=seed,
         compile=compile,
+        # Two views of one crop, as the DataLoader pipeline it is compared with makes them.
+        crops_per_record=1,
+        views_per_crop=2,
     )
     load_before = _load_average()
     trainer = Pretrainer(records, config, out_dir=None, device=device, progress=False)

@@ -93,7 +93,7 @@ def _positive_float(text: str) -> float:
 
 def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     from .models import INPUT_NORMS, PRESETS
-    from .pretrain import AUGMENTATIONS
+    from .pretrain import AUGMENTATIONS, PretrainConfig
 
     pre = sub.add_parser(
         "pretrain",
@@ -125,11 +125,13 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     pre.add_argument(
         "--crops-per-record",
         type=_positive_int,
-        default=1,
+        default=PretrainConfig.crops_per_record,
         help="non-overlapping windows per record per step (2: positives from different times)",
     )
-    pre.add_argument("--views-per-crop", type=int, choices=[1, 2], default=2)
-    pre.add_argument("--optimizer", choices=["adamw", "adam"], default="adamw")
+    pre.add_argument(
+        "--views-per-crop", type=int, choices=[1, 2], default=PretrainConfig.views_per_crop
+    )
+    pre.add_argument("--optimizer", choices=["adamw", "adam"], default=PretrainConfig.optimizer)
     pre.add_argument(
         "--input-norm",
         choices=INPUT_NORMS,

@@ -103,19 +103,20 @@ class PretrainConfig:
         NT-Xent temperature.
     crops_per_record
         ``k``: windows of ``crop`` samples cut from each record of the batch. ``1``: one
-        random window (SimCLR's and 3KG's two views of one crop). ``k >= 2``: ``k``
-        non-overlapping windows at random places (the records must hold ``k * crop``
-        samples), so that positives differ in time as well as in the augmentation, as with
-        the 3KG base code's record positives across its exhaustive 5-s crops and CLOCS's
-        multi-segment positives. The views of one record's crops are positives of each other.
-        The book's reference run (``book/results/``) found 3KG's same-crop pairs no better
-        than a random encoder downstream and cross-crop pairs clearly better (chapters 4-5:
-        same-crop pairs share their beat timing); the default stays 1 because it is what
-        a view pipeline means elsewhere and it needs records only one crop long.
+        random window (SimCLR's two views of one crop). ``k >= 2``: ``k`` non-overlapping
+        windows at random places (the records must hold ``k * crop`` samples), so that
+        positives differ in time as well as in the augmentation, as with the 3KG base
+        code's record positives across its exhaustive 5-s crops and CLOCS's multi-segment
+        positives. The views of one record's crops are positives of each other. The
+        default, 2, is what the book's reference run (``book/results/``) supports: 3KG's
+        same-crop pairs were no better than a random encoder downstream, cross-crop pairs
+        clearly better (chapters 4-5: same-crop pairs share their beat timing, and the
+        encoder learns to match timing).
     views_per_crop
-        Augmented views made of each window: 2 (default) or 1. ``crops_per_record=2,
-        views_per_crop=1`` pairs one view of each of two different windows: the two views
-        of a positive pair then never share their beat timing.
+        Augmented views made of each window: 1 (default) or 2. The default pairs one view
+        of each of two different windows: the two views of a positive pair never share
+        their beat timing. ``crops_per_record=1, views_per_crop=2`` is the *same-crop*
+        configuration (two views of one window).
     positives
         ``"instance"``: only the two views of one crop are positives (SimCLR);
         ``"record"``/``"patient"``: so are all views of crops sharing a record/patient id
@@ -143,8 +144,8 @@ class PretrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int | None = None
     temperature: float = 0.1
-    crops_per_record: int = 1
-    views_per_crop: int = 2
+    crops_per_record: int = 2
+    views_per_crop: int = 1
     positives: Literal["instance", "record", "patient"] = "record"
     grad_clip: float | None = 1.0
     checkpoint_every: int = 500
