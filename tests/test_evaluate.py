@@ -591,3 +591,32 @@ def test_validation_split_scores_the_validation_part_and_never_the_test_part(spl
     no_val = dataclasses.replace(split, val=split.val[:0])
     with pytest.raises(ValueError, match="no validation part"):
         validation_split(no_val)
+
+
+# ---------------------------------------------------------------- devices
+
+
+class _Stop(Exception):
+    """Raised by a forward hook once it has seen where the model and its input are."""
+
+
+def _spy(model: nn.Module, seen: list) -> nn.Module:
+    def hook(module, args):
+        seen.append((next(module.parameters()).device.type, args[0].device.type))
+        raise _Stop
+
+    model.register_forward_pre_hook(hook)
+    return model
+
+
+@pytest.mark.parametrize("mode", ["linear", "finetune"])
+def test_evaluate_puts_the_model_where_it_puts_the_data(records, split, config, mode):
+    """The meta device stands in for a GPU: a model left on the CPU while its batches go to
+    ``device`` (the bug a Colab GPU runtime met) shows as two different devices."""
+    seen: list = []
+    model = build_model("tiny", generator=torch.Generator().manual_seed(0))
+    _spy(model.encoder, seen)
+    cfg = dataclasses.replace(config, mode=mode)
+    with pytest.raises(_Stop):
+        evaluate({"random": model}, records, split, TASK, cfg, device="meta", progress=False)
+    assert seen == [("meta", "meta")]

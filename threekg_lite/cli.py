@@ -93,6 +93,7 @@ def _positive_float(text: str) -> float:
 
 def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     from .models import INPUT_NORMS, PRESETS
+    from .precision import AMP_MODES
     from .pretrain import AUGMENTATIONS, PretrainConfig
 
     pre = sub.add_parser(
@@ -138,7 +139,7 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         default="none",
         help="range: each record divided by its max - min over all leads (the 3KG base code)",
     )
-    pre.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto")
+    pre.add_argument("--amp", choices=AMP_MODES, default=PretrainConfig.amp)
     pre.add_argument("--compile", action="store_true", help="torch.compile the model")
     pre.add_argument("--checkpoint-every", type=_positive_int, default=500)
     pre.add_argument("--log-every", type=_positive_int, default=10)

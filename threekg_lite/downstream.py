@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from .models import ContrastiveModel, build_model, init_weights
+from .precision import autocast, autocast_dtype, grad_scaler
 
 __all__ = [
     "Classifier",
@@ -312,8 +313,9 @@ def fine_tune(
     Every epoch visits the records in a random order, in batches of ``batch_size``, each
     record as one random crop of ``crop`` samples (a fresh crop per record per epoch); the
     loss is the binary cross-entropy of every class (``BCEWithLogitsLoss``). AdamW with a
-    cosine decay of the learning rate from ``lr`` to near 0 over all steps; bfloat16 autocast
-    on a GPU. A final batch of one record is dropped (batch norm in training mode needs two).
+    cosine decay of the learning rate from ``lr`` to near 0 over all steps; autocast on a
+    GPU by its capability (:func:`~threekg_lite.precision.autocast_dtype`). A final batch
+    of one record is dropped (batch norm in training mode needs two).
 
     With ``freeze_encoder=True`` only the linear layer is trained: the encoder stays in eval
     mode (its batch-norm statistics untouched) and gets no gradient. The 3KG base code's
@@ -391,7 +393,8 @@ def fine_tune(
     params = classifier.head.parameters() if freeze_encoder else classifier.parameters()
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
-    amp = device.type == "cuda"
+    amp_dtype = autocast_dtype(device)
+    scaler = grad_scaler(device, amp_dtype)
 
     classifier.train()
     if freeze_encoder:
@@ -407,7 +410,7 @@ def fine_tune(
             x = pool.crops(index.to(device), starts[index].to(device), crop)
             for group in optimizer.param_groups:
                 group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            with autocast(device, amp_dtype):
                 if freeze_encoder:
                     with torch.no_grad():
                         features = classifier.encoder(x)
@@ -416,8 +419,9 @@ def fine_tune(
                     logits = classifier(x)
             loss = loss_fn(logits.float(), targets[index.to(device)])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()  # scaled only in float16
+            scaler.step(optimizer)
+            scaler.update()
             losses.append(loss.detach())
             step += 1
         classifier.history.append(float(torch.stack(losses).mean()))

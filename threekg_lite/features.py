@@ -40,7 +40,8 @@ def extract_features(
     batch_size
         Records per forward pass.
     device
-        Default: where the model's parameters are.
+        Where to run: the model is moved there (in place, as ``model.to`` does) and every
+        batch with it. Default: where the model's parameters are.
     """
     x = torch.as_tensor(np.asarray(signals) if not torch.is_tensor(signals) else signals)
     if x.ndim != 3 or x.shape[1] != 12:
@@ -54,6 +55,7 @@ def extract_features(
     norm = getattr(model, "input_norm", "none")
     params = list(model.parameters())
     device = torch.device(device) if device is not None else (params[0].device if params else "cpu")
+    model.to(device)
     was_training = model.training
     model.eval()
     out = []

@@ -36,6 +36,7 @@ import torch
 
 from .checkpoint import check_model_config, load_checkpoint, save_checkpoint
 from .models import scale_input
+from .precision import AMP_MODES, autocast, autocast_dtype, grad_scaler
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,9 @@ class PretrainConfig:
     seed
         Seeds the model's initialisation, the batch order, the crops and the views.
     amp
-        ``"auto"``: bfloat16 autocast on a GPU, float32 on a CPU; ``"bf16"``; ``"off"``.
+        ``"auto"``: autocast by device (:func:`~threekg_lite.precision.autocast_dtype`:
+        bfloat16 on a GPU of compute capability >= 8, float16 with loss scaling below,
+        float32 on a CPU); ``"bf16"``, ``"fp16"`` or ``"off"`` force one.
     compile
         Run the model through ``torch.compile``.
     """
@@ -152,7 +155,7 @@ class PretrainConfig:
     log_every: int = 10
     optimizer: Literal["adamw", "adam"] = "adamw"
     seed: int = 0
-    amp: Literal["auto", "bf16", "off"] = "auto"
+    amp: Literal["auto", "bf16", "fp16", "off"] = "auto"
     compile: bool = False
 
     def __post_init__(self) -> None:
@@ -200,8 +203,8 @@ class PretrainConfig:
             )
         if self.optimizer not in ("adamw", "adam"):
             raise ValueError(f"optimizer must be adamw or adam, got {self.optimizer!r}")
-        if self.amp not in ("auto", "bf16", "off"):
-            raise ValueError(f"amp must be auto, bf16 or off, got {self.amp!r}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {AMP_MODES}, got {self.amp!r}")
 
     @property
     def views_per_record(self) -> int:
@@ -398,6 +401,8 @@ class Pretrainer:
             self.optimizer = torch.optim.AdamW(
                 self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
             )
+        self.amp_dtype = autocast_dtype(self.device, config.amp)
+        self.scaler = grad_scaler(self.device, self.amp_dtype)
         self.step = 0
         self.history: list[dict[str, float]] = []
         if self.out_dir is not None and (self.out_dir / CHECKPOINT).is_file():
@@ -416,17 +421,10 @@ class Pretrainer:
         if config.compile:
             self.forward = torch.compile(self.forward)
         self.generator = torch.Generator(device=self.device)
-        self.amp_dtype = self._amp_dtype()
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
     # ------------------------------------------------------------------ state
-    def _amp_dtype(self) -> torch.dtype | None:
-        amp = self.config.amp
-        if amp == "bf16" or (amp == "auto" and self.device.type == "cuda"):
-            return torch.bfloat16
-        return None
-
     def state(self) -> dict[str, Any]:
         """Everything a checkpoint holds (see :mod:`threekg_lite.checkpoint`)."""
         cfg = asdict(self.config)
@@ -435,6 +433,7 @@ class Pretrainer:
             "model": self.model.state_dict(),
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
             "scheduler": {"name": "warmup-cosine", "warmup": self.config.warmup},
             "config": cfg,
             "data": dict(self.data_info),
@@ -448,6 +447,8 @@ class Pretrainer:
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
+            if state.get("scaler"):  # float16 runs; older checkpoints have none
+                self.scaler.load_state_dict(state["scaler"])
         except (RuntimeError, ValueError, KeyError) as e:
             raise ValueError(f"{path}: cannot restore the run from this checkpoint: {e}") from e
         self.step = int(state["step"])
@@ -560,9 +561,7 @@ class Pretrainer:
             group["lr"] = learning_rate(step, self.config)
         b = ids.numel()
         n_views = both.shape[0] // b
-        with torch.autocast(
-            self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None
-        ):
+        with autocast(self.device, self.amp_dtype):
             z = self.forward(both)
         z = z.float().view(n_views, b, -1)  # (G, b, D)
         if self.world > 1:  # every rank's records, views kept apart: (G, W b, D)
@@ -577,10 +576,12 @@ class Pretrainer:
             loss = supcon(z.flatten(0, 1), ids.repeat(n_views), self.config.temperature)
         z1, z2 = z[0], z[1]
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.scaler.scale(loss).backward()  # scaled only in float16
         if self.config.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        self.optimizer.step()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         return loss.detach(), z1.detach(), z2.detach()
 
     # ------------------------------------------------------------------ run
