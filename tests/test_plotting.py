@@ -23,7 +23,7 @@ from threekg_lite.leads import LEAD_NAMES  # noqa: E402
 from threekg_lite.plotting import plot_ecg, plot_leads  # noqa: E402
 
 MM_PER_INCH = 25.4
-PTBXL_RECORD = Path(__file__).resolve().parents[2] / "shared/data/ptb-xl/records500/00000/00001_hr"
+PTBXL_RECORD = "ptb-xl/records500/00000/00001_hr"  # under the data directory
 
 
 def synthetic_ecg(seconds: float = 10.0, fs: float = 500.0, seed: int = 0) -> np.ndarray:
@@ -444,10 +444,10 @@ def test_plot_leads_small_offset_gets_small_scale_bar(close_all):
 # ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not PTBXL_RECORD.with_suffix(".hea").exists(), reason="PTB-XL not present")
-def test_real_ptbxl_record_renders(close_all, tmp_path):
+def test_real_ptbxl_record_renders(close_all, tmp_path, data_dir):
+    """The first PTB-XL record at 500 Hz, from the data directory ($THREEKG_DATA_DIR)."""
     wfdb = pytest.importorskip("wfdb")
-    rec = wfdb.rdrecord(str(PTBXL_RECORD))
+    rec = wfdb.rdrecord(str(data_dir / PTBXL_RECORD))
     ecg = rec.p_signal.T
     assert ecg.shape == (12, 5000)
     fig = plot_ecg(ecg, rec.fs, title="PTB-XL 00001_hr")

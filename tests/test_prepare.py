@@ -61,8 +61,9 @@ def _assert_same_except_signals(loaded: ECGRecords, original: ECGRecords) -> Non
 
 
 def _as_text(meta: pd.DataFrame) -> pd.DataFrame:
-    text = meta.astype(str).reset_index(drop=True)
-    return text.apply(lambda col: col.where(col != "", "nan"))
+    """Every value as its text, a missing one (NaN, None, "") as "" (pandas 2 and 3 alike)."""
+    meta = meta.reset_index(drop=True).astype(object)
+    return meta.apply(lambda col: col.map(lambda v: "" if pd.isna(v) else str(v)))
 
 
 def test_float32_round_trip_is_exact(ptbxl20, tmp_path):

@@ -104,7 +104,7 @@ def save_prepared(
             "aux": sorted(records.aux),
             "problems": records.problems,
             "columns": list(table.columns),
-            "text_columns": [c for c in table.columns if table[c].dtype == object],
+            "text_columns": [c for c in table.columns if _is_text(table[c].dtype)],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         (tmp / "info.json").write_text(json.dumps(info, indent=1))
@@ -123,6 +123,11 @@ def save_prepared(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _is_text(dtype: Any) -> bool:
+    """A column of text: ``object`` (pandas 2) or the string dtype (pandas 3's default)."""
+    return dtype == object or isinstance(dtype, pd.StringDtype)
 
 
 def is_prepared(path: str | os.PathLike[str]) -> bool:
