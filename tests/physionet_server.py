@@ -159,3 +159,26 @@ def connect_directly(monkeypatch) -> None:
     for var in PROXY_VARIABLES:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(download, "RETRY_BACKOFF_S", 0.0)
+
+
+def count_concurrent_downloads(monkeypatch) -> dict[str, int]:
+    """Count, on the client side, how many files ``threekg_lite.data.download`` fetches at
+    once: returns a dict whose ``"max"`` is the most at any moment."""
+    from threekg_lite.data import download
+
+    counts = {"now": 0, "max": 0}
+    lock = threading.Lock()
+    real = download._download_file
+
+    def counted(*args, **kwargs):
+        with lock:
+            counts["now"] += 1
+            counts["max"] = max(counts["max"], counts["now"])
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                counts["now"] -= 1
+
+    monkeypatch.setattr(download, "_download_file", counted)
+    return counts

@@ -10,7 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from physionet_server import FakePhysioNet, connect_directly, write_sums
+from physionet_server import (
+    FakePhysioNet,
+    connect_directly,
+    count_concurrent_downloads,
+    write_sums,
+)
 
 from threekg_lite.data import download as dl
 from threekg_lite.errors import ChecksumError, DownloadError
@@ -383,3 +388,18 @@ def test_cli_download(server, tmp_path, capsys) -> None:
     assert rc == 0
     assert (tmp_path / "ludb/data/2.dat").exists()
     assert "ludb:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_files_are_fetched_workers_at_a_time(server, served, tmp_path, workers, monkeypatch):
+    """Several files are in flight at once, never more than ``workers``."""
+    counts = count_concurrent_downloads(monkeypatch)
+    server.stall_s = 0.1
+    folder = fetch(server, "ptbdb", tmp_path, workers=workers)
+    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+    assert counts["max"] == workers  # 4 files after the sums list: the pool fills up
+
+
+def test_workers_must_be_a_positive_integer(server, tmp_path) -> None:
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        fetch(server, "ptbdb", tmp_path, workers=0)

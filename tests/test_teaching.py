@@ -12,7 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from physionet_server import FakePhysioNet, connect_directly, write_sums
+from physionet_server import (
+    FakePhysioNet,
+    connect_directly,
+    count_concurrent_downloads,
+    write_sums,
+)
 
 from threekg_lite.data import download as dl
 from threekg_lite.data import teaching
@@ -27,6 +32,7 @@ TINY_SET = (
     ),
     teaching.TeachingPart("ludb", ("data/1",), "test"),
     teaching.TeachingPart("ptbdb", ("patient001/s0010_re",), "test"),
+    teaching.TeachingPart("cinc2021", ("E00271",), "test"),
 )
 LUDB_EXT = ["avf", "avl", "avr", "dat", "hea", "i", "ii", "iii"] + [f"v{i}" for i in range(1, 7)]
 ENV = ("THREEKG_DOWNLOAD", "THREEKG_DATA_DIR", "THREEKG_PHYSIONET_URL", "COLAB_RELEASE_TAG")
@@ -59,7 +65,13 @@ def served(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     for ext in ("hea", "dat", "xyz"):
         _copy(data_dir / f"ptbdb-frank/s0010_re.{ext}", ptbdb / f"patient001/s0010_re.{ext}")
     (ptbdb / "RECORDS").write_text("patient001/s0010_re\npatient001/s0014lre\n")
-    for db in (ptbxl, ludb, ptbdb):
+    cinc = root / "files/challenge-2021/1.0.3"
+    for name in ("E00271", "E01137"):  # served as PhysioNet does, asked for by name
+        for ext in ("hea", "mat"):
+            src = data_dir / f"cinc2021-sample/{name}.{ext}"
+            _copy(src, cinc / f"training/georgia/g1/{name}.{ext}")
+    (cinc / "LICENSE.txt").write_text("CC-BY 4.0\n")
+    for db in (ptbxl, ludb, ptbdb, cinc):
         write_sums(db)
     return root
 
@@ -112,12 +124,12 @@ def test_teaching_set_names_records_of_the_shared_data(data_dir: Path) -> None:
     """The real set: right counts, and every record exists in the shared copy of PhysioNet's
     layout and is selected by download_database's own record matching (no download)."""
     parts = {part.database: part for part in teaching.TEACHING_SET}
-    assert set(parts) == {"ptbxl", "ludb", "ptbdb"}
+    assert set(parts) == {"ptbxl", "ludb", "ptbdb", "cinc2021"}
     assert all(part.used_by for part in parts.values())
     ptbxl = parts["ptbxl"].records
-    assert len(ptbxl) == len(set(ptbxl)) == 1000
+    assert len(ptbxl) == len(set(ptbxl)) == 1999 + 500
     assert {r for r in ptbxl if r.startswith("records100/")} == {
-        f"records100/00000/{i:05d}_lr" for i in range(1, 501)
+        f"records100/{i // 1000 * 1000:05d}/{i:05d}_lr" for i in range(1, 2000)
     }
     assert {r for r in ptbxl if r.startswith("records500/")} == {
         f"records500/00000/{i:05d}_hr" for i in range(1, 501)
@@ -126,7 +138,12 @@ def test_teaching_set_names_records_of_the_shared_data(data_dir: Path) -> None:
     assert parts["ludb"].records == tuple(f"data/{i}" for i in range(1, 201))
     assert parts["ptbdb"].records == ("patient001/s0010_re",)
 
+    cinc = data_dir / "cinc2021-sample"
+    assert set(parts["cinc2021"].records) == {p.stem for p in cinc.glob("*.hea")}
+    assert len(parts["cinc2021"].records) == 156
+
     shared = {
+        "cinc2021": (cinc, lambda r: r, ("hea", "mat")),
         "ptbxl": (data_dir / "ptb-xl", lambda r: r, ("hea", "dat")),
         "ludb": (data_dir / "ludb", lambda r: r, LUDB_EXT),
         "ptbdb": (data_dir / "ptbdb-frank", lambda r: r.rpartition("/")[2], ("hea", "dat", "xyz")),
@@ -140,10 +157,19 @@ def test_teaching_set_names_records_of_the_shared_data(data_dir: Path) -> None:
         listing = ["LICENSE.txt", "RECORDS"]
         if name == "ptbdb":  # the shared copy has no patientNNN/ level
             listing += [f"patient001/s0010_re.{e}" for e in exts] + ["patient002/s0015lre.hea"]
+        elif name == "cinc2021":  # PhysioNet's layout: training/<source>/gN/<record>
+            source = {"A": "cpsc_2018", "E": "georgia", "H": "ptb-xl", "J": "ningbo"}
+            listing += [
+                f"training/{source[p.name[0]]}/g1/{p.name}"
+                for p in folder.glob("*.*")
+                if p.suffix in (".hea", ".mat")
+            ] + ["training/georgia/g1/E00001.hea"]
         else:
             listing += [p.relative_to(folder).as_posix() for p in folder.rglob("*.*")]
         chosen = dl._select_files(name, listing, records=list(part.records))
         records = {f.rpartition(".")[0] for f in chosen if "/" in f}
+        if name == "cinc2021":
+            records = {r.rpartition("/")[2] for r in records}
         assert records == set(part.records)
 
 
@@ -182,14 +208,20 @@ def test_download_once_then_no_request(server, served, data_dir, tmp_path, monke
     monkeypatch.setenv("THREEKG_PHYSIONET_URL", server.url)  # base_url from the environment
     root = teaching.teaching_data_dir(tmp_path, progress=False)
     assert root == tmp_path
-    assert set(available_databases(root)) == {"ptbxl", "ludb", "ptbdb"}
+    assert set(available_databases(root)) == {"ptbxl", "ludb", "ptbdb", "cinc"}
     expected = {
         "ptb-xl": {"LICENSE.txt", "ptbxl_database.csv", "scp_statements.csv"}
         | {f"{r}.{e}" for r in TINY_SET[0].records for e in ("hea", "dat")},
         "ludb": {"LICENSE.txt", "RECORDS", "ludb.csv"} | {f"data/1.{e}" for e in LUDB_EXT},
         "ptbdb": {"RECORDS"} | {f"patient001/s0010_re.{e}" for e in ("hea", "dat", "xyz")},
+        "cinc2021": {"LICENSE.txt"} | {f"training/georgia/g1/E00271.{e}" for e in ("hea", "mat")},
     }
-    versions = {"ptb-xl": "ptb-xl/1.0.3", "ludb": "ludb/1.0.1", "ptbdb": "ptbdb/1.0.0"}
+    versions = {
+        "ptb-xl": "ptb-xl/1.0.3",
+        "ludb": "ludb/1.0.1",
+        "ptbdb": "ptbdb/1.0.0",
+        "cinc2021": "challenge-2021/1.0.3",
+    }
     assert files_under(root) == {teaching.COMPLETE_MARKER} | {
         f"{db}/{rel}" for db, rels in expected.items() for rel in rels | {"SHA256SUMS.txt"}
     }
@@ -224,6 +256,13 @@ def test_download_once_then_no_request(server, served, data_dir, tmp_path, monke
     assert len(load_ludb_annotations(1, root, leads=["II"])) > 0
     ptb = load_ptbdb(root, progress=False)
     assert ptb.meta["record"].tolist() == ["patient001/s0010_re"]
+    from threekg_lite.data.cinc import load_cinc
+
+    cinc = load_cinc(root, progress=False)
+    assert cinc.record_ids.tolist() == ["E00271"]
+    np.testing.assert_array_equal(
+        cinc.signals, load_cinc(data_dir, records=["E00271"], progress=False).signals
+    )
     frank = load_ptbdb(data_dir, progress=False).aux["frank"]
     np.testing.assert_array_equal(ptb.aux["frank"], frank)
 
@@ -254,7 +293,7 @@ def test_wrong_checksum_propagates_and_leaves_no_complete_marker(server, served,
     files = files_under(tmp_path)
     assert "ludb/data/1.dat" not in files and not any(f.endswith(".part") for f in files)
     assert "ludb/SHA256SUMS.txt" not in files  # the wrong list is not kept
-    assert "ptbdb/RECORDS" not in files  # stopped at the failing database
+    assert "ptbdb/RECORDS" in files and "ptb-xl/SHA256SUMS.txt" in files  # the rest is done
 
     # with downloads off, the unfinished folder is returned as it is, without a request
     server.reset()
@@ -265,7 +304,7 @@ def test_wrong_checksum_propagates_and_leaves_no_complete_marker(server, served,
     fetched = sorted(r.path for r in server.requests)
     assert "/files/ptb-xl/1.0.3/records100/00000/00001_lr.dat" not in fetched
     assert bad in fetched and "/files/ludb/1.0.1/SHA256SUMS.txt" in fetched
-    assert "/files/ptbdb/1.0.0/patient001/s0010_re.xyz" in fetched
+    assert fetched == sorted([bad, "/files/ludb/1.0.1/SHA256SUMS.txt"])  # nothing else again
     assert teaching.is_complete(tmp_path)
     assert not (tmp_path / teaching.PARTIAL_MARKER).exists()
     assert (tmp_path / "ludb/data/1.dat").read_bytes() == (served / bad.lstrip("/")).read_bytes()
@@ -275,3 +314,25 @@ def test_exported_from_the_data_package() -> None:
     from threekg_lite import data
 
     assert data.teaching_data_dir is teaching.teaching_data_dir
+
+
+def test_cli_downloads_the_teaching_set_in_parallel_with_one_bar(
+    server, tmp_path, capsys, monkeypatch
+):
+    """`threekg download teaching` (the Pages workflow's step): every file of the set,
+    several at a time, one progress bar for all databases; a second call requests nothing."""
+    from threekg_lite.cli import main
+
+    counts = count_concurrent_downloads(monkeypatch)
+    server.stall_s = 0.05
+    args = ["download", "teaching", "--data-dir", str(tmp_path), "--base-url", server.url]
+    assert main([*args, "--workers", "4"]) == 0
+    assert teaching.is_complete(tmp_path)
+    assert counts["max"] == 4
+    err = capsys.readouterr().err
+    assert err.count("teaching set (") >= 1 and "ptb-xl 1.0.3" not in err  # one bar, not one per db
+    server.reset()
+    assert main(["-q", *args]) == 0
+    assert server.requests == []
+    with pytest.raises(SystemExit):
+        main(["download", "teaching", "--workers", "0"])

@@ -49,12 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="download a PhysioNet database (or part of it), verified by SHA-256",
         parents=[common],
     )
-    dl.add_argument("database", choices=["ptbxl", "ludb", "ptbdb", "cinc2021", "cinc2020"])
+    dl.add_argument(
+        "database",
+        choices=["teaching", "ptbxl", "ludb", "ptbdb", "cinc2021", "cinc2020"],
+        help="teaching: the records the book's chapters read (threekg_lite.data.teaching)",
+    )
     _add_data_dir(dl)
     dl.add_argument("--records", nargs="+", help="record names or paths to fetch (default all)")
     dl.add_argument("--n-records", type=int, help="the first N records (PTB-XL: ecg_id 1..N)")
     dl.add_argument("--rate", type=int, choices=[100, 500], help="PTB-XL: one sampling rate only")
     dl.add_argument("--base-url", default=None, help="mirror of https://physionet.org/files/")
+    dl.add_argument("--workers", type=_positive_int, default=None, help="files fetched at once")
 
     prep = sub.add_parser(
         "prepare",
@@ -457,17 +462,27 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
-    from .data.download import PHYSIONET_URL, download_database
+    from .data.download import DEFAULT_WORKERS, PHYSIONET_URL, download_database
+    from .data.teaching import download_teaching_set
 
-    folder = download_database(
-        args.database,
-        args.data_dir,
-        records=args.records,
-        n_records=args.n_records,
-        rate=args.rate,
-        base_url=args.base_url or PHYSIONET_URL,
-        progress=not args.quiet,
-    )
+    workers = args.workers or DEFAULT_WORKERS
+    if args.database == "teaching":
+        if args.records or args.n_records or args.rate:
+            raise ValueError("--records, --n-records and --rate do not apply to the teaching set")
+        folder = download_teaching_set(
+            args.data_dir, base_url=args.base_url, progress=not args.quiet, workers=workers
+        )
+    else:
+        folder = download_database(
+            args.database,
+            args.data_dir,
+            records=args.records,
+            n_records=args.n_records,
+            rate=args.rate,
+            base_url=args.base_url or PHYSIONET_URL,
+            progress=not args.quiet,
+            workers=workers,
+        )
     print(f"{args.database}: {folder}")
     return 0
 

@@ -10,10 +10,11 @@ files wanted, and downloads each one:
 * an interrupted transfer keeps its ``.part``, and the next attempt asks the server for the rest
   (``Range: bytes=<size>-``); a server that answers with the whole file instead is handled too.
 
-Failure policy: a network failure that persists after ``retries`` retries stops the download at
-once with :class:`~threekg_lite.errors.DownloadError` (running it again resumes); a file whose sum
-is wrong is deleted, the other files are still downloaded, and the first
-:class:`~threekg_lite.errors.ChecksumError` is raised at the end.
+Files are fetched ``workers`` at a time (threads, :func:`fetch_all`), with one progress bar.
+Failure policy: a network failure that persists after ``retries`` retries stops the download
+with :class:`~threekg_lite.errors.DownloadError` (no new file is started; running it again
+resumes); a file whose sum is wrong is deleted, the other files are still downloaded, and the
+first :class:`~threekg_lite.errors.ChecksumError` is raised at the end.
 
 Nothing here runs at import time; only the standard library (:mod:`urllib.request`) and tqdm.
 """
@@ -25,11 +26,13 @@ import http.client
 import logging
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -41,6 +44,9 @@ from . import paths
 PHYSIONET_URL = "https://physionet.org/files/"
 SUMS_FILE = "SHA256SUMS.txt"
 CHUNK_SIZE = 1 << 16
+DEFAULT_WORKERS = 8
+"""Files downloaded at once by default: enough to hide PhysioNet's per-request latency, few
+enough to be a polite client."""
 RETRY_BACKOFF_S = 1.0
 """Seconds waited before retry ``k`` is ``k * RETRY_BACKOFF_S``."""
 
@@ -310,6 +316,7 @@ def download_database(
     progress: bool = True,
     timeout: float = 60.0,
     retries: int = 3,
+    workers: int = DEFAULT_WORKERS,
 ) -> Path:
     """Download a PhysioNet database, or some of its records, into the data directory.
 
@@ -340,6 +347,9 @@ def download_database(
         Seconds allowed to each connection and each read.
     retries
         Retries of a file after an interrupted transfer (each resumes the ``.part``).
+    workers
+        Files downloaded at once (threads; PhysioNet serves one small file per request, so
+        the latency, not the bandwidth, bounds a one-at-a-time download).
 
     Returns
     -------
@@ -361,6 +371,41 @@ def download_database(
     The whole of PTB-XL is about 87,000 files (3 GB); ``n_records`` and ``rate`` keep a first
     try small. A file already present is re-hashed to be trusted, so a repeat call reads the data.
     """
+    plan = plan_download(
+        name, dest, records=records, n_records=n_records, rate=rate, base_url=base_url,
+        timeout=timeout, retries=retries,
+    )  # fmt: skip
+    desc = f"{plan.spec.slug} {plan.spec.version}"
+    with tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress) as bar:
+        fetch_all(plan.todo, bar, workers=workers, timeout=timeout, retries=retries)
+    return plan.folder
+
+
+@dataclass(frozen=True)
+class DownloadPlan:
+    """What :func:`download_database` would fetch: the database, its folder, the files it
+    selected and, of those, the ones missing or wrong on disk (``todo``: ``(url, dest, sum)``)."""
+
+    spec: DatabaseSpec
+    folder: Path
+    files: tuple[str, ...]
+    todo: tuple[tuple[str, Path, str], ...]
+
+
+def plan_download(
+    name: str,
+    dest: str | os.PathLike[str] | None = None,
+    *,
+    records: Sequence[str] | None = None,
+    n_records: int | None = None,
+    rate: int | None = None,
+    base_url: str = PHYSIONET_URL,
+    timeout: float = 60.0,
+    retries: int = 3,
+) -> DownloadPlan:
+    """The files of a download (arguments as :func:`download_database`), without fetching
+    them: only the database's sums list is downloaded (once; it is kept in its folder), and
+    every selected file already on disk is hashed to see whether it must be fetched."""
     lookup = {a.lower(): k for k, s in PHYSIONET_DATABASES.items() for a in (k, s.slug, s.folder)}
     key = lookup.get(name.lower())
     if key is None:
@@ -385,26 +430,60 @@ def download_database(
         logger.info("records missing from the local %s; fetching it again", SUMS_FILE)
         sums, _ = _load_sums(spec, folder, base_url, refresh=True, timeout=timeout, retries=retries)
         files = _select_files(key, list(sums), records=records, n_records=n_records, rate=rate)
-    todo = [rel for rel in files if not _is_good(folder / rel, sums[rel])]
+    todo = tuple(
+        (spec.url(rel, base_url), folder / rel, sums[rel])
+        for rel in files
+        if not _is_good(folder / rel, sums[rel])
+    )
     logger.info("%s: %d files selected, %d to download", spec.slug, len(files), len(todo))
+    return DownloadPlan(spec, folder, tuple(files), todo)
+
+
+def fetch_all(
+    todo: Sequence[tuple[str, Path, str]],
+    bar: tqdm,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    timeout: float = 60.0,
+    retries: int = 3,
+) -> None:
+    """Download every ``(url, dest, sum)`` of ``todo``, ``workers`` at a time, counting the
+    bytes on ``bar``.
+
+    A :class:`~threekg_lite.errors.DownloadError` stops the download: the files not started
+    are not started, those under way finish, and the error is raised. Files with a wrong sum
+    are deleted, the others are still downloaded, and the first
+    :class:`~threekg_lite.errors.ChecksumError` is raised at the end.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    lock = threading.Lock()
+    done = [0]
+
+    def count(n: int) -> None:
+        with lock:
+            bar.update(n)
+
+    def one(task: tuple[str, Path, str]) -> None:
+        url, dest, expected = task
+        _download_file(url, dest, expected, timeout=timeout, retries=retries, on_bytes=count)
+        with lock:
+            done[0] += 1
+            bar.set_postfix_str(f"file {done[0]}/{len(todo)}", refresh=False)
+
     failures: list[ChecksumError] = []
-    desc = f"{spec.slug} {spec.version}"
-    with tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress) as bar:
-        for i, rel in enumerate(todo, 1):
-            bar.set_postfix_str(f"file {i}/{len(todo)}", refresh=False)
-            try:
-                url = spec.url(rel, base_url)
-                _download_file(
-                    url,
-                    folder / rel,
-                    sums[rel],
-                    timeout=timeout,
-                    retries=retries,
-                    on_bytes=bar.update,
-                )
-            except ChecksumError as err:
-                logger.warning("%s", err)
-                failures.append(err)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="physionet") as pool:
+        futures = [pool.submit(one, task) for task in todo]
+        try:
+            for future in as_completed(futures):
+                try:
+                    future.result()
+                except ChecksumError as err:
+                    logger.warning("%s", err)
+                    failures.append(err)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     if failures:
         raise failures[0]
-    return folder

@@ -127,7 +127,7 @@ def save_prepared(
 
 def _is_text(dtype: Any) -> bool:
     """A column of text: ``object`` (pandas 2) or the string dtype (pandas 3's default)."""
-    return dtype == object or isinstance(dtype, pd.StringDtype)
+    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)
 
 
 def is_prepared(path: str | os.PathLike[str]) -> bool:

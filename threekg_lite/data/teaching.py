@@ -38,9 +38,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from ..errors import ChecksumError
 from . import paths
-from .download import PHYSIONET_DATABASES, PHYSIONET_URL, SUMS_FILE, download_database
+from .download import (
+    DEFAULT_WORKERS,
+    PHYSIONET_DATABASES,
+    PHYSIONET_URL,
+    SUMS_FILE,
+    fetch_all,
+    plan_download,
+)
 
 DOWNLOAD_ENV_VAR = "THREEKG_DOWNLOAD"
 """``1`` (or ``true``, ``yes``, ``on``) allows the download anywhere, ``0`` (or ``false``,
@@ -86,18 +95,39 @@ def ptbxl_record(ecg_id: int, rate: int) -> str:
     return f"records{rate}/{ecg_id // 1000 * 1000:05d}/{ecg_id:05d}_{suffix}"
 
 
-PTBXL_IDS = range(1, 501)
+PTBXL_IDS_100 = range(1, 2000)
+PTBXL_IDS_500 = range(1, 501)
 LUDB_IDS = range(1, 201)
 PTBDB_RECORDS = ("patient001/s0010_re",)
+CINC_RECORDS = (
+    "A0689", "A1041", "A2712", "A5215",
+    "E00271", "E01137", "E03823", "E05526", "E06320", *(f"E{i:05d}" for i in range(7500, 7550)),
+    "E07938", "E09141", "E09314", "E09657", "E10256",
+    "HR03961", *(f"HR{i:05d}" for i in range(6000, 6010)), "HR07911", "HR07968", "HR08040",
+    "HR08883", "HR09008", "HR09589", "HR09739", "HR09764", "HR09959", "HR11165", "HR12083",
+    "HR13792", "HR14287", "HR15935", "HR17691", "HR19293",
+    "JS01048", "JS01560", "JS02990", "JS03291", "JS05282", "JS05457", "JS06908", "JS07875",
+    "JS09740", "JS11438", "JS13888", "JS13938", "JS14622", "JS17194", "JS17272", "JS19852",
+    *(f"JS{i:05d}" for i in range(20000, 20020)), "JS20052", "JS20409", "JS21298", "JS21341",
+    "JS22627", "JS23463", "JS23847", "JS23925", "JS24290", "JS24580", "JS26689", "JS27538",
+    "JS27602", "JS29662", "JS30970", "JS31542", "JS32776", "JS35823", "JS36330", "JS36785",
+    "JS36889", "JS37192", "JS37196", "JS37205", "JS37867", "JS37915", "JS38062", "JS40383",
+    "JS42161",
+)  # fmt: skip
+"""The 156 records of the CinC 2020/2021 sample the book was written on (CPSC ``A*``,
+Georgia ``E*``, PTB-XL ``HR*``, Chapman-Shaoxing and Ningbo ``JS*``), by name: the
+download finds each one's path in the challenge's ``SHA256SUMS.txt``."""
 
 TEACHING_SET: tuple[TeachingPart, ...] = (
     TeachingPart(
         "ptbxl",
-        tuple(ptbxl_record(i, rate) for rate in (100, 500) for i in PTBXL_IDS),
-        "ecg_id 1-500 at 100 Hz and at 500 Hz. Chapter 1 loads ids 1-500 at 500 Hz (the lead "
-        "identities) and the 100 Hz records (label counts); chapter 2 the 100 Hz records "
-        "(dipole energy); chapters 4 and 5 the 100 Hz records (pretraining pool, k-NN probe, "
-        "label-efficiency split). Plus ptbxl_database.csv and scp_statements.csv.",
+        tuple(ptbxl_record(i, 100) for i in PTBXL_IDS_100)
+        + tuple(ptbxl_record(i, 500) for i in PTBXL_IDS_500),
+        "ecg_id 1-1,999 at 100 Hz and 1-500 at 500 Hz. Chapter 1 loads ids 1-500 at 500 Hz "
+        "(the lead identities) and the 100 Hz records (label counts); chapter 2 the 100 Hz "
+        "records (dipole energy); chapters 4 and 5 the 100 Hz records (pretraining pool, "
+        "k-NN probe, label-efficiency split, test fold 10). Plus ptbxl_database.csv and "
+        "scp_statements.csv.",
     ),
     TeachingPart(
         "ludb",
@@ -112,12 +142,18 @@ TEACHING_SET: tuple[TeachingPart, ...] = (
         "patient001/s0010_re, 12 leads with the measured Frank leads vx, vy, vz at 1 kHz: "
         "chapter 1 plots them, chapter 2 compares VCGs reconstructed from 12 leads with them.",
     ),
+    TeachingPart(
+        "cinc2021",
+        CINC_RECORDS,
+        "The 156 challenge records of CINC_RECORDS: chapter 1 shows their labels, chapter 2 "
+        "their dipole energy, chapters 4 and 5 add them to the pretraining pool.",
+    ),
 )
-"""What the chapters need: PTB-XL ecg_id 1-500 at 100 and 500 Hz (2,000 record files, 73 MB),
-LUDB complete (200 records with annotations, 2,800 files, 25 MB) and the PTB Diagnostic record with
-Frank leads (3 files, 1.2 MB); about 100 MB in 4,800 files, plus each database's top-level files
-(PTB-XL's full ``ptbxl_database.csv`` and ``SHA256SUMS.txt`` are a few MB each). One request
-per file: allow some minutes."""
+"""What the chapters need, about 9,000 files: PTB-XL ecg_id 1-1,999 at 100 Hz and 1-500 at
+500 Hz, LUDB complete (200 records with annotations), the PTB Diagnostic record with Frank
+leads and 156 CinC challenge records, plus each database's top-level files (PTB-XL's full
+``ptbxl_database.csv`` and the challenge's ``SHA256SUMS.txt`` are several MB each). The files
+are fetched several at a time, with one progress bar for the whole set."""
 
 
 def in_colab() -> bool:
@@ -144,15 +180,24 @@ def download_allowed(download: bool | None = None) -> bool:
 
 def is_complete(root: str | os.PathLike[str]) -> bool:
     """Whether ``root`` holds a finished teaching download with every record of
-    :data:`TEACHING_SET` (checked by the headers' presence, without reading them)."""
+    :data:`TEACHING_SET` (checked by the headers' presence, without reading them; a record
+    given by name is looked for anywhere in its database's folder)."""
     root = Path(root)
     if not (root / COMPLETE_MARKER).is_file() or (root / PARTIAL_MARKER).exists():
         return False
-    return all(
-        (root / part.folder / f"{record}.hea").is_file()
-        for part in TEACHING_SET
-        for record in part.records
-    )
+    for part in TEACHING_SET:
+        folder = root / part.folder
+        by_name = None  # records given by name (CinC) sit wherever the database puts them
+        for record in part.records:
+            if "/" in record:
+                if not (folder / f"{record}.hea").is_file():
+                    return False
+                continue
+            if by_name is None:
+                by_name = {p.stem for p in folder.rglob("*.hea")}
+            if record not in by_name:
+                return False
+    return True
 
 
 def teaching_data_dir(
@@ -218,7 +263,26 @@ def teaching_data_dir(
     return root
 
 
-def _download_teaching_set(root: Path, base_url: str, *, progress: bool) -> None:
+def download_teaching_set(
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    base_url: str | None = None,
+    progress: bool = True,
+    workers: int = DEFAULT_WORKERS,
+) -> Path:
+    """Download (or complete) :data:`TEACHING_SET` into the data directory, wherever this
+    runs, and return the directory: ``threekg download teaching``, and the book's Pages
+    workflow before it builds the book. A complete teaching download is left as it is."""
+    root = paths.data_dir(data_dir)
+    if not is_complete(root):
+        url = base_url or os.environ.get(URL_ENV_VAR) or PHYSIONET_URL
+        _download_teaching_set(root, url, progress=progress, workers=workers)
+    return root
+
+
+def _download_teaching_set(
+    root: Path, base_url: str, *, progress: bool, workers: int = DEFAULT_WORKERS
+) -> None:
     logger.info("downloading the teaching set from %s into %s", base_url, root)
     root.mkdir(parents=True, exist_ok=True)
     (root / COMPLETE_MARKER).unlink(missing_ok=True)
@@ -226,19 +290,29 @@ def _download_teaching_set(root: Path, base_url: str, *, progress: bool) -> None
         f"teaching-set download from {base_url} in progress; run it again to finish it\n",
         encoding="utf-8",
     )
-    fetched = {}
+    plans = []
     for part in TEACHING_SET:
-        try:
-            folder = download_database(
-                part.database, root, records=part.records, base_url=base_url, progress=progress
-            )
-        except ChecksumError:
-            # The sums list kept may be the wrong one (a changed mirror): fetch it next time.
-            (root / part.folder / SUMS_FILE).unlink(missing_ok=True)
-            raise
+        plan = plan_download(part.database, root, records=part.records, base_url=base_url)
+        plans.append((part, plan))
+    todo = [task for _, plan in plans for task in plan.todo]
+    desc = f"teaching set ({len(todo):,} files)"
+    try:
+        with tqdm(
+            unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress
+        ) as bar:
+            fetch_all(todo, bar, workers=workers)
+    except ChecksumError as err:
+        # The failing database's sums list may be the wrong one (a changed mirror): fetch it
+        # again next time.
+        for _, plan in plans:
+            if Path(err.path).is_relative_to(plan.folder):
+                (plan.folder / SUMS_FILE).unlink(missing_ok=True)
+        raise
+    fetched = {}
+    for part, plan in plans:
         spec = PHYSIONET_DATABASES[part.database]
         fetched[part.database] = {
-            "folder": folder.relative_to(root).as_posix(),
+            "folder": plan.folder.relative_to(root).as_posix(),
             "slug": spec.slug,
             "version": spec.version,
             "records": list(part.records),
