@@ -15,6 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from threekg_lite import __version__
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
 
 
@@ -121,6 +123,17 @@ def test_install_cell_is_a_no_op_where_the_package_is_installed(nb: Path, monkey
     magics = _run_install_cell(nb, monkeypatch, installed=False)
     assert len(magics) == 1 and magics[0][0] == "pip", magics
     line = magics[0][1]
-    assert "git+https://github.com/threekg-lite/threekg-lite.git" in line
+    # Pinned to the release that built the book: the tag of this version.
+    pinned = f"threekg-lite @ git+https://github.com/threekg-lite/threekg-lite.git@v{__version__}"
+    assert f'"{pinned}"' in line, f"{nb.name}: install the release v{__version__}: {line}"
     for flag in ("-U", "--upgrade", "--force-reinstall", "torch"):
         assert flag not in line.split(), f"{nb.name}: the install cell passes {flag}"
+
+
+def test_one_version_everywhere():
+    """pyproject.toml and threekg_lite.__version__ agree (the chapters' pin is checked above)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["version"] == __version__

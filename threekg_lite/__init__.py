@@ -5,5 +5,5 @@ Importing the package has no side effects: nothing is read, written, seeded or d
 
 from .leads import INDEPENDENT_LEADS, LEAD_NAMES
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["LEAD_NAMES", "INDEPENDENT_LEADS", "__version__"]
