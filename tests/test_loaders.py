@@ -352,7 +352,8 @@ def test_cinc_meta_age_sex_dx(cinc, data_dir):
         row = cinc.meta.iloc[n]
         assert row["record"] == name
         assert row["sex"] == fields["Sex"]
-        assert row["dx"] == fields["Dx"]
+        # the SNOMED-CT codes of the #Dx line, comma-separated (empty entries dropped)
+        assert row["dx"] == ",".join(c.strip() for c in fields["Dx"].split(",") if c.strip())
         age = row["age"]
         assert (np.isnan(age) and not fields["Age"].isdigit()) or age == float(fields["Age"])
         assert row["n_samples_file"] == int(headers[name][0].split()[3])

@@ -19,16 +19,17 @@ rejects, load as they are.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataNotFoundError
+from ..errors import DataNotFoundError, ECGFormatError
 from .loading import OnBadLead, read_records, window_meta
 from .paths import HOW_TO_GET_DATA, database_dir
-from .preprocess import CropMode
+from .preprocess import CropMode, amplitude_span
 from .records import ECGRecords, LabelSet
 
 # (abbreviation, SNOMED-CT codes scored as this class, description), challenge 2020 order.
@@ -61,6 +62,75 @@ SCORED_CLASSES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 """The 27 scored diagnoses of the 2020 challenge with equivalent pairs merged: 24 classes."""
 
 _CODE_TO_CLASS = {code: abbr for abbr, codes, _ in SCORED_CLASSES for code in codes}
+
+CPSC_ABBREVIATIONS: dict[str, str] = {
+    "Normal": "426783006",  # sinus rhythm
+    "AF": "164889003",  # atrial fibrillation
+    "I-AVB": "270492004",  # 1st degree AV block
+    "LBBB": "164909002",  # left bundle branch block
+    "RBBB": "59118001",  # right bundle branch block
+    "PAC": "284470004",  # premature atrial contraction
+    "PVC": "164884008",  # ventricular ectopics (the challenge's code for CPSC's PVC; unscored)
+    "STD": "429622005",  # ST depression (unscored)
+    "STE": "164931005",  # ST elevation (unscored)
+}
+"""The nine labels of the CPSC 2018 data, as the first 2020 challenge release wrote them on
+the ``#Dx:`` line (``#Dx: AF``), and the SNOMED-CT codes its later releases use for them
+(the per-source counts of ``dx_mapping_scored.csv`` and ``dx_mapping_unscored.csv`` tie each
+to its code: CPSC's PVC and its ST changes are not among the scored classes)."""
+
+WRONG_2020_GAINS: dict[str, float] = {"HR": 200.0, "E": 4880.0, "S": 2_000_000.0}
+"""Header gains (ADC units per mV) of 2020-era copies of challenge records that disagree
+with the 2021 release of the same samples, which is 1000 for all of them: PTB-XL (``HR*``),
+Georgia (``E*``) and PTB (``S*``) records. Read faithfully, such a copy comes out 5 x,
+1 / 4.88 x or 1 / 2000 x its amplitude; :func:`load_cinc` reads it at 1000 and says so."""
+
+CHALLENGE_GAIN = 1000.0
+"""ADC units per mV of every record of the 2021 challenge release."""
+
+PLAUSIBLE_SPAN_MV = (0.1, 8.0)
+"""Bounds of :func:`~threekg_lite.data.preprocess.amplitude_span` (median over the leads of
+the 0.5-99.5 % range after a 0.5-40 Hz band-pass) outside which a record's amplitude is
+reported as implausible. On the 2,352 real records of the shared data (PTB-XL, the CinC
+sample, LUDB) it lies between 0.35 and 3.6 mV."""
+
+
+def dx_codes(text: str, path: str | os.PathLike[str] = "<header>") -> list[str]:
+    """The SNOMED-CT codes of a ``#Dx:`` value: ``"164889003,59118001"`` as it is, the CPSC
+    abbreviations of :data:`CPSC_ABBREVIATIONS` mapped (``"AF,RBBB"``).
+
+    Raises
+    ------
+    ECGFormatError
+        Naming the file, for a label that is neither a SNOMED-CT code nor a known
+        abbreviation: its record would otherwise lose that label silently.
+    """
+    codes = []
+    for token in (t.strip() for t in text.split(",")):
+        if not token:
+            continue
+        if token.isdigit():
+            codes.append(token)
+        elif token in CPSC_ABBREVIATIONS:
+            codes.append(CPSC_ABBREVIATIONS[token])
+        else:
+            raise ECGFormatError(
+                path,
+                f"#Dx label {token!r} is neither a SNOMED-CT code nor one of the CPSC "
+                f"abbreviations {sorted(CPSC_ABBREVIATIONS)}; convert it to its SNOMED-CT "
+                "code (the challenge's dx_mapping_scored.csv / dx_mapping_unscored.csv)",
+            )
+    return codes
+
+
+def wrong_2020_gain(name: str, gains: Iterable[float]) -> float | None:
+    """The header gain to undo when record ``name``'s gains are all those that 2020-era copies
+    of its source carry (:data:`WRONG_2020_GAINS`), else ``None``."""
+    gains = set(gains)
+    for prefix, wrong in WRONG_2020_GAINS.items():
+        if name.startswith(prefix) and gains == {wrong}:
+            return wrong
+    return None
 
 
 def find_cinc_records(folder: str | os.PathLike[str]) -> list[Path]:
@@ -157,21 +227,35 @@ def load_cinc(
         desc="CinC records",
     )
     problems = {paths[i].name: p for i, p in res.problems.items()}
-    rows = []
-    for rec in res.records:
+    rows, regained = [], []
+    for row, rec in enumerate(res.records):
         info = parse_header_comments(rec.header.comments)
         name = rec.header.path.stem
+        wrong = wrong_2020_gain(name, (sig.gain for sig in rec.header.signals))
+        if wrong is not None:  # read at gain `wrong`: rescale to the release's 1000 per mV
+            res.signals[row] *= np.float32(wrong / CHALLENGE_GAIN)
+            regained.append(f"{name} ({wrong:g})")
         rows.append(
             {
                 "record": name,
                 "source": _source_of(name),
                 "age": pd.to_numeric(info.get("Age"), errors="coerce"),
                 "sex": info.get("Sex", ""),
-                "dx": info.get("Dx", ""),
+                "dx": ",".join(dx_codes(info.get("Dx", ""), rec.header.path)),
                 "fs_file": rec.fs,
                 "n_samples_file": rec.header.n_samples,
             }
         )
+    if regained:
+        warnings.warn(
+            f"{len(regained)} record(s) under {folder} carry the header gain of 2020-era "
+            f"copies of their source (ADC units per mV), whose samples the 2021 release "
+            f"stores at {CHALLENGE_GAIN:g}; read at {CHALLENGE_GAIN:g}: "
+            + ", ".join(regained[:10])
+            + (" ..." if len(regained) > 10 else ""),
+            stacklevel=2,
+        )
+    _check_amplitudes(res.signals, float(fs), [r["record"] for r in rows], folder)
     meta = pd.DataFrame(rows)
     ids = meta["record"].to_numpy(dtype=str) if len(meta) else np.array([], dtype=str)
     dx = [d.split(",") if d else [] for d in meta.get("dx", [])]
@@ -185,6 +269,23 @@ def load_cinc(
         source="cinc",
         problems=problems,
     )
+
+
+def _check_amplitudes(signals: np.ndarray, fs: float, names: list[str], folder: Path) -> None:
+    """Warn, naming them, about records whose amplitude is outside :data:`PLAUSIBLE_SPAN_MV`
+    (a gain that the header gets wrong by a large factor)."""
+    if not len(signals):
+        return
+    span = amplitude_span(signals, fs)
+    low, high = PLAUSIBLE_SPAN_MV
+    odd = [f"{names[i]} ({span[i]:.3g} mV)" for i in np.flatnonzero((span < low) | (span > high))]
+    if odd:
+        warnings.warn(
+            f"{len(odd)} record(s) under {folder} have an implausible amplitude (median lead "
+            f"range outside {low:g}-{high:g} mV; real ECGs: about 0.3-4 mV): check their "
+            "header gains: " + ", ".join(odd[:10]) + (" ..." if len(odd) > 10 else ""),
+            stacklevel=3,
+        )
 
 
 _SOURCES = (

@@ -151,3 +151,17 @@ def bandpass(
 def remove_baseline(x: np.ndarray, fs: float, cutoff: float = 0.5) -> np.ndarray:
     """Remove baseline wander with a zero-phase high-pass at ``cutoff`` Hz. ``(..., T)``."""
     return bandpass(x, fs, low=cutoff, high=None)
+
+
+def amplitude_span(x: np.ndarray, fs: float) -> np.ndarray:
+    """How large each record is: ``(N, 12, T)`` mV -> ``(N,)`` mV, the median over the leads
+    of each lead's range between its 0.5th and 99.5th percentiles after a 0.5-40 Hz
+    band-pass (so that baseline wander and single spikes do not count). Real 12-lead ECGs
+    lie between about 0.3 and 4 mV; a header gain wrong by a large factor moves a record far
+    outside."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 3:
+        raise ValueError(f"expected (N, 12, T) signals, got shape {x.shape}")
+    filtered = bandpass(x, fs, 0.5, min(40.0, 0.45 * fs))
+    lo, hi = np.percentile(filtered, [0.5, 99.5], axis=2)
+    return np.median(hi - lo, axis=1)
