@@ -215,3 +215,24 @@ def test_cli_bench_prints_the_ratio_and_writes_json(tmp_path, capsys):
     assert "ratio device-resident / DataLoader" in out and "pairs/s" in out
     saved = json.loads(path.read_text())
     assert saved["workers"] == 1 and saved["loader_pairs_per_s"] > 0 and saved["ratio"] > 0
+
+
+def test_gpu_check_script_is_valid_and_refuses_without_a_gpu(tmp_path):
+    """benchmarks/gpu_check.sh parses, and on a machine without CUDA says so (exit 2)
+    instead of running anything."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: run the script itself")
+    proc = subprocess.run(
+        ["bash", str(script), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "no CUDA device" in proc.stderr

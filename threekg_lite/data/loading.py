@@ -161,9 +161,9 @@ def read_many(
         kept.append(i)
         starts.append(0)
         records.append(rec)
-    if problems:
+    if problems:  # expected of real data; listed in ECGRecords.problems and shown by its repr
         verb = "dropped" if on_bad_lead == "drop" else "kept"
-        log.warning("%s %d record(s) with NaN or flat-line leads", verb, len(problems))
+        log.info("%s %d record(s) with NaN or flat-line leads", verb, len(problems))
     if fs is None and len(rates) > 1:
         raise ECGFormatError(
             os.path.commonpath([str(p) for p in paths]),

@@ -143,5 +143,11 @@ class ECGRecords:
         return (
             f"ECGRecords(source={self.source!r}, n={len(self)}, leads=12, "
             f"fs={self.fs:g} Hz, T={self.n_samples} ({self.duration:g} s), "
-            f"labels: {tasks or 'none'})"
+            f"labels: {tasks or 'none'}"
+            + (
+                f"; {len(self.problems)} record(s) with NaN or flat-line leads, see .problems"
+                if self.problems
+                else ""
+            )
+            + ")"
         )
