@@ -32,3 +32,42 @@ def test_no_data_files_are_tracked():
 def test_no_large_files_are_tracked():
     big = [f for f in _tracked() if (REPO / f).is_file() and (REPO / f).stat().st_size > 500_000]
     assert not big, f"files over 500 kB tracked in git: {big}"
+
+
+# ---------------------------------------------------------------- the dependency range
+
+
+def _requirement_pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def test_the_minimum_versions_job_installs_the_declared_floors():
+    """.ci/minimum.txt pins each runtime dependency at the floor pyproject.toml declares,
+    so the job tests the floors users are promised (torch: see the file's note)."""
+    import tomllib
+    from packaging.version import Version
+
+    declared = {}
+    for spec in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]:
+        name, _, floor = spec.partition(">=")
+        declared[name.strip().lower()] = floor.strip()
+    pins = _requirement_pins(REPO / ".ci" / "minimum.txt")
+    assert set(declared) <= set(pins), f"not in .ci/minimum.txt: {set(declared) - set(pins)}"
+    for name, floor in declared.items():
+        if name == "torch":
+            continue  # the CI machine's only CPU build; the note in .ci/minimum.txt says why
+        assert Version(pins[name]) == Version(floor), f"{name}: pinned {pins[name]}, floor {floor}"
+    newest = _requirement_pins(REPO / ".ci" / "newest.txt")
+    assert set(declared) <= set(newest), f"not in .ci/newest.txt: {set(declared) - set(newest)}"
+    assert all(not v for n, v in newest.items() if n != "torch"), "newest.txt pins a version"
+
+
+def test_ci_runs_both_ends_of_the_range():
+    run = (REPO / ".ci" / "run").read_text()
+    assert ".ci/versions minimum" in run and ".ci/versions newest" in run

@@ -40,6 +40,19 @@ def _errors(path: Path) -> list[str]:
     ]
 
 
+def _stderr(path: Path) -> list[str]:
+    """The stderr blocks of an executed notebook: warnings and log lines a reader would see
+    raw, with the build machine's paths in them."""
+    nb = nbformat.read(path, as_version=4)
+    return [
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream" and o.get("name") == "stderr"
+    ]
+
+
 def test_there_are_chapters():
     assert NOTEBOOKS, "no notebooks found"
 
@@ -50,6 +63,8 @@ def test_chapter_papermill_then_nbval(nb: Path, tmp_path: Path, data_dir: Path):
     out = tmp_path / nb.name
     _papermill(nb, out, data_dir=data_dir, fast=True)
     assert not _errors(out)
+    noise = _stderr(out)
+    assert not noise, f"{nb.name} prints to stderr (a reader sees it raw): {noise[:3]}"
     ini = tmp_path / "pytest.ini"
     ini.write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     proc = subprocess.run(
