@@ -200,6 +200,9 @@ def test_comparison_pairs_every_configuration_with_random_and_the_chosen_3kg_wit
     chosen = comparison["selected"]
     assert (f"3KG | {chosen['3KG']}", f"SimCLR (generic) | {chosen['SimCLR (generic)']}") in pairs
     assert {b for _, b in pairs} >= {RANDOM}
+    # each other configuration of a method against its first one
+    assert ("3KG | cross-crop", "3KG | same-crop") in pairs
+    assert ("SimCLR (generic) | cross-crop", "SimCLR (generic) | same-crop") in pairs
     for p in comparison["paired"]:
         assert p["ci_low"] <= p["diff"] <= p["ci_high"] and p["runs"] == 4
 

@@ -42,6 +42,8 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "cross-crop": {"crops_per_record": 2, "views_per_crop": 1},
     "cross-crop lead-wise": {"crops_per_record": 2, "views_per_crop": 1, "layout": "lead-wise"},
     "cross-crop range-norm": {"crops_per_record": 2, "views_per_crop": 1, "input_norm": "range"},
+    "cross-crop adam": {"crops_per_record": 2, "views_per_crop": 1, "optimizer": "adam"},
+    "cross-crop batch-256": {"crops_per_record": 2, "views_per_crop": 1, "batch_size": 256},
 }
 """Named pretraining configurations: :class:`~threekg_lite.pretrain.PretrainConfig` fields
 (and the model config keys of :data:`MODEL_KEYS`) that differ from the run's base config."""
@@ -250,6 +252,8 @@ def run_comparison(
     selected = select(val_rows, options, config.select_fractions)
 
     compare = [(name, RANDOM) for name in encoders if name != RANDOM]
+    for names in options.values():  # each other configuration against the method's first
+        compare += [(name, names[0]) for name in names[1:]]
     if "3KG" in selected and "SimCLR (generic)" in selected:
         compare.append((selected["3KG"], selected["SimCLR (generic)"]))
     test_rows = evaluate(
