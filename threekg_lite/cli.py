@@ -565,11 +565,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .data import load_ptbxl
     from .data.pool import load_source
     from .evaluate import EvalConfig
-    from .experiment import ComparisonConfig, reference_payload, run_comparison, save_reference
+    from .experiment import (
+        ComparisonConfig,
+        git_sha,
+        reference_payload,
+        run_comparison,
+        save_reference,
+    )
     from .pretrain import PretrainConfig
     from .splits import ptbxl_split
 
     start = time.perf_counter()
+    sha = git_sha()  # the code this run starts from, whatever is committed while it runs
     if args.threads:
         torch.set_num_threads(args.threads)
     crop = round(args.crop * args.fs)
@@ -604,7 +611,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         "pool": {"records": len(pool), "source": pool.source},
     }
     command = "threekg " + " ".join(shlex.quote(a) for a in args.argv_)
-    payload = reference_payload(result, command, time.perf_counter() - start, data)
+    payload = reference_payload(result, command, time.perf_counter() - start, data, sha)
     out = save_reference(args.out, payload)
     print(f"chosen on the validation fold: {result['selected']}")
     for p in result["paired"]:

@@ -423,12 +423,19 @@ def check_reference(payload: Any, path: str | os.PathLike[str] = "<reference>") 
 
 
 def reference_payload(
-    result: Mapping[str, Any], command: str, wall_s: float, data: Mapping[str, Any]
+    result: Mapping[str, Any],
+    command: str,
+    wall_s: float,
+    data: Mapping[str, Any],
+    sha: str | None = None,
 ) -> dict[str, Any]:
-    """The reference file's content: :func:`run_comparison`'s result with how it was made."""
+    """The reference file's content: :func:`run_comparison`'s result with how it was made.
+
+    ``sha`` is the commit the run started from (``threekg compare`` reads it before it
+    starts: a long run must not record a commit made while it ran); default: now."""
     return {
         "command": command,
-        "git_sha": git_sha(),
+        "git_sha": sha if sha is not None else git_sha(),
         "hardware": hardware(),
         "wall_s": round(float(wall_s), 1),
         "data": dict(data),
