@@ -355,23 +355,35 @@ def save_results(
     positive in the test split) is written as ``null``, which :func:`load_results` reads back
     as NaN.
     """
+    payload = _finite_or_null({"config": asdict(config), "meta": dict(meta), "rows": list(rows)})
+    return write_json(path, payload)
+
+
+def write_json(path: str | os.PathLike[str], payload: Any) -> Path:
+    """Write strict JSON atomically (a temporary file, then renamed over ``path``): a reader
+    never sees half a file, and a failed write leaves the previous one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = _finite_or_null({"config": asdict(config), "meta": dict(meta), "rows": list(rows)})
     tmp = path.with_name(f".{path.name}.tmp")
-    text = json.dumps(payload, indent=1, default=_json_default, allow_nan=False)
-    tmp.write_text(text + "\n")
+    tmp.write_text(json.dumps(payload, indent=1, default=_json_default, allow_nan=False) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def read_json(path: str | os.PathLike[str], what: str) -> Any:
+    """The JSON content of ``path``; an unreadable file is a ``ValueError`` naming it and
+    saying that it is not a readable ``what``."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a readable {what} ({e})") from e
 
 
 def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a results file written by :func:`save_results` (``null`` AUROCs back to NaN)."""
     path = Path(path)
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not a readable results file ({e})") from e
+    payload = read_json(path, "results file")
     if (
         not isinstance(payload, dict)
         or not isinstance(payload.get("rows"), list)

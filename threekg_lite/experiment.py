@@ -20,7 +20,6 @@ package differ: two views of one crop (``"same-crop"``), one view of each of two
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .evaluate import EvalConfig, evaluate, validation_split
+from .evaluate import EvalConfig, evaluate, read_json, validation_split, write_json
 from .models import PRESETS, build_model
 from .pretrain import PretrainConfig, Pretrainer
 
@@ -359,20 +358,12 @@ def save_reference(path: str | os.PathLike[str], payload: Mapping[str, Any]) -> 
     """Write a reference file atomically after checking its schema (:func:`check_reference`)."""
     path = Path(path)
     check_reference(payload, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, allow_nan=False) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_json(path, payload)
 
 
 def load_reference(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a reference file; a bad one is a ``ValueError`` naming it."""
-    path = Path(path)
-    try:
-        payload = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"{path}: not a readable reference file ({e})") from e
+    payload = read_json(path, "reference file")
     check_reference(payload, path)
     return payload
 
