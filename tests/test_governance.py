@@ -71,3 +71,24 @@ def test_the_minimum_versions_job_installs_the_declared_floors():
 def test_ci_runs_both_ends_of_the_range():
     run = (REPO / ".ci" / "run").read_text()
     assert ".ci/versions minimum" in run and ".ci/versions newest" in run
+
+
+def test_the_package_exports_the_method_without_importing_torch_first():
+    """`from threekg_lite import ThreeKG, Pretrainer, ...` works; a bare `import threekg_lite`
+    stays light (no torch) until a method name is used."""
+    import sys
+
+    code = (
+        "import sys, threekg_lite; assert 'torch' not in sys.modules, 'torch imported'; "
+        "from threekg_lite import ecg_to_vcg, vcg_to_ecg, ThreeKG, nt_xent, supcon, "
+        "build_model, ContrastiveModel, PretrainConfig, Pretrainer; "
+        "import threekg_lite.augment as a; assert ThreeKG is a.ThreeKG; "
+        "assert set(threekg_lite.__all__) <= set(dir(threekg_lite)); "
+        "import threekg_lite.pretrain as p; assert threekg_lite.Pretrainer is p.Pretrainer"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    import threekg_lite
+
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        threekg_lite.nonsense  # noqa: B018

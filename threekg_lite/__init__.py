@@ -1,9 +1,51 @@
 """threekg-lite: 3KG contrastive self-supervised learning of 12-lead ECGs.
 
-Importing the package has no side effects: nothing is read, written, seeded or downloaded.
+The method, importable from here::
+
+    from threekg_lite import ecg_to_vcg, vcg_to_ecg, ThreeKG, nt_xent, build_model, Pretrainer
+
+``ecg_to_vcg``/``vcg_to_ecg`` (:mod:`~threekg_lite.vcg`): twelve leads to the heart's vector
+and back; ``ThreeKG`` (:mod:`~threekg_lite.augment`): the view (rotate, scale, project back,
+mask); ``nt_xent``/``supcon`` (:mod:`~threekg_lite.losses`): the contrastive loss;
+``build_model``/``ContrastiveModel`` (:mod:`~threekg_lite.models`): the encoder and head;
+``PretrainConfig``/``Pretrainer`` (:mod:`~threekg_lite.pretrain`): the training loop.
+
+Importing the package has no side effects: nothing is read, written, seeded or downloaded,
+and PyTorch is imported only when one of these names is first used.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .leads import INDEPENDENT_LEADS, LEAD_NAMES
 
 __version__ = "0.2.0"
-__all__ = ["LEAD_NAMES", "INDEPENDENT_LEADS", "__version__"]
+
+_METHOD = {
+    "ecg_to_vcg": "vcg",
+    "vcg_to_ecg": "vcg",
+    "ThreeKG": "augment",
+    "nt_xent": "losses",
+    "supcon": "losses",
+    "build_model": "models",
+    "ContrastiveModel": "models",
+    "PretrainConfig": "pretrain",
+    "Pretrainer": "pretrain",
+}
+"""Exported name -> the module that defines it (imported on first use)."""
+
+__all__ = ["LEAD_NAMES", "INDEPENDENT_LEADS", "__version__", *_METHOD]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _METHOD:
+        value = getattr(importlib.import_module(f".{_METHOD[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_METHOD))
