@@ -159,9 +159,13 @@ def amplitude_span(x: np.ndarray, fs: float) -> np.ndarray:
     band-pass (so that baseline wander and single spikes do not count). Real 12-lead ECGs
     lie between about 0.3 and 4 mV; a header gain wrong by a large factor moves a record far
     outside."""
-    x = np.asarray(x, dtype=np.float32)
+    x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"expected (N, 12, T) signals, got shape {x.shape}")
-    filtered = bandpass(x, fs, 0.5, min(40.0, 0.45 * fs))
-    lo, hi = np.percentile(filtered, [0.5, 99.5], axis=2)
-    return np.median(hi - lo, axis=1)
+    out = np.empty(x.shape[0], dtype=np.float32)
+    for i in range(0, x.shape[0], 256):  # in chunks: a filtered copy of a whole database
+        chunk = np.asarray(x[i : i + 256], dtype=np.float32)  # would double its memory
+        filtered = bandpass(chunk, fs, 0.5, min(40.0, 0.45 * fs))
+        lo, hi = np.percentile(filtered, [0.5, 99.5], axis=2)
+        out[i : i + 256] = np.median(hi - lo, axis=1)
+    return out
