@@ -5,7 +5,7 @@
 #
 # 1. the CUDA tests (the tests that skip without a GPU, and the trainer/augmentation tests);
 # 2. every chapter through papermill on the GPU (device=cuda), fast and full size, timed;
-# 3. `threekg bench` for resnet18 on 12 x 2,500 crops (bf16 from compute capability 8,
+# 3. benchmarks/bench_pipeline.py for resnet18 on 12 x 2,500 crops (bf16 from compute capability 8,
 #    fp16 below), device-resident pipeline against the DataLoader pipeline;
 # and writes OUT_DIR/gpu_check.json: hardware, versions, the command of each part, its
 # exit status and seconds, the chapters' times and the bench figures (pairs/s, MFU, the
@@ -59,7 +59,7 @@ for nb in notebooks/[0-9]*.ipynb; do
       --cwd notebooks --no-progress-bar -k python3 -p fast "$fast" -p device cuda
   done
 done
-run bench "$PY" -m threekg_lite.cli bench --model resnet18 --batch-size 512 --crop 2500 \
+run bench "$PY" benchmarks/bench_pipeline.py --model resnet18 --batch-size 512 --crop 2500 \
   --workers "$WORKERS" --device cuda --json "$OUT/bench.json"
 
 "$PY" - "$OUT" <<'EOF'

@@ -19,9 +19,8 @@ from threekg_lite.augment import (
     spatial_only,
     temporal_only,
 )
-from threekg_lite.dower import DOWER, DOWER_8
 from threekg_lite.leads import INDEPENDENT_INDEX, with_derived_leads
-from threekg_lite.vcg import project_to_dipole
+from threekg_lite.vcg import DOWER, DOWER_8, project_to_dipole
 
 IDX = list(INDEPENDENT_INDEX)  # I, II, V1..V6
 OPTIONS = [
@@ -31,7 +30,6 @@ OPTIONS = [
     for s in ("log_symmetric", "enlarge")
 ]
 OPTION_IDS = ["-".join(o.values()) for o in OPTIONS]
-BACKENDS = ["torch", "fused"]  # on a CPU: torch operations, and the compiled loop
 P_MIN = 1e-4  # smallest p-value a correct law may give with the fixed seeds below
 
 
@@ -142,19 +140,18 @@ def _reference_batch(x: np.ndarray, params: ViewParams, projection: str, mask: b
 # --- 1. batched implementation == per-sample reference ----------------------------------------
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("options", OPTIONS, ids=OPTION_IDS)
-def test_apply_matches_the_per_sample_reference(options, backend):
+def test_apply_matches_the_per_sample_reference(options):
     x = _synthetic_ecg(seed=1, batch=5, t=1001)
     aug = ThreeKG(**options)
     params = aug.sample(5, 1001, _gen(11), "cpu")
     assert params.mask_start is not None and params.mask_length == 500
-    out = aug.apply(torch.from_numpy(x), params, backend=backend)
+    out = aug.apply(torch.from_numpy(x), params)
     assert out.dtype == torch.float64 and out.shape == x.shape
     expected = _reference_batch(x, params, options["projection"])
     np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=1e-10)
     # and the call draws the same parameters from the same seed
-    again = aug(torch.from_numpy(x), _gen(11), backend=backend)
+    again = aug(torch.from_numpy(x), _gen(11))
     np.testing.assert_array_equal(again.numpy(), out.numpy())
 
 
@@ -414,56 +411,17 @@ def test_input_is_not_modified():
         assert torch.equal(x, before)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("batch", [1, 17, 40])  # below, at and across CPU blocks of 16
-def test_out_buffer_receives_the_same_views(batch, backend):
-    x = torch.from_numpy(_synthetic_ecg(seed=35, batch=batch, t=300)).float()
-    aug = ThreeKG()
-    fresh = aug(x, _gen(9), backend=backend)
-    buffer = torch.full_like(x, float("nan"))
-    written = aug(x, _gen(9), out=buffer, backend=backend)
-    assert written is buffer and torch.equal(buffer, fresh)
-    again = aug(x, _gen(9), out=buffer, backend=backend)  # a reused (dirty) buffer
-    assert torch.equal(again, fresh)
-
-
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("batch", [3, 33])
-def test_views_in_one_pass_equal_successive_calls(batch, backend):
+def test_views_equal_successive_calls(batch):
     x = torch.from_numpy(_synthetic_ecg(seed=36, batch=batch, t=257)).float()
     aug = ThreeKG()
-    one_by_one = [aug(x, _gen(10), backend=backend) for _ in range(1)]
+    one_by_one = [aug(x, _gen(10)) for _ in range(1)]
     gen = _gen(10)
-    successive = [aug(x, gen, backend=backend), aug(x, gen, backend=backend)]
-    buffers = [torch.empty_like(x), torch.empty_like(x)]
-    together = aug.views(x, _gen(10), 2, out=buffers, backend=backend)
-    assert together[0] is buffers[0] and together[1] is buffers[1]
+    successive = [aug(x, gen), aug(x, gen)]
+    together = aug.views(x, _gen(10), 2)
     assert torch.equal(together[0], successive[0]) and torch.equal(together[1], successive[1])
     assert torch.equal(one_by_one[0], successive[0])
     assert not torch.equal(together[0], together[1])
-
-
-def test_apply_views_needs_one_buffer_per_view():
-    x = torch.zeros(2, 12, 50)
-    aug = ThreeKG()
-    params = [aug.sample(2, 50, _gen(), "cpu") for _ in range(2)]
-    with pytest.raises(ValueError, match="1 output buffers for 2 views"):
-        aug.apply_views(x, params, [torch.empty_like(x)])
-
-
-def test_bad_out_buffers_are_refused():
-    x = torch.zeros(2, 12, 50)
-    aug = ThreeKG()
-    with pytest.raises(ValueError, match="must match the batch"):
-        aug(x, _gen(), out=torch.zeros(2, 12, 49))
-    with pytest.raises(ValueError, match="must match the batch"):
-        aug(x, _gen(), out=torch.zeros(2, 12, 50, dtype=torch.float64))
-    with pytest.raises(ValueError, match="contiguous"):
-        aug(x, _gen(), out=torch.zeros(2, 50, 12).transpose(1, 2))
-    with pytest.raises(ValueError, match="share memory"):
-        aug(x, _gen(), out=x)
-    with pytest.raises(TypeError, match="torch.Tensor"):
-        aug(x, _gen(), out=np.zeros((2, 12, 50), dtype=np.float32))
 
 
 def test_params_for_another_batch_size_are_refused():
@@ -473,13 +431,12 @@ def test_params_for_another_batch_size_are_refused():
         aug.apply(torch.zeros(2, 12, 50), params)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(("batch", "t"), [(1, 1001), (1, 1), (3, 1), (2, 2), (2, 5), (7, 333)])
-def test_batch_sizes_and_odd_lengths(batch, t, backend):
+def test_batch_sizes_and_odd_lengths(batch, t):
     x = _synthetic_ecg(seed=34, batch=batch, t=t)
     for projection in ("project", "residual"):
         aug = ThreeKG(projection=projection)
-        out, params = aug(torch.from_numpy(x), _gen(8), return_params=True, backend=backend)
+        out, params = aug(torch.from_numpy(x), _gen(8), return_params=True)
         assert out.shape == (batch, 12, t)
         assert params.mask_length == t // 2
         expected = _reference_batch(x, params, projection)
@@ -490,109 +447,18 @@ def test_batch_sizes_and_odd_lengths(batch, t, backend):
 DTYPE_TOL = {torch.float64: 1e-12, torch.float32: 2e-6, torch.float16: 3e-3, torch.bfloat16: 2.5e-2}
 
 
-DTYPE_BACKENDS = [(d, "torch") for d in DTYPE_TOL] + [
-    (torch.float64, "fused"),
-    (torch.float32, "fused"),
-]
-
-
-@pytest.mark.parametrize(("dtype", "backend"), DTYPE_BACKENDS, ids=str)
+@pytest.mark.parametrize("dtype", list(DTYPE_TOL), ids=str)
 @pytest.mark.parametrize("projection", ["project", "residual"])
-def test_dtypes_are_kept_and_close_to_float64(dtype, backend, projection):
+def test_dtypes_are_kept_and_close_to_float64(dtype, projection):
     x64 = torch.from_numpy(_synthetic_ecg(seed=35, batch=4, t=1001))
     x = x64.to(dtype)
     aug = ThreeKG(projection=projection)
-    out, params = aug(x, _gen(9), return_params=True, backend=backend)
+    out, params = aug(x, _gen(9), return_params=True)
     assert out.dtype == dtype and out.shape == x.shape
     expected = torch.from_numpy(_reference_batch(x.double().numpy(), params, projection))
     error = (out.double() - expected).abs().max() / expected.abs().max()
     assert error < DTYPE_TOL[dtype]
     assert torch.equal(out == 0, expected == 0)  # the same samples are masked
-
-
-AUGMENTATIONS = {
-    "3kg": ThreeKG(),
-    "residual-xyz-enlarge": ThreeKG(projection="residual", axis_order="xyz", scale_law="enlarge"),
-    "spatial": spatial_only(),
-    "temporal": temporal_only(),
-    "ratio-0.9": ThreeKG(mask_ratio=0.9, max_angle_deg=180.0, max_scale=3.0),
-    "no-mask": ThreeKG(mask_ratio=0.0),
-}
-
-
-@pytest.mark.parametrize("name", list(AUGMENTATIONS))
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
-def test_fused_and_torch_backends_agree(name, dtype):
-    """The compiled loop and the torch operations make the same views from the same draws:
-    the same samples masked, the rest equal to a few roundings of the dtype."""
-    aug = AUGMENTATIONS[name]
-    x = torch.from_numpy(_synthetic_ecg(seed=37, batch=19, t=731)).to(dtype)
-    fused = aug.views(x, _gen(12), 3, backend="fused")
-    plain = aug.views(x, _gen(12), 3, backend="torch")
-    automatic = aug.views(x, _gen(12), 3)  # "auto" takes the fused loop on a CPU
-    eps = torch.finfo(dtype).eps
-    for a, b, c in zip(fused, plain, automatic):
-        assert torch.equal(a, c)
-        assert torch.equal(a == 0, b == 0)
-        assert (a - b).abs().max() <= 16 * eps * x.abs().max()
-
-
-def test_fused_loop_factors_projection_matrices_through_the_dipole():
-    """Projection-mode matrices are ``A D⁺`` (the fused loop then needs 3 products per sample
-    from the VCG); residual-mode and temporal-only matrices are not, and get the 8-lead loop."""
-    from threekg_lite.fused import INDEPENDENT, through_dipole
-
-    d_inv = torch.from_numpy(np.linalg.pinv(np.array(DOWER_8)))  # (3, 8), straight from D
-    project = [ThreeKG().sample(6, 100, _gen(s), "cpu").matrices for s in (1, 2)]
-    factors = through_dipole(project)
-    assert factors is not None and factors.shape == (2, 6, 12, 3)
-    for a, m in zip(factors, project):
-        torch.testing.assert_close(a @ d_inv, m[:, :, list(INDEPENDENT)], rtol=0, atol=1e-13)
-    for other in (ThreeKG(projection="residual"), temporal_only()):
-        assert through_dipole([other.sample(6, 100, _gen(3), "cpu").matrices]) is None
-    assert (
-        through_dipole(project + [temporal_only().sample(6, 100, _gen(3), "cpu").matrices]) is None
-    )
-
-
-def test_fused_backend_zeroes_masked_samples_even_where_the_input_is_not_finite():
-    x = torch.from_numpy(_synthetic_ecg(seed=38, batch=2, t=200)).float()
-    x[0, 7, 100] = float("nan")  # V2: every lead of the view reads it
-    out, params = ThreeKG()(x, _gen(13), return_params=True, backend="fused")
-    start = params.mask_start[0]
-    masked = (torch.arange(200) - start[:, None]) % 200 < params.mask_length  # (12, 200)
-    assert torch.isnan(out[0, :, 100]).tolist() == (~masked[:, 100]).tolist()
-    assert not out[1].isnan().any()
-
-
-def test_fused_backend_refuses_what_it_cannot_do_and_auto_falls_back():
-    aug = ThreeKG()
-    x = torch.from_numpy(_synthetic_ecg(seed=39, batch=2, t=100))
-    half = x.to(torch.bfloat16)
-    with pytest.raises(ValueError, match="backend='fused' cannot.*bfloat16"):
-        aug(half, _gen(), backend="fused")
-    assert aug(half, _gen()).dtype == torch.bfloat16  # auto: torch operations
-    params = aug.sample(2, 100, _gen(), "cpu")
-    reads_derived = params._replace(matrices=params.matrices + 1.0)  # not a 3KG matrix
-    with pytest.raises(ValueError, match="zero in the III"):
-        aug.apply(x, reads_derived, backend="fused")
-    plain = aug.apply(x, reads_derived, backend="torch")
-    torch.testing.assert_close(aug.apply(x, reads_derived), plain, rtol=0, atol=0)
-    with pytest.raises(ValueError, match="backend must be 'auto', 'torch' or 'fused'"):
-        aug(x, _gen(), backend="numba")
-
-
-def test_without_numba_auto_uses_torch_and_fused_says_why(monkeypatch):
-    import sys
-
-    import threekg_lite
-
-    monkeypatch.setitem(sys.modules, "threekg_lite.fused", None)  # import fails
-    monkeypatch.delattr(threekg_lite, "fused", raising=False)
-    x = torch.from_numpy(_synthetic_ecg(seed=40, batch=2, t=100)).float()
-    assert torch.equal(ThreeKG()(x, _gen(3)), ThreeKG()(x, _gen(3), backend="torch"))
-    with pytest.raises(ValueError, match="numba could not be imported"):
-        ThreeKG()(x, _gen(3), backend="fused")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

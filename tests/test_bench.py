@@ -1,4 +1,4 @@
-"""The per-sample baseline (threekg_lite.baseline), the pipeline benchmark and ``threekg bench``.
+"""The benchmarks beside the package: the per-sample baseline and the pipeline benchmark.
 
 Fast settings only (tiny model, batch 8, crops of 200 samples, 2 timed steps): these check
 that the benchmark runs and reports, not its numbers.
@@ -8,23 +8,27 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from threekg_lite.baseline import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from bench_pipeline import bench_pipelines, format_report, main, to_json  # noqa: E402
+from public_baseline import (  # noqa: E402
     INDEPENDENT,
     PerSampleDataset,
     make_loader,
     per_sample_pair,
     per_sample_view,
 )
-from threekg_lite.bench import bench_pipelines, format_report, to_json
-from threekg_lite.cli import main
-from threekg_lite.data.synthetic import generate
-from threekg_lite.pretrain import PretrainConfig, Pretrainer
-from threekg_lite.vcg import INVERSE_DOWER_B
+
+from threekg_lite.data.synthetic import generate  # noqa: E402
+from threekg_lite.pretrain import PretrainConfig, Pretrainer  # noqa: E402
+from threekg_lite.vcg import INVERSE_DOWER_B  # noqa: E402
 
 CROP = 200
 
@@ -206,10 +210,10 @@ def test_format_report_gpu_lines():
     assert "MFU 43.8%" in text and "989" in text
 
 
-def test_cli_bench_prints_the_ratio_and_writes_json(tmp_path, capsys):
+def test_bench_script_prints_the_ratio_and_writes_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
-    argv = ["bench", "--model", "tiny", "--batch-size", "8", "--crop", str(CROP), "--fs", "100"]
-    argv += ["--steps", "2", "--warmup", "1", "--workers", "1", "--json", str(path), "-q"]
+    argv = ["--model", "tiny", "--batch-size", "8", "--crop", str(CROP), "--fs", "100"]
+    argv += ["--steps", "2", "--warmup", "1", "--workers", "1", "--json", str(path), "--quiet"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "ratio device-resident / DataLoader" in out and "pairs/s" in out

@@ -17,7 +17,6 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 
-from threekg_lite.dower import DOWER  # noqa: E402
 from threekg_lite.figures_vcg import (  # noqa: E402
     HEXAXIAL_ANGLES,
     plot_dipole_projection,
@@ -27,7 +26,12 @@ from threekg_lite.figures_vcg import (  # noqa: E402
     plot_vcg_loops,
 )
 from threekg_lite.leads import LEAD_NAMES  # noqa: E402
-from threekg_lite.vcg import dipole_energy_fraction, ecg_to_vcg, project_to_dipole  # noqa: E402
+from threekg_lite.vcg import (  # noqa: E402
+    DOWER,  # noqa: E402
+    dipole_energy_fraction,
+    ecg_to_vcg,
+    project_to_dipole,
+)
 
 FS = 500.0
 

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import torch
 
-from threekg_lite.dower import DOWER, DOWER_8
 from threekg_lite.leads import (
     INDEPENDENT_INDEX,
     INDEPENDENT_LEADS,
@@ -12,6 +11,7 @@ from threekg_lite.leads import (
     lead_order,
     with_derived_leads,
 )
+from threekg_lite.vcg import DOWER, DOWER_8
 
 
 def test_lead_constants():

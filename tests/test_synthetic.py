@@ -24,8 +24,8 @@ from threekg_lite.data.synthetic import (
     Nuisance,
     generate,
 )
-from threekg_lite.dower import DOWER_8
 from threekg_lite.leads import INDEPENDENT_INDEX, LEAD_NAMES, derived_limb_leads
+from threekg_lite.vcg import DOWER_8
 
 FS = 250.0
 LEAD = {name: i for i, name in enumerate(LEAD_NAMES)}

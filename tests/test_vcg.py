@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from threekg_lite.dower import DOWER, DOWER_8
 from threekg_lite.leads import INDEPENDENT_INDEX, LEAD_NAMES, derived_limb_leads
 from threekg_lite.vcg import (
+    DOWER,
+    DOWER_8,
     INVERSE_DOWER,
     INVERSE_DOWER_A,
     INVERSE_DOWER_B,

@@ -24,14 +24,8 @@ on which public implementations disagree are parameters, see ``3kg-method.md``):
    samples (50 % by default) from a uniform random start, wrapping around the end, are set
    to zero, after the projection.
 
-On a CPU (float32/float64) the product and the mask run fused in one compiled loop
-(:mod:`threekg_lite.fused`, numba) that writes each view sample once. Elsewhere (a GPU,
-half precision) all B matrices are applied with one batched matrix product on the data's
-device and dtype, and the mask is built without index arithmetic over ``(B, 12, T)``:
-every possible circular mask of one length is a shifted copy of one pattern, so each
-lead's keep-row (0 where masked, 1 elsewhere) is *gathered* from a strided view of all
-``T`` shifts of a doubled pattern and multiplied in place (on a CPU in blocks of
-:data:`CPU_CHUNK` ECGs, so that each block's product is masked while still in cache).
+All B matrices are applied with one batched matrix product on the data's device and
+dtype; the mask is a comparison of sample indices with each lead's start, modulo ``T``.
 Randomness comes only from the injected ``torch.Generator``.
 """
 
@@ -39,41 +33,24 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
 
-from .dower import DOWER
-from .leads import LEAD_NAMES
-from .vcg import ecg_to_vcg_matrix
+from .leads import LEAD_NAMES, LIMB
+from .vcg import DOWER, ecg_to_vcg_matrix
 
 ScaleLaw = Literal["log_symmetric", "enlarge"]
 AxisOrder = Literal["random", "xyz"]
 Projection = Literal["project", "residual"]
-Backend = Literal["auto", "torch", "fused"]
 
 # The six orders of three axes; "xyz" is order 0.
 _ORDERS = torch.tensor([[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]])
 
 
-def _limb_matrix() -> np.ndarray:
-    """``(12, 12)``: keeps I, II, V1-V6 and recomputes III, aVR, aVL, aVF from I and II."""
-    m = np.eye(12)
-    m[2:6] = 0.0
-    m[2, [0, 1]] = [-1.0, 1.0]  # III = II - I
-    m[3, [0, 1]] = [-0.5, -0.5]  # aVR = -(I + II) / 2
-    m[4, [0, 1]] = [1.0, -0.5]  # aVL = I - II / 2
-    m[5, [0, 1]] = [-0.5, 1.0]  # aVF = II - I / 2
-    return m
-
-
-LIMB = _limb_matrix()
 _TO_VCG = ecg_to_vcg_matrix("dower")  # (3, 12), exact pseudo-inverse on I, II, V1-V6
-CPU_CHUNK = 16
-"""ECGs per block on a CPU: each block's product is masked while still in cache."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -160,36 +137,14 @@ def spatial_matrices(
     raise ValueError(f"projection must be 'project' or 'residual', got {projection!r}")
 
 
-@functools.lru_cache(maxsize=16)
-def _keep_shifts(
-    length: int, n_samples: int, dtype: torch.dtype, device: torch.device
-) -> torch.Tensor:
-    """``(n_samples, n_samples)`` strided view (no copy) of a doubled keep-pattern: row ``k``
-    is 0 on the ``length`` samples from ``(n_samples - k) % n_samples`` on (circularly), 1
-    elsewhere. Every circular mask of one length is one of its rows."""
-    pattern = torch.ones(2 * n_samples, dtype=dtype, device=device)
-    pattern[:length] = 0
-    pattern[n_samples : n_samples + length] = 0
-    return pattern.unfold(0, n_samples, 1)[:n_samples]
-
-
 def circular_mask_rows(start: torch.Tensor, length: int, n_samples: int) -> torch.Tensor:
     """Circular time masks: True on ``length`` samples from each start (wrapping), else False.
 
-    Parameters
-    ----------
-    start
-        ``(N,)`` int, first masked sample of each row, in ``[0, n_samples)``.
-    length
-        Masked samples per row, ``0 <= length < n_samples``.
-
-    Returns
-    -------
-    ``(N, n_samples)`` bool on ``start``'s device, gathered from the rows of
-    :func:`_keep_shifts` (no index arithmetic over the whole array).
+    ``start`` ``(...,)`` int in ``[0, n_samples)``; returns ``(..., n_samples)`` bool.
     """
-    shifts = _keep_shifts(length, n_samples, torch.float32, start.device)
-    return shifts.index_select(0, (n_samples - start.reshape(-1)) % n_samples) == 0
+    t = torch.arange(n_samples, device=start.device)
+    first, end = start[..., None], start[..., None] + length
+    return ((t >= first) & (t < end)) | (t < end - n_samples)  # the run, and its wrapped part
 
 
 @dataclass(frozen=True)
@@ -272,137 +227,35 @@ class ThreeKG:
         matrices = spatial_matrices(rotation_matrices(angles, order), scales, self.projection)
         return ViewParams(angles, order, scales, start, length, matrices)
 
-    def apply(
-        self,
-        x: torch.Tensor,
-        params: ViewParams,
-        out: torch.Tensor | None = None,
-        backend: Backend = "auto",
-    ) -> torch.Tensor:
-        """One view of each ECG from given parameters: ``(B, 12, T) -> (B, 12, T)``.
-
-        ``out``, a tensor of ``x``'s shape, dtype and device that does not share memory with
-        ``x``, receives the views (a training loop can reuse one buffer per view and spare
-        the allocator; on a CPU a fresh 30 MB buffer costs page faults on every call).
-        """
-        return self.apply_views(x, [params], None if out is None else [out], backend)[0]
-
-    def apply_views(
-        self,
-        x: torch.Tensor,
-        params: Sequence[ViewParams],
-        out: Sequence[torch.Tensor] | None = None,
-        backend: Backend = "auto",
-    ) -> list[torch.Tensor]:
-        """Several views of each ECG from given parameters, in one pass over ``x``.
-
-        ``out``: one buffer per view (see :meth:`apply`), or ``None`` for new tensors.
-        ``backend``:
-
-        * ``"fused"``: the compiled CPU loop of :mod:`threekg_lite.fused` (float32/float64
-          on a CPU, numba installed; an error otherwise), which writes each sample of a
-          view once, product and mask together;
-        * ``"torch"``: one batched matrix product and an in-place mask per view (any
-          device and dtype); on a CPU in blocks of :data:`CPU_CHUNK` ECGs, each read from
-          memory once and masked while in cache;
-        * ``"auto"``: ``"fused"`` where it applies, else ``"torch"``.
-
-        The two agree to rounding (the sums run in another order); a masked sample is 0
-        with ``"fused"`` even where the product is NaN or infinite.
-        """
+    def apply(self, x: torch.Tensor, params: ViewParams) -> torch.Tensor:
+        """One view of each ECG from given parameters: ``(B, 12, T) -> (B, 12, T)``."""
         _check_batch(x)
-        b, _, t = x.shape
-        for p in params:
-            if p.matrices.shape[0] != b:
-                raise ValueError(
-                    f"params were drawn for {p.matrices.shape[0]} ECGs, the batch has {b}"
-                )
-        if out is not None and len(out) != len(params):
-            raise ValueError(f"got {len(out)} output buffers for {len(params)} views")
-        if backend not in ("auto", "torch", "fused"):
-            raise ValueError(f"backend must be 'auto', 'torch' or 'fused', got {backend!r}")
-        outs = [_check_out(o, x) for o in out] if out is not None else None
-        outs = outs or [torch.empty_like(x) for _ in params]
-        if backend != "torch" and _fused_applies(x, params, required=backend == "fused"):
-            from .fused import fused_views
-
-            starts = [p.mask_start for p in params]
-            lengths = [p.mask_length for p in params]
-            fused_views(x, [p.matrices for p in params], starts, lengths, outs)
-            return outs
-        matrices = [p.matrices.to(x.dtype) for p in params]
-        masks = []  # per view: (keep-rows of every shift, which row each lead uses) or None
-        for p in params:
-            if p.mask_start is not None and p.mask_length > 0:
-                shifts = _keep_shifts(p.mask_length, t, x.dtype, x.device)
-                masks.append((shifts, (t - p.mask_start) % t))  # rows: (B, 12)
-            else:
-                masks.append(None)
-        step = CPU_CHUNK if x.device.type == "cpu" else b
-        keep = None
-        if any(m is not None for m in masks):
-            keep = torch.empty(min(step, b) * 12, t, dtype=x.dtype, device=x.device)
-        for i in range(0, b, step):  # on a CPU, blocks small enough to stay in cache
-            x_block = x[i : i + step]
-            for m, mask, o in zip(matrices, masks, outs):
-                block = torch.bmm(m[i : i + step], x_block, out=o[i : i + step])
-                if mask is not None:
-                    shifts, rows = mask
-                    index = rows[i : i + step].reshape(-1)
-                    block_keep = torch.index_select(shifts, 0, index, out=keep[: index.numel()])
-                    block.mul_(block_keep.view(block.shape))
-        return outs
+        if params.matrices.shape[0] != x.shape[0]:
+            raise ValueError(
+                f"params were drawn for {params.matrices.shape[0]} ECGs, the batch has {x.shape[0]}"
+            )
+        view = params.matrices.to(x.dtype) @ x  # (B, 12, 12) @ (B, 12, T)
+        if params.mask_start is not None and params.mask_length > 0:
+            masked = circular_mask_rows(params.mask_start, params.mask_length, x.shape[-1])
+            view = view.masked_fill(masked, 0.0)
+        return view
 
     def __call__(
-        self,
-        x: torch.Tensor,
-        generator: torch.Generator,
-        return_params: bool = False,
-        out: torch.Tensor | None = None,
-        backend: Backend = "auto",
+        self, x: torch.Tensor, generator: torch.Generator, return_params: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, ViewParams]:
         """One random view of each ECG in ``x`` ``(B, 12, T)``; same shape, dtype, device.
 
-        With ``return_params=True``, also the :class:`ViewParams` drawn; with ``out``, the
-        view is written there (see :meth:`apply`).
+        With ``return_params=True``, also the :class:`ViewParams` drawn.
         """
         _check_batch(x)
         params = self.sample(x.shape[0], x.shape[-1], generator, x.device)
-        out = self.apply(x, params, out=out, backend=backend)
+        out = self.apply(x, params)
         return (out, params) if return_params else out
 
-    def views(
-        self,
-        x: torch.Tensor,
-        generator: torch.Generator,
-        n: int = 2,
-        out: Sequence[torch.Tensor] | None = None,
-        backend: Backend = "auto",
-    ) -> list[torch.Tensor]:
-        """``n`` independent views of each ECG (two for contrastive learning), made in one
-        pass over ``x`` (:meth:`apply_views`); equal to ``n`` successive calls with the same
-        generator. ``out``: one buffer per view, or ``None``."""
-        _check_batch(x)
-        params = [self.sample(x.shape[0], x.shape[-1], generator, x.device) for _ in range(n)]
-        return self.apply_views(x, params, out, backend)
-
-
-def _fused_applies(x: torch.Tensor, params: Sequence[ViewParams], required: bool) -> bool:
-    """Whether the fused CPU loop can make these views; with ``required``, why not."""
-    reason = None
-    try:
-        from . import fused
-    except ImportError as exc:  # numba missing or broken: torch operations do the work
-        reason = f"numba could not be imported ({exc})"
-    else:
-        if not fused.applies(x, [p.matrices for p in params]):
-            reason = (
-                "it needs a float32/float64 batch on the CPU and 3KG matrices "
-                f"(zero in the III, aVR, aVL, aVF columns); got {x.dtype} on {x.device}"
-            )
-    if reason is not None and required:
-        raise ValueError(f"backend='fused' cannot make these views: {reason}")
-    return reason is None
+    def views(self, x: torch.Tensor, generator: torch.Generator, n: int = 2) -> list[torch.Tensor]:
+        """``n`` independent views of each ECG (two for contrastive learning); equal to ``n``
+        successive calls with the same generator."""
+        return [self(x, generator) for _ in range(n)]
 
 
 def _check_batch(x: torch.Tensor) -> None:
@@ -416,21 +269,6 @@ def _check_batch(x: torch.Tensor) -> None:
         )
     if not x.is_floating_point():
         raise TypeError(f"expected a floating-point tensor, got {x.dtype}")
-
-
-def _check_out(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    if not isinstance(out, torch.Tensor):
-        raise TypeError(f"out must be a torch.Tensor, got {type(out).__name__}")
-    if out.shape != x.shape or out.dtype != x.dtype or out.device != x.device:
-        raise ValueError(
-            f"out must match the batch: expected {tuple(x.shape)} {x.dtype} on {x.device}, "
-            f"got {tuple(out.shape)} {out.dtype} on {out.device}"
-        )
-    if not out.is_contiguous():
-        raise ValueError("out must be contiguous")
-    if out.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
-        raise ValueError("out must not share memory with the input (the view reads all leads)")
-    return out
 
 
 def spatial_only(**kwargs: object) -> ThreeKG:

@@ -76,7 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--n", type=int, default=None, help="synthetic only: number of records")
     prep.add_argument("--seed", type=int, default=None, help="synthetic only: random seed")
     _add_pretrain(sub, common)
-    _add_bench(sub, common)
     _add_evaluate(sub, common)
     _add_compare(sub, common)
     return parser
@@ -372,73 +371,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_bench(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .models import PRESETS
-
-    bench = sub.add_parser(
-        "bench",
-        help="pairs/s of the device-resident pipeline versus a DataLoader with per-sample "
-        "NumPy 3KG in worker processes (same model, same machine)",
-        parents=[common],
-        description="Times both pipelines in one run on synthetic records and prints pairs/s, "
-        "their ratio and, on a GPU, the augmentation's share of a step and the MFU.",
-    )
-    bench.add_argument("--model", choices=sorted(PRESETS), default="resnet18")
-    bench.add_argument("--batch-size", type=_positive_int, default=256, help="ECGs per step")
-    bench.add_argument("--crop", type=_positive_int, default=2500, help="crop, samples")
-    bench.add_argument("--fs", type=_positive_float, default=500.0, help="sampling rate, Hz")
-    bench.add_argument("--steps", type=_positive_int, default=20, help="timed steps of each")
-    bench.add_argument("--warmup", type=int, default=3, help="untimed steps before each timing")
-    bench.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        help="DataLoader worker processes of the per-sample pipeline (on a GPU machine give "
-        "it about as many as there are spare cores, for a fair baseline)",
-    )
-    bench.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU if any)")
-    bench.add_argument("--compile", action="store_true", help="torch.compile the model")
-    bench.add_argument(
-        "--peak-tflops",
-        type=_positive_float,
-        default=None,
-        help="datasheet bf16 dense TFLOP/s to report the MFU against as well",
-    )
-    bench.add_argument("--seed", type=int, default=0)
-    bench.add_argument("--json", default=None, metavar="PATH", help="write the result as JSON")
-
-
-def _cmd_bench(args: argparse.Namespace) -> int:
-    import json
-    from pathlib import Path
-
-    from .bench import bench_pipelines, format_report, to_json
-
-    if args.workers < 0 or args.warmup < 0:
-        raise ValueError("--workers and --warmup must be >= 0")
-    result = bench_pipelines(
-        model=args.model,
-        batch_size=args.batch_size,
-        crop=args.crop,
-        fs=args.fs,
-        steps=args.steps,
-        warmup=args.warmup,
-        workers=args.workers,
-        device=args.device,
-        seed=args.seed,
-        progress=not args.quiet,
-        compile=args.compile,
-        peak_tflops=args.peak_tflops,
-    )
-    print(format_report(result))
-    if args.json:
-        path = Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(to_json(result), indent=2, allow_nan=False) + "\n")
-        print(f"result written to {path}")
-    return 0
-
-
 def _cmd_info(args: argparse.Namespace) -> int:
     from .data.paths import DATABASE_FOLDERS, data_dir, database_dir
 
@@ -635,7 +567,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "download": _cmd_download,
         "prepare": _cmd_prepare,
         "pretrain": _cmd_pretrain,
-        "bench": _cmd_bench,
         "evaluate": _cmd_evaluate,
         "compare": _cmd_compare,
     }

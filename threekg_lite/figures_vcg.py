@@ -6,7 +6,7 @@ dipole from its own direction.
 * :func:`plot_limb_leads`: Einthoven's triangle, Wilson's central terminal, Goldberger's
   augmented leads and the hexaxial reference system (idealised directions, in degrees).
 * :func:`plot_lead_directions`: the direction each lead really looks in, as the rows of
-  Dower's matrix (:data:`threekg_lite.dower.DOWER`), in the frontal and horizontal planes.
+  Dower's matrix (:data:`threekg_lite.vcg.DOWER`), in the frontal and horizontal planes.
 * :func:`plot_vcg_loops`: one beat's QRS and T loops in 3-D and in the three planes.
 * :func:`plot_measured_vs_reconstructed`: measured Frank leads X, Y, Z against VCGs computed
   from the 12-lead ECG (inverse Dower, Kors).
@@ -43,11 +43,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .dower import DOWER
 from .figures import OKABE_ITO
 from .leads import LEAD_NAMES, canonical_lead_name
 from .plotting import _as_array, check_fs
-from .vcg import dipole_energy_fraction, project_to_dipole
+from .vcg import DOWER, dipole_energy_fraction, project_to_dipole
 
 if TYPE_CHECKING:
     import torch

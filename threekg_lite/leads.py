@@ -135,3 +135,9 @@ def with_derived_leads(ecg: ArrayT) -> ArrayT:
     out[..., 4, :] = avl
     out[..., 5, :] = avf
     return out
+
+
+LIMB: np.ndarray = with_derived_leads(np.eye(12))
+"""(12, 12): keeps I, II, V1-V6 and recomputes III, aVR, aVL, aVF from I and II
+(``LIMB @ ecg == with_derived_leads(ecg)``)."""
+LIMB.setflags(write=False)

@@ -507,18 +507,11 @@ class Pretrainer:
         index = self._batch_index(step)
         b, crop, k, v = index.numel(), cfg.crop, cfg.crops_per_record, cfg.views_per_crop
         starts = self.crop_starts(b, k)  # (b, k)
-        out = torch.empty((k * v * b, 12, crop), dtype=torch.float32, device=self.device)
-        from .augment import ThreeKG
-
+        views = []
         for j in range(k):
             x = self.pool.crops(index, starts[:, j], crop)
-            slots = tuple(out[(j * v + u) * b : (j * v + u + 1) * b] for u in range(v))
-            if isinstance(self.augment, ThreeKG):  # all views in one pass, written in place
-                self.augment.views(x, self.generator, v, out=slots)
-            else:
-                for slot in slots:
-                    slot.copy_(self.augment(x, self.generator))
-        return out, self.pool.ids[index]
+            views += [self.augment(x, self.generator) for _ in range(v)]
+        return torch.cat(views), self.pool.ids[index]
 
     def crop_starts(self, b: int, k: int) -> torch.Tensor:
         """``(b, k)`` first samples of ``k`` non-overlapping crops per record, in time order.

@@ -6,13 +6,16 @@ Z to the back) turns and grows through each beat. Every ECG lead is then a weigh
 X, Y and Z. Only eight leads are independent (I, II, V1-V6; see :mod:`threekg_lite.leads`),
 so the maps between the 12-lead ECG and the VCG are:
 
-* **Dower** (VCG -> ECG), ``(12, 3)``: :data:`threekg_lite.dower.DOWER` (Dower, Machado &
-  Osborne 1980), with the four derived limb rows computed exactly from rows I and II.
+* **Dower** (VCG -> ECG), ``(12, 3)``: :data:`DOWER` (Dower, Machado & Osborne,
+  *Clin. Cardiol.* 1980; the tabulated rows I, II, V1-V6 are :data:`DOWER_8`), with the rows of
+  III, aVR, aVL and aVF derived exactly from rows I and II
+  (:func:`~threekg_lite.leads.with_derived_leads`; the published rows agree to 0.0005), so
+  that every ECG made from a VCG satisfies III = II - I etc. to floating-point precision.
 * **Inverse Dower** (ECG -> VCG), ``(3, 8)`` on I, II, V1-V6. Two roundings of it circulate
   in 3KG code: variant A (:data:`INVERSE_DOWER_A`: the 3KG base code, BRAVEHEART) agrees with
   the pseudo-inverse of the Dower matrix to 0.0005, variant B (:data:`INVERSE_DOWER_B`:
   fairseq-signals and its copies) to 0.00095. **threekg_lite uses the exact pseudo-inverse**
-  (:data:`INVERSE_DOWER`, computed from :data:`~threekg_lite.dower.DOWER_8` in float64): then
+  (:data:`INVERSE_DOWER`, computed from :data:`DOWER_8` in float64): then
   ``INVERSE_DOWER @ DOWER_8`` is the identity to machine precision and an ECG made by Dower
   from any VCG maps back to that VCG exactly. Both published variants stay available.
 * **Kors** (ECG -> VCG), ``(3, 8)``: :data:`KORS`, the regression matrix of Kors et al. 1990,
@@ -33,13 +36,33 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
-from .dower import DOWER, DOWER_8
-from .leads import INDEPENDENT_INDEX, LEAD_NAMES, canonical_lead_name
+from .leads import INDEPENDENT_INDEX, LEAD_NAMES, canonical_lead_name, with_derived_leads
 
 if TYPE_CHECKING:
     import torch
 
 ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
+
+DOWER_8: np.ndarray = np.array(
+    [
+        [0.632, -0.235, 0.059],  # I
+        [0.235, 1.066, -0.132],  # II
+        [-0.515, 0.157, -0.917],  # V1
+        [0.044, 0.164, -1.387],  # V2
+        [0.882, 0.098, -1.277],  # V3
+        [1.213, 0.127, -0.601],  # V4
+        [1.125, 0.127, -0.086],  # V5
+        [0.831, 0.076, 0.230],  # V6
+    ]
+)
+"""(8, 3): Dower's rows I, II, V1-V6; columns X, Y, Z."""
+DOWER_8.setflags(write=False)
+
+DOWER: np.ndarray = np.zeros((12, 3))
+DOWER[list(INDEPENDENT_INDEX)] = DOWER_8
+DOWER = with_derived_leads(DOWER)
+"""(12, 3): rows in standard lead order; limb rows III..aVF derived exactly from I and II."""
+DOWER.setflags(write=False)
 
 INVERSE_DOWER: np.ndarray = np.linalg.pinv(DOWER_8)
 """(3, 8): ECG (I, II, V1-V6) -> VCG (X, Y, Z), the exact pseudo-inverse of Dower's matrix."""

@@ -3,7 +3,7 @@ r"""Synthetic 12-lead ECGs from a physiological dipole model, with ground-truth 
 The model
 ---------
 The heart is one electrical dipole ``v(t)`` in Frank axes (X left, Y feet, Z back; see
-:mod:`threekg_lite.dower`): the vectorcardiogram (VCG). Following McSharry et al. (2003),
+:mod:`threekg_lite.vcg`): the vectorcardiogram (VCG). Following McSharry et al. (2003),
 each beat is a sum of Gaussian waves (P, Q, R, S, T); McSharry integrates an ODE on a limit
 cycle whose solution is such a sum, and Sameni et al. (2007) give each of the three VCG axes
 its own sum. Here every wave ``w`` is one *dipole lobe* with a 3-D amplitude vector ``a_w``
@@ -69,8 +69,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from ..dower import DOWER_8
 from ..leads import INDEPENDENT_INDEX, derived_limb_leads
+from ..vcg import DOWER_8
 from .records import ECGRecords, LabelSet
 from .synthetic_waves import RR_LIMITS, beat_times, evaluate_waves, wave_table
 from .synthetic_waves import R as _R_SLOT

@@ -5,7 +5,7 @@ each morphology class; and the evaluation of those waves on the sample grid.
 Every beat is a sum of seven localised 3-D Gaussian waves (see :mod:`.synthetic` for the
 model). A wave ``w`` has an *offset* ``mu_w`` from its beat's R time, a *width* ``sigma_w``
 (both in seconds) and an *amplitude vector* ``a_w`` (mV) in Frank axes ``X`` (patient's
-left), ``Y`` (feet), ``Z`` (back), as in :mod:`threekg_lite.dower`. The seven slots:
+left), ``Y`` (feet), ``Z`` (back), as in :mod:`threekg_lite.vcg`. The seven slots:
 
 ====  ======  =========================================================================
 slot  anchor  role

@@ -5,9 +5,9 @@
 * **device-resident**: :meth:`threekg_lite.pretrain.Pretrainer.train_step`: the records
   are one tensor on the device, each step crops a batch and makes its two 3KG views there
   (batched, :class:`threekg_lite.augment.ThreeKG`), then forward, NT-Xent, backward, AdamW;
-* **DataLoader**: the design of the public 3KG code (:mod:`threekg_lite.baseline`): a
+* **DataLoader**: the design of the public 3KG code (``benchmarks/public_baseline.py``): a
   ``torch.utils.data.DataLoader`` whose worker processes crop each record and make its two
-  views one ECG at a time in NumPy (:func:`~threekg_lite.baseline.per_sample_pair`), the
+  views one ECG at a time in NumPy (:func:`public_baseline.per_sample_pair`), the
   default collate, ``.to(device)``, then the *same* optimisation step
   (:meth:`~threekg_lite.pretrain.Pretrainer.step_on_views`, the code ``train_step`` runs
   after making its views).
@@ -44,6 +44,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from public_baseline import make_loader  # noqa: I001 - beside this file
+
+from threekg_lite.data.synthetic import generate
+from threekg_lite.models import count_parameters, forward_flops
+from threekg_lite.pretrain import PretrainConfig, Pretrainer
 
 GOAL_RATIO = 5.0
 """GPU goal: device-resident pairs/s at least this multiple of the DataLoader's."""
@@ -189,9 +194,6 @@ def bench_pipelines(
     """
     from tqdm.auto import tqdm
 
-    from .models import count_parameters, forward_flops
-    from .pretrain import PretrainConfig, Pretrainer
-
     for name, value in (("batch_size", batch_size), ("crop", crop), ("steps", steps)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -205,8 +207,6 @@ def bench_pipelines(
     # The loader's warm-up also drains the batches its workers made ahead (2 per worker).
     loader_warmup = warmup + 2 * workers
     if records is None:
-        from .data.synthetic import generate
-
         n = batch_size * (loader_warmup + steps)
         records = generate(n, fs=fs, duration=max(10.0, crop / fs), seed=seed)
     is_gpu = device.type == "cuda"
@@ -303,10 +303,8 @@ def _time_loader(
     device: torch.device,
     bar: Callable[[str, int], Any],
 ) -> float:
-    """Seconds for ``steps`` steps fed by :func:`~threekg_lite.baseline.make_loader` after
+    """Seconds for ``steps`` steps fed by :func:`public_baseline.make_loader` after
     ``warmup`` untimed ones; the workers end when the loader goes out of scope here."""
-    from .baseline import make_loader
-
     config = trainer.config
     loader = make_loader(signals, config.crop, config.batch_size, workers=workers, seed=seed)
     batches = _forever(loader)
@@ -396,11 +394,11 @@ def _verdict(ok: bool) -> str:
 
 
 def format_report(result: dict[str, Any]) -> str:
-    """Readable lines of a :func:`bench_pipelines` result (what ``threekg bench`` prints)."""
+    """Readable lines of a :func:`bench_pipelines` result (what this script prints)."""
     r = result
     gpu = str(r["device"]).startswith("cuda")
     lines = [
-        f"threekg bench: {r['model']} ({r['parameters']:,} parameters), "
+        f"bench_pipeline: {r['model']} ({r['parameters']:,} parameters), "
         f"{r['batch_size']} ECGs x 2 views x 12 x {r['crop']} per step, {r['amp']}"
         + (", torch.compile" if r.get("compile") else ""),
         f"  device: {r['device']} ({r['device_name']}), {r['torch_threads']} torch thread(s), "
@@ -470,3 +468,53 @@ def _finite(value: Any) -> Any:
 def to_json(result: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``result`` that :func:`json.dumps` writes as strict JSON."""
     return {k: _finite(v) for k, v in result.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``python benchmarks/bench_pipeline.py [--model resnet18] ...``."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    from threekg_lite.models import PRESETS
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", choices=sorted(PRESETS), default="resnet18")
+    p.add_argument("--batch-size", type=int, default=256, help="ECGs per step")
+    p.add_argument("--crop", type=int, default=2500, help="crop, samples")
+    p.add_argument("--fs", type=float, default=500.0, help="sampling rate, Hz")
+    p.add_argument("--steps", type=int, default=20, help="timed steps of each")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps before each timing")
+    p.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU if any)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+    p.add_argument("--peak-tflops", type=float, default=None, help="datasheet bf16 TFLOP/s")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", default=None, metavar="PATH", help="write the result as JSON")
+    args = p.parse_args(argv)
+    result = bench_pipelines(
+        model=args.model,
+        batch_size=args.batch_size,
+        crop=args.crop,
+        fs=args.fs,
+        steps=args.steps,
+        warmup=args.warmup,
+        workers=args.workers,
+        device=args.device,
+        seed=args.seed,
+        progress=not args.quiet,
+        compile=args.compile,
+        peak_tflops=args.peak_tflops,
+    )
+    print(format_report(result))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(to_json(result), indent=2, allow_nan=False) + "\n")
+        print(f"result written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

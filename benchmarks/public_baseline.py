@@ -4,7 +4,7 @@ Public 3KG code (fairseq-signals' ``_3KGECGDataset``, the 3KG base code) makes t
 the data-loader's worker processes, one ECG at a time, in NumPy: each ``__getitem__`` crops
 a record and builds its two views, the default collate stacks them into a batch, and the
 training loop moves the batch to the device. This module rebuilds that design, written here
-from its description (no code taken from those projects), so that :mod:`threekg_lite.bench`
+from its description (no code taken from those projects), so that ``bench_pipeline.py``
 and ``benchmarks/bench_augment.py`` can time the batched, device-resident pipeline of
 :mod:`threekg_lite.pretrain` against it on the same machine:
 
@@ -34,8 +34,8 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from .dower import DOWER_8
-from .vcg import INVERSE_DOWER_B
+from threekg_lite.leads import derived_limb_leads
+from threekg_lite.vcg import DOWER_8, INVERSE_DOWER_B
 
 INDEPENDENT = [0, 1, 6, 7, 8, 9, 10, 11]
 """Row indices of the independent leads I, II, V1-V6 in the 12-lead order."""
@@ -43,8 +43,7 @@ INDEPENDENT = [0, 1, 6, 7, 8, 9, 10, 11]
 
 def _limb_leads(out: np.ndarray) -> None:
     """III, aVR, aVL, aVF of a ``(12, T)`` array from its I and II, in place."""
-    i, ii = out[0], out[1]
-    out[2], out[3], out[4], out[5] = ii - i, -(i + ii) / 2, i - ii / 2, ii - i / 2
+    out[2:6] = np.stack(derived_limb_leads(out[0], out[1]))
 
 
 def _mask_each_lead(out: np.ndarray, rng: np.random.Generator, mask_ratio: float) -> None:
