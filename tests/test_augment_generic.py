@@ -1,4 +1,4 @@
-"""Tests for threekg_lite.augment_generic: contracts, determinism, laws and spectra."""
+"""Tests for threekg_lite.baselines.generic: contracts, determinism, laws and spectra."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import stats
 
-from threekg_lite.augment_generic import (
+from threekg_lite.baselines.generic import (
     AmplitudeScale,
     Augmentation,
     BaselineWander,

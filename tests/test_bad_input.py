@@ -19,7 +19,7 @@ from threekg_lite.data.prepare import load_prepared, save_prepared
 from threekg_lite.data.ptbxl import load_ptbxl
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.data.wfdb_io import read_ecg
-from threekg_lite.errors import DataNotFoundError, ECGFormatError
+from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
 PTBXL_RECORD = "ptb-xl/records100/00000/00001_lr"
 CINC_RECORD = "cinc2021-sample/A0689"

@@ -19,7 +19,7 @@ from threekg_lite.data.cinc import (
     wrong_2020_gain,
 )
 from threekg_lite.data.preprocess import amplitude_span
-from threekg_lite.errors import ECGFormatError
+from threekg_lite.runtime.errors import ECGFormatError
 
 
 def variant(

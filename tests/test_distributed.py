@@ -1,4 +1,4 @@
-"""The distributed helpers (:mod:`threekg_lite.distributed`): a real two-process gloo run on
+"""The distributed helpers (:mod:`threekg_lite.runtime.distributed`): a real two-process gloo run on
 127.0.0.1 that gathers embeddings, computes the global NT-Xent and averages gradients as DDP
 does, checked against one process on the whole batch; and the single-process behaviour."""
 
@@ -15,8 +15,8 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from threekg_lite import distributed as td
 from threekg_lite.losses import nt_xent
+from threekg_lite.runtime import distributed as td
 
 WORLD = 2
 N_GLOBAL, D_IN, D_OUT = 6, 5, 4  # each rank holds N_GLOBAL // WORLD items

@@ -18,7 +18,7 @@ from physionet_server import (
 )
 
 from threekg_lite.data import download as dl
-from threekg_lite.errors import ChecksumError, DownloadError
+from threekg_lite.runtime.errors import ChecksumError, DownloadError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if not SHARED.is_dir():

@@ -15,8 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from threekg_lite.checkpoint import CheckpointError, save_checkpoint
-from threekg_lite.downstream import (
+from threekg_lite.evaluate.downstream import (
     Classifier,
     LinearProbe,
     encoder_from,
@@ -26,6 +25,7 @@ from threekg_lite.downstream import (
     supervised_from_scratch,
 )
 from threekg_lite.models import build_model, init_weights
+from threekg_lite.runtime.checkpoint import CheckpointError, save_checkpoint
 
 CROP = 200
 

@@ -18,8 +18,8 @@ from threekg_lite.data.paths import database_dir
 from threekg_lite.data.ptbxl import load_ptbxl
 from threekg_lite.data.synthetic import generate
 from threekg_lite.data.wfdb_io import parse_header, read_ecg
-from threekg_lite.errors import ECGFormatError
 from threekg_lite.leads import LEAD_NAMES
+from threekg_lite.runtime.errors import ECGFormatError
 
 # --- prepared folders -------------------------------------------------------------------
 
@@ -144,7 +144,7 @@ def test_subset_with_no_records():
 
 def test_importing_the_package_does_not_import_torch():
     code = (
-        "import sys, threekg_lite, threekg_lite.data, threekg_lite.plotting; "
+        "import sys, threekg_lite, threekg_lite.data, threekg_lite.viz.plotting; "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

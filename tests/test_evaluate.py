@@ -24,6 +24,7 @@ from torch import nn  # noqa: E402
 from threekg_lite.cli import main  # noqa: E402
 from threekg_lite.data import generate  # noqa: E402
 from threekg_lite.data.records import LabelSet  # noqa: E402
+from threekg_lite.data.splits import patient_split  # noqa: E402
 from threekg_lite.data.synthetic import CLASSES  # noqa: E402
 from threekg_lite.evaluate import (  # noqa: E402
     EvalConfig,
@@ -34,10 +35,9 @@ from threekg_lite.evaluate import (  # noqa: E402
     subgroup_table,
     summarise,
 )
-from threekg_lite.metrics import CINC_SUBGROUPS, PTBXL_SUBGROUPS, subgroups_for  # noqa: E402
+from threekg_lite.evaluate.metrics import CINC_SUBGROUPS, PTBXL_SUBGROUPS, subgroups_for  # noqa: E402
 from threekg_lite.models import PRESETS, build_model  # noqa: E402
 from threekg_lite.pretrain import CHECKPOINT, PretrainConfig, pretrain  # noqa: E402
-from threekg_lite.splits import patient_split  # noqa: E402
 
 TASK = "diagnosis"
 FRACTIONS = (0.1, 1.0)
@@ -547,7 +547,7 @@ def test_every_pretraining_seed_meets_every_labelled_subset(paired_rows_):
 
 
 def test_paired_rows_follow_the_formula(paired_rows_):
-    from threekg_lite.metrics import paired_difference
+    from threekg_lite.evaluate.metrics import paired_difference
 
     rows = paired_rows_
     for p in rows.paired:

@@ -16,8 +16,9 @@ import torch
 from threekg_lite.cli import main
 from threekg_lite.data import generate
 from threekg_lite.data.records import LabelSet
+from threekg_lite.data.splits import patient_split
 from threekg_lite.evaluate import EvalConfig
-from threekg_lite.experiment import (
+from threekg_lite.evaluate.experiment import (
     CONFIGURATIONS,
     METHODS,
     RANDOM,
@@ -32,7 +33,6 @@ from threekg_lite.experiment import (
 )
 from threekg_lite.models import build_model
 from threekg_lite.pretrain import PretrainConfig
-from threekg_lite.splits import patient_split
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCES = sorted((ROOT / "book" / "results").glob("*.json"))
@@ -169,7 +169,7 @@ def test_tables_and_figure_of_a_comparison(comparison):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from threekg_lite.experiment import (
+    from threekg_lite.evaluate.experiment import (
         configuration_table,
         paired_entry,
         paired_table,
@@ -277,7 +277,7 @@ def test_compare_cli_on_real_data(data_dir, tmp_path, capsys):
 
 
 def test_find_reference_finds_the_book_files_and_says_none_otherwise():
-    from threekg_lite.experiment import find_reference
+    from threekg_lite.evaluate.experiment import find_reference
 
     for path in REFERENCES:
         assert find_reference(path.stem) == path

@@ -1,4 +1,4 @@
-"""Tests of threekg_lite.figures_vcg: the VCG teaching figures draw exactly their inputs."""
+"""Tests of threekg_lite.viz.figures_vcg: the VCG teaching figures draw exactly their inputs."""
 
 from __future__ import annotations
 
@@ -17,20 +17,20 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 
-from threekg_lite.figures_vcg import (  # noqa: E402
-    HEXAXIAL_ANGLES,
-    plot_dipole_projection,
-    plot_lead_directions,
-    plot_limb_leads,
-    plot_measured_vs_reconstructed,
-    plot_vcg_loops,
-)
 from threekg_lite.leads import LEAD_NAMES  # noqa: E402
 from threekg_lite.vcg import (  # noqa: E402
     DOWER,  # noqa: E402
     dipole_energy_fraction,
     ecg_to_vcg,
     project_to_dipole,
+)
+from threekg_lite.viz.figures_vcg import (  # noqa: E402
+    HEXAXIAL_ANGLES,
+    plot_dipole_projection,
+    plot_lead_directions,
+    plot_limb_leads,
+    plot_measured_vs_reconstructed,
+    plot_vcg_loops,
 )
 
 FS = 500.0
@@ -406,7 +406,7 @@ def test_import_has_no_side_effects():
         "import matplotlib\n"
         "before = dict(matplotlib.rcParams)\n"
         "import matplotlib.pyplot as plt\n"
-        "import threekg_lite.figures_vcg\n"
+        "import threekg_lite.viz.figures_vcg\n"
         "after = dict(matplotlib.rcParams)\n"
         "assert after == before, {k for k in after if after[k] != before.get(k)}\n"
         "assert plt.get_fignums() == [], 'a figure was made at import'\n"

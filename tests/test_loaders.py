@@ -21,7 +21,7 @@ from threekg_lite.data.ludb import load_ludb, load_ludb_annotations
 from threekg_lite.data.ptbdb import load_ptbdb
 from threekg_lite.data.ptbxl import load_ptbxl
 from threekg_lite.data.wfdb_io import read_ecg
-from threekg_lite.errors import DataNotFoundError, ECGFormatError
+from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
 STANDARD = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 

@@ -11,7 +11,7 @@ import pytest
 
 from threekg_lite.data.cinc import SCORED_CLASSES
 from threekg_lite.data.ptbxl import SUPERCLASSES
-from threekg_lite.metrics import (
+from threekg_lite.evaluate.metrics import (
     CINC_SUBGROUPS,
     PTBXL_SUBGROUPS,
     _weighted_auroc,
@@ -230,7 +230,7 @@ def _auroc_reference(y, s, w):
 
 
 def test_macro_auroc_resampled_equals_the_definition():
-    from threekg_lite.metrics import macro_auroc_resampled, resample_weights
+    from threekg_lite.evaluate.metrics import macro_auroc_resampled, resample_weights
 
     rng = np.random.default_rng(0)
     y = rng.random((30, 3)) < 0.4
@@ -244,7 +244,7 @@ def test_macro_auroc_resampled_equals_the_definition():
 
 
 def test_unit_weights_give_the_plain_macro_auroc():
-    from threekg_lite.metrics import macro_auroc, macro_auroc_resampled
+    from threekg_lite.evaluate.metrics import macro_auroc, macro_auroc_resampled
 
     rng = np.random.default_rng(2)
     y, s = rng.random((40, 4)) < 0.3, rng.random((40, 4))
@@ -252,7 +252,7 @@ def test_unit_weights_give_the_plain_macro_auroc():
 
 
 def test_paired_difference_of_a_method_with_itself_is_exactly_zero():
-    from threekg_lite.metrics import paired_difference
+    from threekg_lite.evaluate.metrics import paired_difference
 
     a = np.array([0.7, 0.72, 0.69])
     boot = np.random.default_rng(0).random((3, 100))
@@ -260,7 +260,7 @@ def test_paired_difference_of_a_method_with_itself_is_exactly_zero():
 
 
 def test_paired_difference_is_the_mean_difference_and_covers_a_constant_shift():
-    from threekg_lite.metrics import paired_difference
+    from threekg_lite.evaluate.metrics import paired_difference
 
     rng = np.random.default_rng(3)
     b = rng.random(6)
@@ -272,7 +272,7 @@ def test_paired_difference_is_the_mean_difference_and_covers_a_constant_shift():
 def test_pairing_narrows_the_interval_of_correlated_methods():
     """Two methods that share the test-set noise: the paired interval excludes 0 where the
     two methods' own intervals overlap."""
-    from threekg_lite.metrics import paired_difference
+    from threekg_lite.evaluate.metrics import paired_difference
 
     rng = np.random.default_rng(4)
     shared = rng.normal(0, 0.03, size=(5, 1000))  # the test resample moves both alike
@@ -285,7 +285,7 @@ def test_pairing_narrows_the_interval_of_correlated_methods():
 
 
 def test_paired_difference_rejects_mismatched_runs():
-    from threekg_lite.metrics import paired_difference
+    from threekg_lite.evaluate.metrics import paired_difference
 
     with pytest.raises(ValueError, match="one shape"):
         paired_difference(np.ones(3), np.ones(2), np.ones((3, 5)), np.ones((2, 5)))

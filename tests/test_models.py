@@ -340,7 +340,7 @@ def test_leadwise_encoder_is_invariant_to_the_order_of_the_leads():
 
 
 def test_layout_round_trips_through_config_and_checkpoint(tmp_path):
-    from threekg_lite.checkpoint import load_model, save_checkpoint
+    from threekg_lite.runtime.checkpoint import load_model, save_checkpoint
 
     model = build_model("tiny-leadwise", generator=torch.Generator().manual_seed(3))
     assert model.config["layout"] == "lead-wise"

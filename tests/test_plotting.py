@@ -1,4 +1,4 @@
-"""Tests of threekg_lite.plotting: physical scale, layout, trace data, validation."""
+"""Tests of threekg_lite.viz.plotting: physical scale, layout, trace data, validation."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from threekg_lite.leads import LEAD_NAMES  # noqa: E402
-from threekg_lite.plotting import plot_ecg, plot_leads  # noqa: E402
+from threekg_lite.viz.plotting import plot_ecg, plot_leads  # noqa: E402
 
 MM_PER_INCH = 25.4
 PTBXL_RECORD = "ptb-xl/records500/00000/00001_hr"  # under the data directory
@@ -300,7 +300,7 @@ def test_does_not_change_global_matplotlib_state(close_all):
 def test_import_has_no_side_effects():
     code = (
         "import matplotlib; before = dict(matplotlib.rcParams); "
-        "import threekg_lite.plotting; "
+        "import threekg_lite.viz.plotting; "
         "assert dict(matplotlib.rcParams) == before; "
         "import matplotlib.pyplot as plt; assert plt.get_fignums() == []"
     )

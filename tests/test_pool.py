@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from threekg_lite.data import generate
-from threekg_lite.data.pool import POOL_DATABASES, SOURCES, concat_records, load_source
 from threekg_lite.data.prepare import save_prepared
 from threekg_lite.data.records import LabelSet
-from threekg_lite.errors import DataNotFoundError
+from threekg_lite.data.sources import POOL_DATABASES, SOURCES, concat_records, load_source
+from threekg_lite.runtime.errors import DataNotFoundError
 
 
 @pytest.fixture(scope="module")
@@ -157,13 +157,13 @@ def test_cinc_source_drops_the_copies_of_held_out_ptbxl_records(
     assert not {int(c[2:]) for c in copies} & ptbxl_ids_on_disk[100]
     in_fold10 = {c for c in copies if fold[c] == 10}
     assert 0 < len(in_fold10) < len(copies)  # some copies are in the test fold, some not
-    with caplog.at_level(logging.INFO, logger="threekg_lite.data.pool"):
+    with caplog.at_level(logging.INFO, logger="threekg_lite.data.sources"):
         cinc = load_source("cinc", data_dir=data_dir, fs=100, progress=False)
     # by default the copies of fold 10 go; every other record (copies included) stays, in order
     keep = np.array([r not in in_fold10 for r in everything.record_ids])
     assert list(cinc.record_ids) == list(everything.record_ids[keep])
     np.testing.assert_array_equal(cinc.signals, everything.signals[keep])
-    logged = [r for r in caplog.records if r.name == "threekg_lite.data.pool"]
+    logged = [r for r in caplog.records if r.name == "threekg_lite.data.sources"]
     # the table lists every copy: no warning (about copies missing from the table or else)
     assert [r.getMessage() for r in logged if r.levelno >= logging.WARNING] == []
     assert [r.getMessage() for r in logged] == [
@@ -211,10 +211,10 @@ def test_cinc_copies_of_held_out_ptbxl_records_are_dropped(
 ):
     import logging
 
-    from threekg_lite.data.pool import _without_folds
+    from threekg_lite.data.sources import _without_folds
 
     root = fake_ptbxl_table(tmp_path, {42: fold_of_42, 43: 3})
-    with caplog.at_level(logging.WARNING, logger="threekg_lite.data.pool"):
+    with caplog.at_level(logging.WARNING, logger="threekg_lite.data.sources"):
         out = _without_folds(fake_cinc(), "cinc", folds, root)
     assert list(out.record_ids) == kept
     assert len(out.signals) == len(kept)
@@ -228,12 +228,12 @@ def test_cinc_copies_of_held_out_ptbxl_records_are_dropped(
 def test_cinc_without_ptbxl_copies_or_without_the_ptbxl_table(tmp_path, caplog):
     import logging
 
-    from threekg_lite.data.pool import _without_folds
+    from threekg_lite.data.sources import _without_folds
 
     plain = fake_cinc(("A0001", "E00002"))
     assert _without_folds(plain, "cinc", {10}, tmp_path / "nowhere") is plain  # no copies
     (tmp_path / "empty").mkdir()
-    with caplog.at_level(logging.WARNING, logger="threekg_lite.data.pool"):
+    with caplog.at_level(logging.WARNING, logger="threekg_lite.data.sources"):
         out = _without_folds(fake_cinc(), "cinc", {10}, tmp_path / "empty")
     assert len(out) == 4
     assert any(
@@ -246,7 +246,7 @@ def test_cinc_without_ptbxl_copies_or_without_the_ptbxl_table(tmp_path, caplog):
 def test_load_source_applies_exclude_folds_to_cinc_and_the_pool(tmp_path, monkeypatch):
     import pandas as pd
 
-    import threekg_lite.data.pool as pool
+    import threekg_lite.data.sources as pool
     from threekg_lite.data.records import ECGRecords
 
     root = fake_ptbxl_table(tmp_path, {42: 10, 43: 3, 99999: 7})
@@ -280,7 +280,7 @@ def test_load_source_applies_exclude_folds_to_cinc_and_the_pool(tmp_path, monkey
     [([], [10]), (["--exclude-folds"], []), (["--exclude-folds", "9", "10"], [9, 10])],
 )
 def test_pretrain_exclude_folds_option(options, folds, tmp_path, monkeypatch, capsys):
-    import threekg_lite.data.pool as pool
+    import threekg_lite.data.sources as pool
     from threekg_lite.cli import build_parser, main
 
     args = ["pretrain", "ptbxl", "--out", str(tmp_path / "run"), *options]

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from threekg_lite.data import generate
-from threekg_lite.downstream import fine_tune
+from threekg_lite.evaluate.downstream import fine_tune
 from threekg_lite.models import build_model
-from threekg_lite.precision import AMP_MODES, autocast, autocast_dtype, grad_scaler
 from threekg_lite.pretrain import CHECKPOINT, PretrainConfig, Pretrainer
+from threekg_lite.runtime.precision import AMP_MODES, autocast, autocast_dtype, grad_scaler
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_fine_tuning_asks_for_the_device_s_precision(monkeypatch):
         asked.append(torch.device(device).type)
         return torch.float16
 
-    monkeypatch.setattr("threekg_lite.downstream.autocast_dtype", fp16)
+    monkeypatch.setattr("threekg_lite.evaluate.downstream.autocast_dtype", fp16)
     x = torch.randn(8, 12, 120)
     y = torch.arange(8)[:, None] % 2 == 0
     model = build_model("tiny", generator=torch.Generator().manual_seed(0))

@@ -25,18 +25,10 @@ import numpy as np
 import pytest
 import torch
 
-from threekg_lite.checkpoint import (
-    FORMAT,
-    VERSION,
-    CheckpointError,
-    load_checkpoint,
-    load_model,
-    save_checkpoint,
-)
 from threekg_lite.cli import main
 from threekg_lite.data import generate
 from threekg_lite.data.prepare import save_prepared
-from threekg_lite.features import extract_features
+from threekg_lite.evaluate.features import extract_features
 from threekg_lite.models import PRESETS, build_model
 from threekg_lite.pretrain import (
     AUGMENTATIONS,
@@ -48,6 +40,14 @@ from threekg_lite.pretrain import (
     group_ids,
     learning_rate,
     pretrain,
+)
+from threekg_lite.runtime.checkpoint import (
+    FORMAT,
+    VERSION,
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -645,7 +645,7 @@ def test_global_batch_is_the_concatenation_of_the_rank_shares(records):
 
 def test_a_cpu_run_asks_for_gloo(records, monkeypatch):
     """Under torchrun on a machine with CUDA, ``--device cpu`` must not start NCCL."""
-    from threekg_lite import distributed
+    from threekg_lite.runtime import distributed
 
     asked, real = [], distributed.init_from_env
 

@@ -9,14 +9,14 @@ import torch
 from scipy.stats import spearmanr
 
 from threekg_lite.data import generate
-from threekg_lite.pretrain import make_augmentation
-from threekg_lite.shortcuts import (
+from threekg_lite.evaluate.shortcuts import (
     heart_rate_similarity,
     heart_rates,
     timing_signature,
     twin_pairs,
     twin_retrieval,
 )
+from threekg_lite.pretrain import make_augmentation
 
 
 def identity(x, generator):

@@ -10,7 +10,7 @@ import pytest
 
 from threekg_lite.data.ptbxl import load_ptbxl
 from threekg_lite.data.records import ECGRecords, LabelSet
-from threekg_lite.splits import (
+from threekg_lite.data.splits import (
     Split,
     deduplicate,
     label_fraction,

@@ -22,7 +22,7 @@ from physionet_server import (
 from threekg_lite.data import download as dl
 from threekg_lite.data import teaching
 from threekg_lite.data.paths import available_databases
-from threekg_lite.errors import ChecksumError
+from threekg_lite.runtime.errors import ChecksumError
 
 TINY_SET = (
     teaching.TeachingPart(

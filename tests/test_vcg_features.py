@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from threekg_lite import vcg_features as vf
 from threekg_lite.data import Nuisance, generate, load_ludb, load_ludb_annotations, load_ptbdb
 from threekg_lite.data.preprocess import bandpass
 from threekg_lite.leads import derived_limb_leads
+from threekg_lite.physiology import vcg_features as vf
 from threekg_lite.vcg import ecg_to_vcg, vcg_to_ecg
 
 FS = 500.0

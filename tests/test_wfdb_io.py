@@ -17,7 +17,7 @@ import scipy.io
 import wfdb
 
 from threekg_lite.data.wfdb_io import parse_header, read_ecg, read_signals
-from threekg_lite.errors import ECGFormatError
+from threekg_lite.runtime.errors import ECGFormatError
 
 STANDARD = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 # Written out by hand (not taken from threekg_lite.leads): how files spell the 12 leads.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .leads import INDEPENDENT_LEADS, LEAD_NAMES
+from threekg_lite.leads import INDEPENDENT_LEADS, LEAD_NAMES
 
 __version__ = "0.2.0"
 

@@ -39,8 +39,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 import torch
 
-from .leads import LEAD_NAMES, LIMB
-from .vcg import DOWER, ecg_to_vcg_matrix
+from threekg_lite.leads import LEAD_NAMES, LIMB
+from threekg_lite.vcg import DOWER, ecg_to_vcg_matrix
 
 ScaleLaw = Literal["log_symmetric", "enlarge"]
 AxisOrder = Literal["random", "xyz"]

@@ -94,7 +94,7 @@ def scale_input(x: torch.Tensor, input_norm: str) -> torch.Tensor:
     one factor per record, so the ratios between leads stay. A flat record (range 0) is
     left as it is. Applied to the record before it is cropped and augmented, by whoever
     feeds an encoder (:class:`~threekg_lite.pretrain.RecordPool`,
-    :func:`~threekg_lite.features.extract_features`, fine-tuning), never inside
+    :func:`~threekg_lite.evaluate.features.extract_features`, fine-tuning), never inside
     ``forward``: the augmentation's scaling acts on the scaled record, as in the base code.
     """
     if input_norm == "none":

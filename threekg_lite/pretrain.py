@@ -15,7 +15,7 @@ are deterministic).
 
 Several processes: started with ``torchrun``, each process takes its share of every global
 batch, the projections are gathered across processes before the loss
-(:func:`threekg_lite.distributed.all_gather_with_grad`), so the loss is the single-process
+(:func:`threekg_lite.runtime.distributed.all_gather_with_grad`), so the loss is the single-process
 loss of the global batch; DistributedDataParallel averages the gradients.
 """
 
@@ -34,9 +34,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from .checkpoint import check_model_config, load_checkpoint, save_checkpoint
-from .models import scale_input
-from .precision import AMP_MODES, autocast, autocast_dtype, grad_scaler
+from threekg_lite.models import scale_input
+from threekg_lite.runtime.checkpoint import check_model_config, load_checkpoint, save_checkpoint
+from threekg_lite.runtime.precision import AMP_MODES, autocast, autocast_dtype, grad_scaler
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,11 @@ def make_augmentation(name: str, fs: float) -> Augmentation:
 
     ``"3kg"``: rotation, scaling and time mask (:class:`~threekg_lite.augment.ThreeKG`);
     ``"3kg-spatial"``/``"3kg-temporal"``: its two halves; ``"generic"``: the SimCLR
-    time-series set (:func:`~threekg_lite.augment_generic.simclr_ecg`, needs ``fs``);
+    time-series set (:func:`~threekg_lite.baselines.generic.simclr_ecg`, needs ``fs``);
     ``"none"``: the crop itself.
     """
-    from .augment import ThreeKG, spatial_only, temporal_only
-    from .augment_generic import simclr_ecg
+    from threekg_lite.augment import ThreeKG, spatial_only, temporal_only
+    from threekg_lite.baselines.generic import simclr_ecg
 
     if name == "3kg":
         return ThreeKG()
@@ -131,7 +131,7 @@ class PretrainConfig:
     seed
         Seeds the model's initialisation, the batch order, the crops and the views.
     amp
-        ``"auto"``: autocast by device (:func:`~threekg_lite.precision.autocast_dtype`:
+        ``"auto"``: autocast by device (:func:`~threekg_lite.runtime.precision.autocast_dtype`:
         bfloat16 on a GPU of compute capability >= 8, float16 with loss scaling below,
         float32 on a CPU); ``"bf16"``, ``"fp16"`` or ``"off"`` force one.
     compile
@@ -330,7 +330,7 @@ class Pretrainer:
     ----------
     records
         An :class:`~threekg_lite.data.records.ECGRecords` (any source; see
-        :func:`threekg_lite.data.pool.load_source`).
+        :func:`threekg_lite.data.sources.load_source`).
     config
         The run's :class:`PretrainConfig`.
     out_dir
@@ -359,8 +359,8 @@ class Pretrainer:
         device: torch.device | str | None = None,
         progress: bool = True,
     ) -> None:
-        from . import distributed as dist
-        from .models import build_model
+        from threekg_lite.models import build_model
+        from threekg_lite.runtime import distributed as dist
 
         self.config = config
         asked = torch.device(device) if device is not None else None
@@ -426,7 +426,7 @@ class Pretrainer:
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
-        """Everything a checkpoint holds (see :mod:`threekg_lite.checkpoint`)."""
+        """Everything a checkpoint holds (see :mod:`threekg_lite.runtime.checkpoint`)."""
         cfg = asdict(self.config)
         return {
             "model_config": self.model.config,
@@ -547,8 +547,8 @@ class Pretrainer:
         ``positives="instance"``), SupCon on more (:func:`~threekg_lite.losses.supcon`).
         Returns the loss and the (global) projections of the first two views.
         """
-        from . import distributed as dist
-        from .losses import nt_xent, supcon
+        from threekg_lite.losses import nt_xent, supcon
+        from threekg_lite.runtime import distributed as dist
 
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(step, self.config)
@@ -583,7 +583,7 @@ class Pretrainer:
         checkpoint there: a time-boxed session that a later run resumes)."""
         from tqdm import tqdm
 
-        from .losses import contrastive_accuracy
+        from threekg_lite.losses import contrastive_accuracy
 
         cfg = self.config
         end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)

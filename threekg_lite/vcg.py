@@ -36,7 +36,12 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
-from .leads import INDEPENDENT_INDEX, LEAD_NAMES, canonical_lead_name, with_derived_leads
+from threekg_lite.leads import (
+    INDEPENDENT_INDEX,
+    LEAD_NAMES,
+    canonical_lead_name,
+    with_derived_leads,
+)
 
 if TYPE_CHECKING:
     import torch

@@ -41,17 +41,22 @@ __all__ = [
 ]  # fmt: skip
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .cinc import load_cinc
-    from .download import download_database
-    from .ludb import load_ludb, load_ludb_annotations
-    from .paths import available_databases, data_dir
-    from .prepare import load_database, load_prepared, prepare_database, save_prepared
-    from .ptbdb import load_ptbdb
-    from .ptbxl import load_ptbxl
-    from .records import ECGRecords, LabelSet
-    from .synthetic import Nuisance, generate
-    from .teaching import teaching_data_dir
-    from .wfdb_io import read_ecg
+    from threekg_lite.data.cinc import load_cinc
+    from threekg_lite.data.download import download_database
+    from threekg_lite.data.ludb import load_ludb, load_ludb_annotations
+    from threekg_lite.data.paths import available_databases, data_dir
+    from threekg_lite.data.prepare import (
+        load_database,
+        load_prepared,
+        prepare_database,
+        save_prepared,
+    )
+    from threekg_lite.data.ptbdb import load_ptbdb
+    from threekg_lite.data.ptbxl import load_ptbxl
+    from threekg_lite.data.records import ECGRecords, LabelSet
+    from threekg_lite.data.synthetic import Nuisance, generate
+    from threekg_lite.data.teaching import teaching_data_dir
+    from threekg_lite.data.wfdb_io import read_ecg
 
 
 def __getattr__(name: str) -> Any:

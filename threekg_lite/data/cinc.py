@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataNotFoundError, ECGFormatError
-from .loading import OnBadLead, read_records, window_meta
-from .paths import HOW_TO_GET_DATA, database_dir
-from .preprocess import CropMode, amplitude_span
-from .records import ECGRecords, LabelSet
+from threekg_lite.data.loading import OnBadLead, read_records, window_meta
+from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir
+from threekg_lite.data.preprocess import CropMode, amplitude_span
+from threekg_lite.data.records import ECGRecords, LabelSet
+from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
 # (abbreviation, SNOMED-CT codes scored as this class, description), challenge 2020 order.
 SCORED_CLASSES: tuple[tuple[str, tuple[str, ...], str], ...] = (

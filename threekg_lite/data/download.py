@@ -12,9 +12,9 @@ files wanted, and downloads each one:
 
 Files are fetched ``workers`` at a time (threads, :func:`fetch_all`), with one progress bar.
 Failure policy: a network failure that persists after ``retries`` retries stops the download
-with :class:`~threekg_lite.errors.DownloadError` (no new file is started; running it again
+with :class:`~threekg_lite.runtime.errors.DownloadError` (no new file is started; running it again
 resumes); a file whose sum is wrong is deleted, the other files are still downloaded, and the
-first :class:`~threekg_lite.errors.ChecksumError` is raised at the end.
+first :class:`~threekg_lite.runtime.errors.ChecksumError` is raised at the end.
 
 Nothing here runs at import time; only the standard library (:mod:`urllib.request`) and tqdm.
 """
@@ -38,8 +38,8 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
-from ..errors import ChecksumError, DownloadError
-from . import paths
+from threekg_lite.data import paths
+from threekg_lite.runtime.errors import ChecksumError, DownloadError
 
 PHYSIONET_URL = "https://physionet.org/files/"
 SUMS_FILE = "SHA256SUMS.txt"
@@ -204,7 +204,9 @@ def _select_files(
 
 def _fetch(url: str, part: Path, *, timeout: float, on_bytes: Callable[[int], object]) -> None:
     """One HTTP attempt at ``url`` into ``part``, resuming from its size when it exists."""
-    from .. import __version__  # here, not at import time: no cycle with the package __init__
+    from threekg_lite import (
+        __version__,  # here, not at import time: no cycle with the package __init__
+    )
 
     offset = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": f"threekg-lite/{__version__}"}
@@ -450,10 +452,10 @@ def fetch_all(
     """Download every ``(url, dest, sum)`` of ``todo``, ``workers`` at a time, counting the
     bytes on ``bar``.
 
-    A :class:`~threekg_lite.errors.DownloadError` stops the download: the files not started
+    A :class:`~threekg_lite.runtime.errors.DownloadError` stops the download: the files not started
     are not started, those under way finish, and the error is raised. Files with a wrong sum
     are deleted, the others are still downloaded, and the first
-    :class:`~threekg_lite.errors.ChecksumError` is raised at the end.
+    :class:`~threekg_lite.runtime.errors.ChecksumError` is raised at the end.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")

@@ -12,17 +12,17 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ECGFormatError
-from .preprocess import (
+from threekg_lite.data.preprocess import (
     CropMode,
     crop_or_pad,
     resample,
     sliding_windows,
 )
-from .preprocess import (
+from threekg_lite.data.preprocess import (
     bandpass as bandpass_filter,
 )
-from .wfdb_io import ECGRecord, read_ecg
+from threekg_lite.data.wfdb_io import ECGRecord, read_ecg
+from threekg_lite.runtime.errors import ECGFormatError
 
 if TYPE_CHECKING:
     import pandas as pd

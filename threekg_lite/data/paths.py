@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import DataNotFoundError
+from threekg_lite.runtime.errors import DataNotFoundError
 
 ENV_VAR = "THREEKG_DATA_DIR"
 

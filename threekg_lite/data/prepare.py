@@ -28,9 +28,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ..errors import DataNotFoundError, ECGFormatError
-from .paths import default_cache_dir
-from .records import ECGRecords, LabelSet
+from threekg_lite.data.paths import default_cache_dir
+from threekg_lite.data.records import ECGRecords, LabelSet
+from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
 FORMAT_VERSION = 1
 INT16_UNITS_PER_MV = 1000.0  # int16 storage: 1 unit = 1 microvolt, range +-32.767 mV
@@ -269,23 +269,23 @@ def load_database(
     """Dispatch to a database's loader by name (``ptbxl``, ``cinc``, ``ludb``, ``ptbdb``,
     ``synthetic``); ``kwargs`` go to the loader."""
     if database == "ptbxl":
-        from .ptbxl import load_ptbxl
+        from threekg_lite.data.ptbxl import load_ptbxl
 
         return load_ptbxl(data_dir, **kwargs)
     if database == "cinc":
-        from .cinc import load_cinc
+        from threekg_lite.data.cinc import load_cinc
 
         return load_cinc(data_dir, **kwargs)
     if database == "ludb":
-        from .ludb import load_ludb
+        from threekg_lite.data.ludb import load_ludb
 
         return load_ludb(data_dir, **kwargs)
     if database == "ptbdb":
-        from .ptbdb import load_ptbdb
+        from threekg_lite.data.ptbdb import load_ptbdb
 
         return load_ptbdb(data_dir, **kwargs)
     if database == "synthetic":
-        from .synthetic import generate
+        from threekg_lite.data.synthetic import generate
 
         return generate(**kwargs)
     raise ValueError(f"unknown database {database!r}; use ptbxl, cinc, ludb, ptbdb or synthetic")

@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataNotFoundError, ECGFormatError
-from .loading import OnBadLead, read_records, window_meta
-from .paths import HOW_TO_GET_DATA, database_dir
-from .preprocess import CropMode
-from .records import ECGRecords, LabelSet
+from threekg_lite.data.loading import OnBadLead, read_records, window_meta
+from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir
+from threekg_lite.data.preprocess import CropMode
+from threekg_lite.data.records import ECGRecords, LabelSet
+from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 RATE_FOLDERS = {100: "filename_lr", 500: "filename_hr"}

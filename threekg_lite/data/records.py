@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..leads import LEAD_NAMES
+from threekg_lite.leads import LEAD_NAMES
 
 
 @dataclass(frozen=True)

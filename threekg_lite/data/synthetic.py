@@ -69,11 +69,11 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from ..leads import INDEPENDENT_INDEX, derived_limb_leads
-from ..vcg import DOWER_8
-from .records import ECGRecords, LabelSet
-from .synthetic_waves import RR_LIMITS, beat_times, evaluate_waves, wave_table
-from .synthetic_waves import R as _R_SLOT
+from threekg_lite.data.records import ECGRecords, LabelSet
+from threekg_lite.data.synthetic_waves import RR_LIMITS, beat_times, evaluate_waves, wave_table
+from threekg_lite.data.synthetic_waves import R as _R_SLOT
+from threekg_lite.leads import INDEPENDENT_INDEX, derived_limb_leads
+from threekg_lite.vcg import DOWER_8
 
 RHYTHMS: tuple[str, ...] = ("NSR", "SB", "STACH", "AF")
 MORPHOLOGIES: tuple[str, ...] = ("RBBB", "LBBB", "AMI", "IMI", "LVH")

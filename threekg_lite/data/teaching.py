@@ -40,9 +40,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..errors import ChecksumError
-from . import paths
-from .download import (
+from threekg_lite.data import paths
+from threekg_lite.data.download import (
     DEFAULT_WORKERS,
     PHYSIONET_DATABASES,
     PHYSIONET_URL,
@@ -50,6 +49,7 @@ from .download import (
     fetch_all,
     plan_download,
 )
+from threekg_lite.runtime.errors import ChecksumError
 
 DOWNLOAD_ENV_VAR = "THREEKG_DOWNLOAD"
 """``1`` (or ``true``, ``yes``, ``on``) allows the download anywhere, ``0`` (or ``false``,

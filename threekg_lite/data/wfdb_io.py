@@ -11,7 +11,7 @@ through ``wfdb.rdrecord``. The tests check both paths against ``wfdb.rdrecord`` 
 record of the shared data.
 
 Before returning anything, the reader checks what a damaged or unusual file would get wrong
-and raises :class:`~threekg_lite.errors.ECGFormatError` naming the file: a missing or
+and raises :class:`~threekg_lite.runtime.errors.ECGFormatError` naming the file: a missing or
 truncated signal file, a header whose sample or lead count disagrees with the data, unknown
 or missing lead names, fewer than 12 leads, and (on request) NaN or flat-line leads.
 
@@ -38,8 +38,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from ..errors import ECGFormatError
-from ..leads import FRANK_LEADS, LEAD_NAMES, lead_order
+from threekg_lite.leads import FRANK_LEADS, LEAD_NAMES, lead_order
+from threekg_lite.runtime.errors import ECGFormatError
 
 WFDB_NAN_16 = -32768
 DEFAULT_GAIN = 200.0

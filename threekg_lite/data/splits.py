@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data.records import ECGRecords
+from threekg_lite.data.records import ECGRecords
 
 __all__ = [
     "Split",
@@ -474,7 +474,8 @@ def normalise_record_id(source: str, record_id: str) -> str:
         normalise_record_id("cinc", "HR00042") == normalise_record_id("ptbxl", "42") == "ptbxl:42"
 
     PTB-XL file stems (``"00042_lr"``) and zero-padded ids map the same way. An id already
-    prefixed with its source (``"cinc:HR00042"``, as :func:`threekg_lite.data.pool.concat_records`
+    prefixed with its source (``"cinc:HR00042"``, as
+    :func:`~threekg_lite.data.sources.concat_records`
     writes) is normalised by that prefix, whatever ``source`` says. Anything else becomes
     ``f"{source}:{record_id}"``.
 

@@ -36,7 +36,7 @@ from typing import Literal, Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F
 
-from .leads import with_derived_leads
+from threekg_lite.leads import with_derived_leads
 
 __all__ = [
     "Augmentation",

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import DataNotFoundError
-from .records import ECGRecords, LabelSet
+from threekg_lite.data.records import ECGRecords, LabelSet
+from threekg_lite.runtime.errors import DataNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def load_source(
     ECGRecords
         ``signals`` ``(N, 12, round(fs * duration))`` float32 mV.
     """
-    from .prepare import is_prepared, load_prepared
+    from threekg_lite.data.prepare import is_prepared, load_prepared
 
     if source not in SOURCES:
         path = Path(source).expanduser()
@@ -139,7 +139,7 @@ def load_source(
             + (f" ({path} exists but holds no prepared data)" if path.exists() else "")
         )
     if source == "synthetic":
-        from .synthetic import generate
+        from threekg_lite.data.synthetic import generate
 
         return generate(n_synthetic, fs=fs, duration=duration, seed=seed)
     names = POOL_DATABASES if source == "pool" else (source,)
@@ -155,7 +155,7 @@ def load_source(
             part = _without_folds(part, name, set(exclude_folds), data_dir)
         parts.append(part)
     if not parts:
-        from .paths import data_dir as resolve
+        from threekg_lite.data.paths import data_dir as resolve
 
         raise DataNotFoundError(
             f"no database of {', '.join(POOL_DATABASES)} found in {resolve(data_dir)}; "
@@ -171,7 +171,7 @@ def _without_folds(
     data_dir: str | os.PathLike[str] | None,
 ) -> ECGRecords:
     """``records`` less the PTB-XL records of ``folds`` (PTB-XL itself, or CinC's copies)."""
-    from ..splits import normalise_record_id
+    from threekg_lite.data.splits import normalise_record_id
 
     if name == "ptbxl":
         keep = ~records.meta["strat_fold"].isin(folds).to_numpy()
@@ -181,8 +181,8 @@ def _without_folds(
     if not copies:
         return records
     try:
-        from .paths import database_dir
-        from .ptbxl import read_ptbxl_database
+        from threekg_lite.data.paths import database_dir
+        from threekg_lite.data.ptbxl import read_ptbxl_database
 
         db = read_ptbxl_database(database_dir("ptbxl", data_dir), parse_codes=False)
     except DataNotFoundError:
@@ -217,7 +217,7 @@ def _load_real(
     bandpass: tuple[float | None, float | None] | None,
     progress: bool,
 ) -> ECGRecords:
-    from .prepare import load_database
+    from threekg_lite.data.prepare import load_database
 
     return load_database(
         name, data_dir=data_dir, fs=fs, duration=duration, bandpass=bandpass, progress=progress

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .models import scale_input
+from threekg_lite.models import scale_input
 
 
 def extract_features(

@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .errors import ThreeKGError
+from threekg_lite.runtime.errors import ThreeKGError
 
 
 def _add_data_dir(p: argparse.ArgumentParser) -> None:
@@ -96,9 +96,9 @@ def _positive_float(text: str) -> float:
 
 
 def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .models import INPUT_NORMS, PRESETS
-    from .precision import AMP_MODES
-    from .pretrain import AUGMENTATIONS, PretrainConfig
+    from threekg_lite.models import INPUT_NORMS, PRESETS
+    from threekg_lite.pretrain import AUGMENTATIONS, PretrainConfig
+    from threekg_lite.runtime.precision import AMP_MODES
 
     pre = sub.add_parser(
         "pretrain",
@@ -163,10 +163,10 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
-    from .data.pool import load_source
-    from .distributed import cleanup
-    from .models import PRESETS
-    from .pretrain import PretrainConfig, Pretrainer
+    from threekg_lite.data.sources import load_source
+    from threekg_lite.models import PRESETS
+    from threekg_lite.pretrain import PretrainConfig, Pretrainer
+    from threekg_lite.runtime.distributed import cleanup
 
     records = load_source(
         args.source,
@@ -237,7 +237,7 @@ def _fraction(text: str) -> float:
 
 
 def _add_evaluate(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .models import PRESETS
+    from threekg_lite.models import PRESETS
 
     ev = sub.add_parser(
         "evaluate",
@@ -304,10 +304,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .data.prepare import load_database
-    from .downstream import encoder_from
-    from .evaluate import EvalConfig, evaluate, plot_label_efficiency, save_results, summarise
-    from .splits import patient_split, ptbxl_split
+    from threekg_lite.data.prepare import load_database
+    from threekg_lite.data.splits import patient_split, ptbxl_split
+    from threekg_lite.evaluate.downstream import encoder_from
+    from threekg_lite.evaluate.protocol import (
+        EvalConfig,
+        evaluate,
+        plot_label_efficiency,
+        save_results,
+        summarise,
+    )
 
     methods = _parse_methods(args)  # before any loading: bad arguments fail fast
     task = args.task or DEFAULT_TASKS.get(args.source)
@@ -329,7 +335,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             args.source, data_dir=None if args.source == "synthetic" else args.data_dir, **kwargs
         )
     else:
-        from .data.prepare import load_prepared
+        from threekg_lite.data.prepare import load_prepared
 
         records = load_prepared(args.source)
     if task not in records.labels:
@@ -372,7 +378,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .data.paths import DATABASE_FOLDERS, data_dir, database_dir
+    from threekg_lite.data.paths import DATABASE_FOLDERS, data_dir, database_dir
 
     root = data_dir(args.data_dir)
     print(f"data directory: {root}")
@@ -387,15 +393,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"  {key:6s} {folder}  ({n} WFDB headers)")
         found += 1
     if not found:
-        from .data.paths import HOW_TO_GET_DATA
+        from threekg_lite.data.paths import HOW_TO_GET_DATA
 
         print(HOW_TO_GET_DATA)
     return 0
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
-    from .data.download import DEFAULT_WORKERS, PHYSIONET_URL, download_database
-    from .data.teaching import download_teaching_set
+    from threekg_lite.data.download import DEFAULT_WORKERS, PHYSIONET_URL, download_database
+    from threekg_lite.data.teaching import download_teaching_set
 
     workers = args.workers or DEFAULT_WORKERS
     if args.database == "teaching":
@@ -420,7 +426,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    from .data.prepare import prepare_database
+    from threekg_lite.data.prepare import prepare_database
 
     kwargs: dict[str, object] = {}
     if args.database != "synthetic" and (args.n is not None or args.seed is not None):
@@ -450,8 +456,8 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _add_compare(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .experiment import CONFIGURATIONS, METHODS
-    from .models import PRESETS
+    from threekg_lite.evaluate.experiment import CONFIGURATIONS, METHODS
+    from threekg_lite.models import PRESETS
 
     cmp = sub.add_parser(
         "compare",
@@ -494,18 +500,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     import torch
 
-    from .data import load_ptbxl
-    from .data.pool import load_source
-    from .evaluate import EvalConfig
-    from .experiment import (
+    from threekg_lite.data import load_ptbxl
+    from threekg_lite.data.sources import load_source
+    from threekg_lite.data.splits import ptbxl_split
+    from threekg_lite.evaluate.experiment import (
         ComparisonConfig,
         git_sha,
         reference_payload,
         run_comparison,
         save_reference,
     )
-    from .pretrain import PretrainConfig
-    from .splits import ptbxl_split
+    from threekg_lite.evaluate.protocol import EvalConfig
+    from threekg_lite.pretrain import PretrainConfig
 
     start = time.perf_counter()
     sha = git_sha()  # the code this run starts from, whatever is committed while it runs

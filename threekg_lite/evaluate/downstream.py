@@ -3,7 +3,7 @@
 Two ways to use an encoder, as in 3KG's evaluation:
 
 linear probe
-    The encoder is frozen; its features (:func:`threekg_lite.features.extract_features`)
+    The encoder is frozen; its features (:func:`threekg_lite.evaluate.features.extract_features`)
     are fitted by a multi-label logistic regression, one binary classifier per class
     (:class:`LinearProbe`, :func:`linear_probe`).
 fine-tuning
@@ -34,8 +34,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .models import ContrastiveModel, build_model, init_weights
-from .precision import autocast, autocast_dtype, grad_scaler
+from threekg_lite.models import ContrastiveModel, build_model, init_weights
+from threekg_lite.runtime.precision import autocast, autocast_dtype, grad_scaler
 
 __all__ = [
     "Classifier",
@@ -314,7 +314,7 @@ def fine_tune(
     record as one random crop of ``crop`` samples (a fresh crop per record per epoch); the
     loss is the binary cross-entropy of every class (``BCEWithLogitsLoss``). AdamW with a
     cosine decay of the learning rate from ``lr`` to near 0 over all steps; autocast on a
-    GPU by its capability (:func:`~threekg_lite.precision.autocast_dtype`). A final batch
+    GPU by its capability (:func:`~threekg_lite.runtime.precision.autocast_dtype`). A final batch
     of one record is dropped (batch norm in training mode needs two).
 
     With ``freeze_encoder=True`` only the linear layer is trained: the encoder stays in eval
@@ -352,7 +352,7 @@ def fine_tune(
     """
     from tqdm import tqdm
 
-    from .pretrain import RecordPool
+    from threekg_lite.pretrain import RecordPool
 
     encoder = _encoder_of(model)
     if not torch.is_tensor(signals_train):
@@ -463,7 +463,7 @@ def predict_scores(
         ``classifier`` is a :class:`~threekg_lite.models.ContrastiveModel` (features, not
         logits), or ``signals`` or ``crop`` do not fit.
     """
-    from .features import extract_features
+    from threekg_lite.evaluate.features import extract_features
 
     if hasattr(classifier, "features"):  # extract_features would take the features instead
         raise ValueError(
@@ -518,7 +518,7 @@ def encoder_from(
         ``"random"``: a network built from ``config`` with weights drawn from a generator
         seeded with ``seed``. Otherwise the path of a checkpoint file (or of a pretraining
         run's folder holding ``checkpoint.pt``), read by
-        :func:`threekg_lite.checkpoint.load_model`. A string that is neither ``"random"``
+        :func:`threekg_lite.runtime.checkpoint.load_model`. A string that is neither ``"random"``
         nor path-like (no existing file, no folder separator, no suffix) is refused.
     seed
         Seed of the random initialisation.
@@ -533,8 +533,8 @@ def encoder_from(
     ValueError
         ``method_or_path`` is an unknown method name.
     """
-    from .checkpoint import load_model
-    from .pretrain import CHECKPOINT
+    from threekg_lite.pretrain import CHECKPOINT
+    from threekg_lite.runtime.checkpoint import load_model
 
     if isinstance(method_or_path, str) and method_or_path == "random":
         return build_model(config, generator=torch.Generator().manual_seed(seed)).eval()

@@ -32,7 +32,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from .leads import LEAD_NAMES, canonical_lead_name
+from threekg_lite.leads import LEAD_NAMES, canonical_lead_name
 
 if TYPE_CHECKING:
     import torch

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from .errors import ThreeKGError
+from threekg_lite.runtime.errors import ThreeKGError
 
 FORMAT = "threekg-lite-checkpoint"
 VERSION = 1
@@ -117,7 +117,7 @@ def load_model(path: str | os.PathLike[str], map_location: str | torch.device | 
 
     Use ``model.features(x)`` for downstream evaluation.
     """
-    from .models import build_model
+    from threekg_lite.models import build_model
 
     state = load_checkpoint(path, map_location)
     try:

@@ -56,11 +56,11 @@ import numpy as np
 import pandas as pd
 from scipy.signal import find_peaks
 
-from .data.preprocess import bandpass
-from .vcg import Method, check_ecg, ecg_to_vcg
+from threekg_lite.data.preprocess import bandpass
+from threekg_lite.vcg import Method, check_ecg, ecg_to_vcg
 
 if TYPE_CHECKING:
-    from .data.records import ECGRecords
+    from threekg_lite.data.records import ECGRecords
 
 WINDOW_COLUMNS: tuple[str, ...] = ("peak", "qrs_onset", "qrs_offset", "t_end")
 """Columns of a beat-window table (sample indices, -1 where unknown)."""

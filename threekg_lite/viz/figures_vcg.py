@@ -21,7 +21,7 @@ the left sagittal plane seen from the patient's left (front on the left, feet do
 panel writes the anatomical direction at the ends of its axes, so no convention has to be
 remembered.
 
-Colours come from the Okabe-Ito palette (:data:`threekg_lite.figures.OKABE_ITO`); every
+Colours come from the Okabe-Ito palette (:data:`threekg_lite.viz.figures.OKABE_ITO`); every
 curve also has its own line style or marker and every arrow its name, so the figures read in
 greyscale print and for colour-blind readers. All functions accept NumPy arrays or torch
 tensors (any device) in mV and return a :class:`matplotlib.figure.Figure`; importing this
@@ -43,10 +43,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .figures import OKABE_ITO
-from .leads import LEAD_NAMES, canonical_lead_name
-from .plotting import _as_array, check_fs
-from .vcg import DOWER, dipole_energy_fraction, project_to_dipole
+from threekg_lite.leads import LEAD_NAMES, canonical_lead_name
+from threekg_lite.vcg import DOWER, dipole_energy_fraction, project_to_dipole
+from threekg_lite.viz.figures import OKABE_ITO
+from threekg_lite.viz.plotting import _as_array, check_fs
 
 if TYPE_CHECKING:
     import torch

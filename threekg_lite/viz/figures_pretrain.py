@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from .figures import OKABE_ITO
-from .plotting import check_fs
+from threekg_lite.viz.figures import OKABE_ITO
+from threekg_lite.viz.plotting import check_fs
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 

@@ -119,8 +119,9 @@ def heart_rate_similarity(features: np.ndarray, heart_rate: np.ndarray) -> float
 
 def heart_rates(signals: np.ndarray, fs: float) -> np.ndarray:
     """``(N,)`` beats per minute of each record from its R peaks
-    (:func:`threekg_lite.vcg_features.detect_beats`): 60 / median RR; NaN under 2 beats."""
-    from .vcg_features import detect_beats
+    (:func:`~threekg_lite.physiology.vcg_features.detect_beats`): 60 / median RR; NaN under
+    2 beats."""
+    from threekg_lite.physiology.vcg_features import detect_beats
 
     out = np.full(len(signals), np.nan)
     for k, x in enumerate(np.asarray(signals)):

@@ -3,7 +3,7 @@
 For each method (a pretrained checkpoint, a random-initialised encoder, or supervised
 training from scratch) and each labelled fraction of the training split, a labelled subset is
 drawn (stratified so that every class has a positive where the data allows,
-:func:`threekg_lite.splits.label_fraction`) with each seed; a classifier is trained on it
+:func:`threekg_lite.data.splits.label_fraction`) with each seed; a classifier is trained on it
 (a linear layer on frozen features, or full fine-tuning) and scored on the test split by
 macro AUROC with a bootstrap 95 % interval, overall and per clinical subgroup. The rows go to
 a JSON file; :func:`summarise` averages them over seeds and :func:`plot_label_efficiency`
@@ -11,7 +11,7 @@ draws the curve.
 
 A method may hold several encoders, one per pretraining seed: every one of them meets every
 labelled subset. Every classifier is also scored on one shared set of test resamples, so
-that two methods can be compared *paired* (:func:`threekg_lite.metrics.paired_difference`):
+that two methods can be compared *paired* (:func:`threekg_lite.evaluate.metrics.paired_difference`):
 ``evaluate(..., compare=[("3KG", "random encoder")])`` returns rows whose ``paired``
 attribute holds the mean difference per fraction with its bootstrap interval.
 """
@@ -115,7 +115,7 @@ def evaluate(
     records
         :class:`~threekg_lite.data.records.ECGRecords` with the label task ``task``.
     split
-        A :class:`~threekg_lite.splits.Split` of ``records`` (patient-disjoint); its
+        A :class:`~threekg_lite.data.splits.Split` of ``records`` (patient-disjoint); its
         ``test`` part is scored (pass a split whose ``test`` is the validation fold to
         choose configurations, :func:`validation_split`).
     task
@@ -132,16 +132,21 @@ def evaluate(
     """
     from tqdm import tqdm
 
-    from .downstream import LinearProbe, fine_tune, predict_scores, supervised_from_scratch
-    from .features import extract_features
-    from .metrics import (
+    from threekg_lite.data.splits import label_fraction
+    from threekg_lite.evaluate.downstream import (
+        LinearProbe,
+        fine_tune,
+        predict_scores,
+        supervised_from_scratch,
+    )
+    from threekg_lite.evaluate.features import extract_features
+    from threekg_lite.evaluate.metrics import (
         bootstrap_auroc,
         macro_auroc_resampled,
         resample_weights,
         subgroup_auroc,
         subgroups_for,
     )
-    from .splits import label_fraction
 
     config = config or EvalConfig()
     encoders: dict[str, list[Any]] = {}
@@ -236,14 +241,14 @@ def paired_rows(
     Runs are paired on the label seed and the pretraining-seed index (a baseline with fewer
     pretraining seeds, e.g. one supervised network per subset, reuses them cyclically), and
     scored on the same test resamples (``boot``, rows aligned with ``rows``); see
-    :func:`threekg_lite.metrics.paired_difference`.
+    :func:`threekg_lite.evaluate.metrics.paired_difference`.
 
     Returns
     -------
     list of dict
         ``method, baseline, fraction, runs, diff, ci_low, ci_high``.
     """
-    from .metrics import paired_difference
+    from threekg_lite.evaluate.metrics import paired_difference
 
     out = []
     for method, baseline in compare:
@@ -290,7 +295,7 @@ def validation_split(split: Any) -> Any:
 
     Configurations are chosen on it, so that the test part takes no part in any choice.
     """
-    from .splits import Split
+    from threekg_lite.data.splits import Split
 
     if len(split.val) == 0:
         raise ValueError(f"the split has no validation part to choose on ({split.description})")
@@ -430,8 +435,8 @@ def plot_label_efficiency(
     several figures draw one method alike (default: the order of ``rows``)."""
     import matplotlib.pyplot as plt
 
-    from .figures import OKABE_ITO
-    from .figures_pretrain import MARKERS
+    from threekg_lite.viz.figures import OKABE_ITO
+    from threekg_lite.viz.figures_pretrain import MARKERS
 
     table = summarise(rows)
     fig, ax = plt.subplots(figsize=(6.5, 4.0), layout="constrained")

@@ -32,9 +32,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .evaluate import EvalConfig, evaluate, read_json, validation_split, write_json
-from .models import PRESETS, build_model
-from .pretrain import PretrainConfig, Pretrainer
+from threekg_lite.evaluate.protocol import (
+    EvalConfig,
+    evaluate,
+    read_json,
+    validation_split,
+    write_json,
+)
+from threekg_lite.models import PRESETS, build_model
+from threekg_lite.pretrain import PretrainConfig, Pretrainer
 
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "same-crop": {"crops_per_record": 1, "views_per_crop": 2},
@@ -145,9 +151,9 @@ def choose_on_validation(
 
     The records are cut to the training and validation parts *before* anything is computed,
     so no signal or label of the test part can take part (tested by corrupting it).
-    Returns the rows of :func:`threekg_lite.evaluate.evaluate` on the validation part.
+    Returns the rows of :func:`threekg_lite.evaluate.protocol.evaluate` on the validation part.
     """
-    from .splits import Split
+    from threekg_lite.data.splits import Split
 
     keep = np.concatenate([split.train, split.val])
     inner = records.subset(keep)
@@ -202,8 +208,8 @@ def run_comparison(
     Parameters
     ----------
     pool
-        Records to pretrain on (without the test part: :func:`~threekg_lite.data.pool.load_source`
-        leaves PTB-XL's fold 10 out).
+        Records to pretrain on (without the test part:
+        :func:`~threekg_lite.data.sources.load_source` leaves PTB-XL's fold 10 out).
     records, split, task
         The labelled records, their split (with a validation part) and the label task.
 
@@ -516,8 +522,8 @@ def plot_comparison(payload: Mapping[str, Any], title: str | None = None):
     a supervised row at 100 %, when the file has one, is a dashed line."""
     import matplotlib.pyplot as plt
 
-    from .figures import OKABE_ITO
-    from .figures_pretrain import MARKERS
+    from threekg_lite.viz.figures import OKABE_ITO
+    from threekg_lite.viz.figures_pretrain import MARKERS
 
     rows = chosen_rows(payload)
     methods = [RANDOM] + [m for m in METHODS if m in payload["selected"]]

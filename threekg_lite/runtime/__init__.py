@@ -1,0 +1,3 @@
+"""What every part of the package runs on: errors, shared argument checks, mixed precision,
+several processes (``torchrun``), checkpoints and result files. Imports nothing else of
+threekg_lite."""

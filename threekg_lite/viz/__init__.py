@@ -1,0 +1,1 @@
+"""Figures for the book: ECG plots, VCG loops, the 3KG views, pretraining curves."""
