@@ -24,7 +24,7 @@ On a GPU it also measures what the augmentation costs and how busy the model kee
 * the two 3KG views of a batch alone, timed with CUDA events, as a share of a step (the
   issue's goal: under 2 %);
 * model-FLOPs utilisation: ``3 x forward FLOPs per view x 2 views x pairs/s`` (forward FLOPs
-  by :func:`threekg_lite.models.forward_flops`, encoder and projection head, backward counted
+  by :func:`threekg_lite.encoders.cost.forward_flops`, encoder and projection head, backward counted
   as twice the forward) against the bf16 matrix-product rate measured in the same run on an
   ``8192^3`` product, and optionally against a datasheet peak.
 
@@ -47,7 +47,7 @@ import torch
 from public_baseline import make_loader  # noqa: I001 - beside this file
 
 from threekg_lite.data.synthetic import generate
-from threekg_lite.models import count_parameters, forward_flops
+from threekg_lite.encoders.cost import count_parameters, forward_flops
 from threekg_lite.pretrain import PretrainConfig, Pretrainer
 
 GOAL_RATIO = 5.0

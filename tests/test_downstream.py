@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
+from threekg_lite.encoders.resnet1d import init_weights
 from threekg_lite.evaluate.downstream import (
     Classifier,
     LinearProbe,
@@ -24,7 +25,7 @@ from threekg_lite.evaluate.downstream import (
     predict_scores,
     supervised_from_scratch,
 )
-from threekg_lite.models import build_model, init_weights
+from threekg_lite.models import build_model
 from threekg_lite.runtime.checkpoint import CheckpointError, save_checkpoint
 
 CROP = 200

@@ -10,15 +10,10 @@ import math
 import pytest
 import torch
 
-from threekg_lite.models import (
-    PRESETS,
-    ContrastiveModel,
-    ResNet1d,
-    build_model,
-    count_parameters,
-    forward_flops,
-    scale_input,
-)
+from threekg_lite.data.preprocess import scale_input
+from threekg_lite.encoders.cost import count_parameters, forward_flops
+from threekg_lite.encoders.resnet1d import ResNet1d
+from threekg_lite.models import PRESETS, ContrastiveModel, build_model
 
 KERNELS = [3, 7, 15]
 # Reference figures from the project's notes: encoder parameters and forward FLOPs per 12 x 2500.
@@ -134,11 +129,11 @@ def test_wrong_shape_is_rejected():
     "kwargs, match",
     [
         (dict(kernel_size=4), "kernel_size must be odd"),
-        (dict(kernel_size=0), "kernel_size must be a positive int"),
-        (dict(width=0), "width must be a positive int"),
-        (dict(in_channels=12.0), "in_channels must be a positive int"),
+        (dict(kernel_size=0), "kernel_size must be an integer >= 1"),
+        (dict(width=0), "width must be an integer >= 1"),
+        (dict(in_channels=12.0), "in_channels must be an integer >= 1"),
         (dict(layers=()), "at least one stage"),
-        (dict(layers=(2, 0)), r"layers\[1\] must be a positive int"),
+        (dict(layers=(2, 0)), r"layers\[1\] must be an integer >= 1"),
         (dict(layers=2), "layers must be a sequence"),
     ],
 )
@@ -266,7 +261,7 @@ def test_presets():
         ({"arch": "resnet50_1d"}, {}, "unknown arch 'resnet50_1d'"),
         ("resnet99", {}, "unknown preset 'resnet99'"),
         ("tiny", {"kernel_size": 4}, "kernel_size must be odd"),
-        (None, {"proj_dim": 0}, "out_dim must be a positive int"),
+        (None, {"proj_dim": 0}, "out_dim must be an integer >= 1"),
     ],
 )
 def test_bad_config_is_rejected(config, overrides, match):
@@ -340,7 +335,8 @@ def test_leadwise_encoder_is_invariant_to_the_order_of_the_leads():
 
 
 def test_layout_round_trips_through_config_and_checkpoint(tmp_path):
-    from threekg_lite.runtime.checkpoint import load_model, save_checkpoint
+    from threekg_lite.models import load_model
+    from threekg_lite.runtime.checkpoint import save_checkpoint
 
     model = build_model("tiny-leadwise", generator=torch.Generator().manual_seed(3))
     assert model.config["layout"] == "lead-wise"

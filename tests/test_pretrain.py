@@ -27,17 +27,16 @@ import torch
 
 from threekg_lite.cli import main
 from threekg_lite.data import generate
+from threekg_lite.data.pool import RecordPool, group_ids
 from threekg_lite.data.prepare import save_prepared
 from threekg_lite.evaluate.features import extract_features
-from threekg_lite.models import PRESETS, build_model
+from threekg_lite.models import PRESETS, build_model, load_model
 from threekg_lite.pretrain import (
     AUGMENTATIONS,
     CHECKPOINT,
     METRICS,
     PretrainConfig,
     Pretrainer,
-    RecordPool,
-    group_ids,
     learning_rate,
     pretrain,
 )
@@ -46,7 +45,6 @@ from threekg_lite.runtime.checkpoint import (
     VERSION,
     CheckpointError,
     load_checkpoint,
-    load_model,
     save_checkpoint,
 )
 

@@ -241,7 +241,7 @@ def test_label_fraction_rejects_bad_fractions(y_train, fraction):
 
 
 def test_label_fraction_rejects_bad_labels():
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match=r"y_train must be \(N, K\)"):
         label_fraction(np.ones(10, dtype=bool), 0.5, seed=0)
     with pytest.raises(ValueError, match="0/1"):
         label_fraction(np.full((10, 2), 0.3), 0.5, seed=0)

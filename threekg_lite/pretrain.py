@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from threekg_lite.models import scale_input
+from threekg_lite.data.pool import RecordPool, group_ids
 from threekg_lite.runtime.checkpoint import check_model_config, load_checkpoint, save_checkpoint
 from threekg_lite.runtime.precision import AMP_MODES, autocast, autocast_dtype, grad_scaler
 
@@ -224,82 +224,6 @@ def learning_rate(step: int, config: PretrainConfig) -> float:
         return config.lr * (step + 1) / warmup
     progress = (step - warmup) / max(1, total - warmup)
     return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
-class RecordPool:
-    """A record set held as one tensor on a device, cropped by index.
-
-    Parameters
-    ----------
-    signals
-        ``(N, 12, T)`` array or tensor (mV).
-    ids
-        ``(N,)`` int64 group ids (record or patient) for the contrastive positives.
-    device
-        Where to keep it.
-    dtype
-        Storage dtype; default float16 on a GPU (half the memory, 11-bit precision, ample
-        for mV signals), float32 on a CPU. Crops are returned in float32.
-    input_norm
-        How each record is scaled as it is stored (:func:`~threekg_lite.models.scale_input`;
-        the model's ``input_norm``).
-    """
-
-    def __init__(
-        self,
-        signals: np.ndarray | torch.Tensor,
-        ids: np.ndarray | torch.Tensor,
-        device: torch.device | str = "cpu",
-        dtype: torch.dtype | None = None,
-        input_norm: str = "none",
-    ) -> None:
-        device = torch.device(device)
-        if dtype is None:
-            dtype = torch.float16 if device.type == "cuda" else torch.float32
-        if not torch.is_tensor(signals):
-            signals = np.asarray(signals)
-        shape = tuple(signals.shape)
-        if len(shape) != 3 or shape[1] != 12:
-            raise ValueError(f"signals must be (N, 12, T), got {shape}")
-        if (torch.is_tensor(signals) or signals.flags.writeable) and input_norm == "none":
-            self.data = torch.as_tensor(signals).to(device=device, dtype=dtype).contiguous()
-        else:
-            # A read-only array (a memory-mapped prepared folder), which torch cannot wrap
-            # without a warning, or records to scale: done in chunks, never whole into host
-            # memory twice.
-            self.data = torch.empty(shape, dtype=dtype, device=device)
-            for i in range(0, shape[0], 1024):
-                chunk = signals[i : i + 1024]
-                chunk = chunk if torch.is_tensor(chunk) else torch.from_numpy(np.array(chunk))
-                chunk = scale_input(chunk.to(device=device, dtype=torch.float32), input_norm)
-                self.data[i : i + 1024] = chunk.to(dtype)
-        self.ids = torch.as_tensor(np.asarray(ids), dtype=torch.int64, device=device)
-        if self.ids.shape != (self.data.shape[0],):
-            raise ValueError(f"ids must be ({self.data.shape[0]},), got {tuple(self.ids.shape)}")
-
-    def __len__(self) -> int:
-        return self.data.shape[0]
-
-    @property
-    def n_samples(self) -> int:
-        return self.data.shape[-1]
-
-    def crops(self, index: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
-        """``(B, 12, length)`` float32: record ``index[b]`` from sample ``start[b]`` on.
-
-        One gather from a strided view of all windows (no copy of the pool, no Python loop).
-        """
-        windows = self.data.unfold(2, length, 1)  # (N, 12, T - length + 1, length), a view
-        return windows[index, :, start].float()
-
-
-def group_ids(records: Any, positives: str) -> np.ndarray:
-    """``(N,)`` int64 ids whose equal values mark positives (record or patient)."""
-    if positives == "patient":
-        keys = records.patient_ids
-    else:
-        keys = records.record_ids
-    return np.unique(np.asarray(keys), return_inverse=True)[1].astype(np.int64)
 
 
 @dataclass

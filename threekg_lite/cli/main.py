@@ -96,7 +96,8 @@ def _positive_float(text: str) -> float:
 
 
 def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from threekg_lite.models import INPUT_NORMS, PRESETS
+    from threekg_lite.data.preprocess import INPUT_NORMS
+    from threekg_lite.models import PRESETS
     from threekg_lite.pretrain import AUGMENTATIONS, PretrainConfig
     from threekg_lite.runtime.precision import AMP_MODES
 

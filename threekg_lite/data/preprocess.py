@@ -8,10 +8,13 @@ All functions act on the last axis (time) of arrays shaped ``(..., T)``, typical
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy import signal as sps
+
+if TYPE_CHECKING:
+    import torch
 
 CropMode = Literal["start", "center", "random"]
 
@@ -169,3 +172,26 @@ def amplitude_span(x: np.ndarray, fs: float) -> np.ndarray:
         lo, hi = np.percentile(filtered, [0.5, 99.5], axis=2)
         out[i : i + 256] = np.median(hi - lo, axis=1)
     return out
+
+
+INPUT_NORMS = ("none", "range")
+"""How records are scaled before the encoder sees them (:func:`scale_input`)."""
+
+
+def scale_input(x: torch.Tensor, input_norm: str) -> torch.Tensor:
+    """Whole records ``(..., 12, T)`` as an encoder with ``input_norm`` takes them.
+
+    ``"none"``: unchanged (mV). ``"range"``: each record divided by its range over all
+    leads and samples, ``x / (max x - min x)``, as the 3KG base code prepares its records:
+    one factor per record, so the ratios between leads stay. A flat record (range 0) is
+    left as it is. Applied to the record before it is cropped and augmented, by whoever
+    feeds an encoder (:class:`~threekg_lite.data.pool.RecordPool`,
+    :func:`~threekg_lite.evaluate.features.extract_features`, fine-tuning), never inside
+    ``forward``: the augmentation's scaling acts on the scaled record, as in the base code.
+    """
+    if input_norm == "none":
+        return x
+    if input_norm != "range":
+        raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {input_norm!r}")
+    span = x.amax(dim=(-2, -1), keepdim=True) - x.amin(dim=(-2, -1), keepdim=True)
+    return x / span.masked_fill(span == 0, 1.0)

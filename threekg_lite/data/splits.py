@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from threekg_lite.data.records import ECGRecords
+from threekg_lite.runtime.checks import check_labels
 
 __all__ = [
     "Split",
@@ -406,7 +407,7 @@ def label_fraction(
     numpy.ndarray
         ``(n,)`` int64 sorted positions into ``y_train``.
     """
-    y = _check_labels(y_train, "y_train")
+    y = check_labels(y_train, "y_train")
     n = y.shape[0]
     if n == 0:
         raise ValueError("y_train has no rows: there are no training records to choose from")
@@ -444,18 +445,6 @@ def label_fraction(
         rest = np.flatnonzero(~chosen)
         chosen[rng.choice(rest, size=n_target - n_cover, replace=False)] = True
     return np.flatnonzero(chosen).astype(np.int64)
-
-
-def _check_labels(y: np.ndarray, name: str) -> np.ndarray:
-    """``y`` as an ``(N, C)`` bool array; ``ValueError`` unless 2-D and 0/1 valued."""
-    arr = np.asarray(y)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (N, C) label matrix, got shape {arr.shape}")
-    if arr.dtype != bool:
-        if not np.isin(arr, (0, 1)).all():
-            raise ValueError(f"{name} must hold only 0/1 or True/False labels")
-        arr = arr.astype(bool)
-    return arr
 
 
 # =============================================================================================

@@ -34,7 +34,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from threekg_lite.models import ContrastiveModel, build_model, init_weights
+from threekg_lite.encoders.resnet1d import init_weights
+from threekg_lite.models import ContrastiveModel, build_model
+from threekg_lite.runtime.checks import check_int, check_labels
 from threekg_lite.runtime.precision import autocast, autocast_dtype, grad_scaler
 
 __all__ = [
@@ -49,20 +51,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------- checks
-def _check_labels(y: Any, n: int) -> np.ndarray:
-    """``(n, K)`` labels as a bool array; ValueError unless 2-D, of ``n`` rows, all 0 or 1."""
-    y = np.asarray(y.detach().cpu() if torch.is_tensor(y) else y)
-    if y.ndim != 2 or y.shape[0] != n:
-        raise ValueError(f"labels must be ({n}, K) (records, classes), got shape {y.shape}")
-    if y.shape[1] == 0:
-        raise ValueError("labels have no class (K = 0)")
-    if y.dtype != bool:
-        if not np.issubdtype(y.dtype, np.number) or not np.isin(y, (0, 1)).all():
-            raise ValueError("labels must be booleans or 0/1 values")
-        y = y.astype(bool)
-    return y
-
-
 def _check_features(x: Any, name: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
@@ -70,12 +58,6 @@ def _check_features(x: Any, name: str) -> np.ndarray:
     if not np.isfinite(x).all():
         raise ValueError(f"{name} hold NaN or infinite values")
     return x
-
-
-def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 # ---------------------------------------------------------------------------- linear probe
@@ -124,7 +106,7 @@ class LinearProbe:
         if not C > 0:
             raise ValueError(f"C must be > 0, got {C}")
         self.C = C
-        self.max_iter = _check_positive_int("max_iter", max_iter)
+        self.max_iter = check_int("max_iter", max_iter)
         self.tol = tol
         self.standardize = standardize
         self.seed = seed
@@ -155,7 +137,7 @@ class LinearProbe:
         x = _check_features(X, "training features")
         if x.shape[0] < 2:
             raise ValueError(f"need at least 2 training records, got {x.shape[0]}")
-        y = _check_labels(y, x.shape[0])
+        y = check_labels(y, "labels", x.shape[0])
         if self.standardize:
             self.mean_ = x.mean(axis=0)
             std = x.std(axis=0)
@@ -263,7 +245,7 @@ class Classifier(nn.Module):
         Mean training loss of every epoch, filled by :func:`fine_tune`.
     input_norm
         The scaling of the records it takes (the pretrained model's; see
-        :func:`~threekg_lite.models.scale_input`), applied by whoever feeds it.
+        :func:`~threekg_lite.data.preprocess.scale_input`), applied by whoever feeds it.
     """
 
     def __init__(self, encoder: nn.Module, head: nn.Linear, input_norm: str = "none") -> None:
@@ -352,7 +334,7 @@ def fine_tune(
     """
     from tqdm import tqdm
 
-    from threekg_lite.pretrain import RecordPool
+    from threekg_lite.data.pool import RecordPool
 
     encoder = _encoder_of(model)
     if not torch.is_tensor(signals_train):
@@ -366,13 +348,13 @@ def fine_tune(
             f"fine-tuning needs at least 2 records (batch norm in training mode needs a batch "
             f"of 2), got {n}"
         )
-    y = _check_labels(y_train, n)
-    _check_positive_int("crop", crop)
+    y = check_labels(y_train, "labels", n)
+    check_int("crop", crop)
     min_length = getattr(encoder, "min_length", 1)
     if not min_length <= crop <= t:
         raise ValueError(f"crop must be in [{min_length}, {t}] samples, got {crop}")
-    _check_positive_int("epochs", epochs)
-    _check_positive_int("batch_size", batch_size, minimum=2)
+    check_int("epochs", epochs)
+    check_int("batch_size", batch_size, minimum=2)
     if not lr > 0 or not weight_decay >= 0:  # NaN fails both
         raise ValueError(f"need lr > 0 and weight_decay >= 0, got {lr}, {weight_decay}")
 
@@ -518,7 +500,7 @@ def encoder_from(
         ``"random"``: a network built from ``config`` with weights drawn from a generator
         seeded with ``seed``. Otherwise the path of a checkpoint file (or of a pretraining
         run's folder holding ``checkpoint.pt``), read by
-        :func:`threekg_lite.runtime.checkpoint.load_model`. A string that is neither ``"random"``
+        :func:`threekg_lite.models.load_model`. A string that is neither ``"random"``
         nor path-like (no existing file, no folder separator, no suffix) is refused.
     seed
         Seed of the random initialisation.
@@ -533,8 +515,8 @@ def encoder_from(
     ValueError
         ``method_or_path`` is an unknown method name.
     """
+    from threekg_lite.models import load_model
     from threekg_lite.pretrain import CHECKPOINT
-    from threekg_lite.runtime.checkpoint import load_model
 
     if isinstance(method_or_path, str) and method_or_path == "random":
         return build_model(config, generator=torch.Generator().manual_seed(seed)).eval()

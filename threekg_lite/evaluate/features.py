@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from threekg_lite.models import scale_input
+from threekg_lite.data.preprocess import scale_input
 
 
 def extract_features(
@@ -31,7 +31,7 @@ def extract_features(
     model
         A :class:`~threekg_lite.models.ContrastiveModel` (its ``features``) or any module
         mapping ``(B, 12, L)`` to ``(B, D)``. Records are scaled by its ``input_norm``
-        (:func:`~threekg_lite.models.scale_input`, over the whole record) before cropping.
+        (:func:`~threekg_lite.data.preprocess.scale_input`, over the whole record) before cropping.
     signals
         ``(N, 12, T)`` mV.
     crop

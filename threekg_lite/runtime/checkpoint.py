@@ -110,22 +110,3 @@ def check_model_config(
 
 def _norm(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
-
-
-def load_model(path: str | os.PathLike[str], map_location: str | torch.device | None = "cpu"):
-    """The :class:`~threekg_lite.models.ContrastiveModel` stored in a checkpoint, in eval mode.
-
-    Use ``model.features(x)`` for downstream evaluation.
-    """
-    from threekg_lite.models import build_model
-
-    state = load_checkpoint(path, map_location)
-    try:
-        model = build_model(state["model_config"])
-    except (TypeError, ValueError) as e:
-        raise CheckpointError(path, f"cannot rebuild its model: {e}") from e
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as e:
-        raise CheckpointError(path, f"weights do not fit the model it describes: {e}") from e
-    return model.eval()
