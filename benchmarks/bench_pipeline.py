@@ -2,14 +2,14 @@
 
 :func:`bench_pipelines` times, in one run, on one machine, with one model and optimizer:
 
-* **device-resident**: :meth:`threekg_lite.pretrain.Pretrainer.train_step`: the records
+* **device-resident**: :meth:`threekg_lite.training.Pretrainer.train_step`: the records
   are one tensor on the device, each step crops a batch and makes its two 3KG views there
   (batched, :class:`threekg_lite.augment.ThreeKG`), then forward, NT-Xent, backward, AdamW;
 * **DataLoader**: the design of the public 3KG code (``benchmarks/public_baseline.py``): a
   ``torch.utils.data.DataLoader`` whose worker processes crop each record and make its two
   views one ECG at a time in NumPy (:func:`public_baseline.per_sample_pair`), the
   default collate, ``.to(device)``, then the *same* optimisation step
-  (:meth:`~threekg_lite.pretrain.Pretrainer.step_on_views`, the code ``train_step`` runs
+  (:meth:`~threekg_lite.training.Pretrainer.step_on_views`, the code ``train_step`` runs
   after making its views).
 
 Both are warmed up before the clock starts (the loader for ``warmup`` steps plus as many as
@@ -48,7 +48,8 @@ from public_baseline import make_loader  # noqa: I001 - beside this file
 
 from threekg_lite.data.synthetic import generate
 from threekg_lite.encoders.cost import count_parameters, forward_flops
-from threekg_lite.pretrain import PretrainConfig, Pretrainer
+from threekg_lite.pretrain import PretrainConfig
+from threekg_lite.training import Pretrainer
 
 GOAL_RATIO = 5.0
 """GPU goal: device-resident pairs/s at least this multiple of the DataLoader's."""

@@ -27,7 +27,8 @@ from public_baseline import (  # noqa: E402
 )
 
 from threekg_lite.data.synthetic import generate  # noqa: E402
-from threekg_lite.pretrain import PretrainConfig, Pretrainer  # noqa: E402
+from threekg_lite.pretrain import PretrainConfig  # noqa: E402
+from threekg_lite.training import Pretrainer  # noqa: E402
 from threekg_lite.vcg import INVERSE_DOWER_B  # noqa: E402
 
 CROP = 200

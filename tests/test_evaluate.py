@@ -37,7 +37,11 @@ from threekg_lite.evaluate import (  # noqa: E402
 )
 from threekg_lite.evaluate.metrics import CINC_SUBGROUPS, PTBXL_SUBGROUPS, subgroups_for  # noqa: E402
 from threekg_lite.models import PRESETS, build_model  # noqa: E402
-from threekg_lite.pretrain import CHECKPOINT, PretrainConfig, pretrain  # noqa: E402
+from threekg_lite.pretrain import PretrainConfig  # noqa: E402
+from threekg_lite.training import (
+    CHECKPOINT,
+    pretrain,  # noqa: E402
+)
 
 TASK = "diagnosis"
 FRACTIONS = (0.1, 1.0)

@@ -84,7 +84,7 @@ def test_the_package_exports_the_method_without_importing_torch_first():
         "build_model, ContrastiveModel, PretrainConfig, Pretrainer; "
         "import threekg_lite.augment as a; assert ThreeKG is a.ThreeKG; "
         "assert set(threekg_lite.__all__) <= set(dir(threekg_lite)); "
-        "import threekg_lite.pretrain as p; assert threekg_lite.Pretrainer is p.Pretrainer"
+        "import threekg_lite.training as p; assert threekg_lite.Pretrainer is p.Pretrainer"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

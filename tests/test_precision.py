@@ -10,8 +10,9 @@ import torch
 from threekg_lite.data import generate
 from threekg_lite.evaluate.downstream import fine_tune
 from threekg_lite.models import build_model
-from threekg_lite.pretrain import CHECKPOINT, PretrainConfig, Pretrainer
+from threekg_lite.pretrain import PretrainConfig
 from threekg_lite.runtime.precision import AMP_MODES, autocast, autocast_dtype, grad_scaler
+from threekg_lite.training import CHECKPOINT, Pretrainer
 
 
 @pytest.mark.parametrize(

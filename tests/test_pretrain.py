@@ -31,15 +31,7 @@ from threekg_lite.data.pool import RecordPool, group_ids
 from threekg_lite.data.prepare import save_prepared
 from threekg_lite.evaluate.features import extract_features
 from threekg_lite.models import PRESETS, build_model, load_model
-from threekg_lite.pretrain import (
-    AUGMENTATIONS,
-    CHECKPOINT,
-    METRICS,
-    PretrainConfig,
-    Pretrainer,
-    learning_rate,
-    pretrain,
-)
+from threekg_lite.pretrain import AUGMENTATIONS, PretrainConfig, learning_rate
 from threekg_lite.runtime.checkpoint import (
     FORMAT,
     VERSION,
@@ -47,6 +39,7 @@ from threekg_lite.runtime.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from threekg_lite.training import CHECKPOINT, METRICS, Pretrainer, pretrain
 
 REPO = Path(__file__).resolve().parents[1]
 N_RECORDS, FS, DURATION = 64, 100.0, 5.0  # 500 samples per record

@@ -8,7 +8,14 @@ The method, importable from here::
 and back; ``ThreeKG`` (:mod:`~threekg_lite.augment`): the view (rotate, scale, project back,
 mask); ``nt_xent``/``supcon`` (:mod:`~threekg_lite.losses`): the contrastive loss;
 ``build_model``/``ContrastiveModel`` (:mod:`~threekg_lite.models`): the encoder and head;
-``PretrainConfig``/``Pretrainer`` (:mod:`~threekg_lite.pretrain`): the training loop.
+``PretrainConfig``/``train_step`` (:mod:`~threekg_lite.pretrain`): one training step;
+``Pretrainer`` (:mod:`~threekg_lite.training`): a whole run around it.
+
+Reading path through the method: :mod:`~threekg_lite.leads` -> :mod:`~threekg_lite.vcg` ->
+:mod:`~threekg_lite.augment` -> :mod:`~threekg_lite.losses` -> :mod:`~threekg_lite.models`
+-> :mod:`~threekg_lite.pretrain`. Everything else lives in sub-packages named for their
+role (``data``, ``encoders``, ``baselines``, ``training``, ``evaluate``, ``physiology``,
+``viz``, ``runtime``, ``cli``).
 
 Importing the package has no side effects: nothing is read, written, seeded or downloaded,
 and PyTorch is imported only when one of these names is first used.
@@ -32,7 +39,8 @@ _METHOD = {
     "build_model": "models",
     "ContrastiveModel": "models",
     "PretrainConfig": "pretrain",
-    "Pretrainer": "pretrain",
+    "train_step": "pretrain",
+    "Pretrainer": "training",
 }
 """Exported name -> the module that defines it (imported on first use)."""
 
@@ -41,7 +49,7 @@ __all__ = ["LEAD_NAMES", "INDEPENDENT_LEADS", "__version__", *_METHOD]
 
 def __getattr__(name: str) -> Any:
     if name in _METHOD:
-        value = getattr(importlib.import_module(f".{_METHOD[name]}", __name__), name)
+        value = getattr(importlib.import_module(f"{__name__}.{_METHOD[name]}"), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -166,8 +166,9 @@ def _add_pretrain(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
 def _cmd_pretrain(args: argparse.Namespace) -> int:
     from threekg_lite.data.sources import load_source
     from threekg_lite.models import PRESETS
-    from threekg_lite.pretrain import PretrainConfig, Pretrainer
+    from threekg_lite.pretrain import PretrainConfig
     from threekg_lite.runtime.distributed import cleanup
+    from threekg_lite.training import Pretrainer
 
     records = load_source(
         args.source,

@@ -516,7 +516,7 @@ def encoder_from(
         ``method_or_path`` is an unknown method name.
     """
     from threekg_lite.models import load_model
-    from threekg_lite.pretrain import CHECKPOINT
+    from threekg_lite.training import CHECKPOINT
 
     if isinstance(method_or_path, str) and method_or_path == "random":
         return build_model(config, generator=torch.Generator().manual_seed(seed)).eval()

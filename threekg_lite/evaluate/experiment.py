@@ -40,7 +40,8 @@ from threekg_lite.evaluate.protocol import (
     write_json,
 )
 from threekg_lite.models import PRESETS, build_model
-from threekg_lite.pretrain import PretrainConfig, Pretrainer
+from threekg_lite.pretrain import PretrainConfig
+from threekg_lite.training import Pretrainer
 
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "same-crop": {"crops_per_record": 1, "views_per_crop": 2},

@@ -27,7 +27,7 @@ def plot_training_curves(
     ----------
     history
         The run's metric lines (``step``, ``loss``, ``top1``, ``top5``), e.g.
-        :attr:`threekg_lite.pretrain.PretrainResult.history`.
+        :attr:`threekg_lite.training.PretrainResult.history`.
     chance
         Top-1 accuracy of a random guess among the candidates (``1 / (2N - 1)``), drawn as a
         dotted line.

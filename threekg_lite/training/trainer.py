@@ -1,0 +1,375 @@
+"""Pretraining runs: devices, several processes, checkpoints, resuming and logging around the
+step of :mod:`threekg_lite.pretrain`.
+
+Reproducibility: the batch order of epoch ``e`` is a permutation drawn from a generator
+seeded with ``(seed, e)``, and the augmentation generator is re-seeded from
+``(seed, step, rank)`` at every step. A run's batches, crops and views are therefore a
+function of the seed and the step alone, so a run resumed from a checkpoint (model,
+optimizer, step) continues exactly as if it had never stopped (on a CPU, where the kernels
+are deterministic).
+
+Several processes: started with ``torchrun``, each process takes its share of every global
+batch, the projections are gathered across processes before the loss
+(:func:`~threekg_lite.runtime.distributed.all_gather_with_grad`), so the loss is the
+single-process loss of the global batch; DistributedDataParallel averages the gradients.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from threekg_lite.data.pool import RecordPool, group_ids
+from threekg_lite.losses import contrastive_accuracy
+from threekg_lite.models import build_model
+from threekg_lite.pretrain import (
+    PretrainConfig,
+    crop_starts,
+    learning_rate,
+    make_augmentation,
+    make_views,
+    train_step,
+)
+from threekg_lite.runtime import distributed as dist
+from threekg_lite.runtime.checkpoint import check_model_config, load_checkpoint, save_checkpoint
+from threekg_lite.runtime.precision import autocast_dtype, grad_scaler
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+METRICS = "metrics.jsonl"
+
+
+@dataclass
+class PretrainResult:
+    """What a run did: its metrics and where its checkpoint is."""
+
+    steps: int
+    loss: float
+    top1: float
+    pairs_per_s: float
+    seconds: float
+    device: str
+    checkpoint: Path | None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        where = f", checkpoint {self.checkpoint}" if self.checkpoint else ""
+        return (
+            f"{self.steps} steps on {self.device} in {self.seconds:.1f} s: loss {self.loss:.3f}, "
+            f"contrastive top-1 {self.top1:.1%}, {self.pairs_per_s:,.0f} pairs/s{where}"
+        )
+
+
+class Pretrainer:
+    """Contrastive pretraining of a :class:`~threekg_lite.models.ContrastiveModel`.
+
+    Parameters
+    ----------
+    records
+        An :class:`~threekg_lite.data.records.ECGRecords` (any source; see
+        :func:`threekg_lite.data.sources.load_source`).
+    config
+        The run's :class:`PretrainConfig`.
+    out_dir
+        Folder for ``checkpoint.pt`` and ``metrics.jsonl``; a run whose folder already
+        holds a checkpoint resumes from it. ``None``: nothing written.
+    device
+        Default: the GPU of this process when there is one, else the CPU.
+    progress
+        Show a progress bar (on the first process only).
+
+    Examples
+    --------
+    >>> from threekg_lite.data import generate
+    >>> records = generate(64, fs=100, duration=10, seed=0)
+    >>> cfg = PretrainConfig(steps=2, batch_size=16, crop=500, model="tiny")
+    >>> result = Pretrainer(records, cfg, progress=False).run()
+    >>> result.steps
+    2
+    """
+
+    def __init__(
+        self,
+        records: Any,
+        config: PretrainConfig,
+        out_dir: str | os.PathLike[str] | None = None,
+        device: torch.device | str | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.config = config
+        asked = torch.device(device) if device is not None else None
+        # A CPU run under torchrun needs gloo even where CUDA is there (NCCL has no CPU tensors).
+        backend = "gloo" if asked is not None and asked.type == "cpu" else None
+        self.rank, self.world, default_device = dist.init_from_env(backend=backend)
+        self.device = asked if asked is not None else default_device
+        if config.batch_size % self.world:
+            raise ValueError(
+                f"batch_size {config.batch_size} is not divisible by the {self.world} processes"
+            )
+        n, t = len(records), records.signals.shape[-1]
+        k = config.crops_per_record
+        if k * config.crop > t:
+            raise ValueError(
+                f"{k} non-overlapping crop(s) of {config.crop} samples do not fit in the "
+                f"records ({t} samples at {records.fs:g} Hz); use crops_per_record * crop "
+                f"<= {t}"
+            )
+        if config.batch_size > n:
+            raise ValueError(
+                f"batch_size {config.batch_size} is larger than the {n} records; "
+                f"use batch_size <= {n}"
+            )
+        self.fs = float(records.fs)
+        self.data_info = {"source": records.source, "records": n, "fs": self.fs, "length": t}
+        init = torch.Generator().manual_seed(config.seed)
+        self.model = build_model(config.model, generator=init).to(self.device)
+        ids = group_ids(records, config.positives)
+        self.pool = RecordPool(records.signals, ids, self.device, input_norm=self.model.input_norm)
+        self.augment = make_augmentation(config.augment, self.fs)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress and self.rank == 0
+
+        if config.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        else:
+            self.optimizer = torch.optim.AdamW(
+                self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            )
+        self.amp_dtype = autocast_dtype(self.device, config.amp)
+        self.scaler = grad_scaler(self.device, self.amp_dtype)
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+        if self.out_dir is not None and (self.out_dir / CHECKPOINT).is_file():
+            self._resume(self.out_dir / CHECKPOINT)
+        elif self.out_dir is not None and self.rank == 0:
+            # A fresh start: metrics left by a run that never wrote a checkpoint (killed
+            # before its first one) describe steps this run does again; drop them.
+            (self.out_dir / METRICS).unlink(missing_ok=True)
+
+        self.forward = self.model
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.forward = DistributedDataParallel(self.model, device_ids=ids)
+        if config.compile:
+            self.forward = torch.compile(self.forward)
+        self.generator = torch.Generator(device=self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> dict[str, Any]:
+        """Everything a checkpoint holds (see :mod:`threekg_lite.runtime.checkpoint`)."""
+        cfg = asdict(self.config)
+        return {
+            "model_config": self.model.config,
+            "model": self.model.state_dict(),
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "scheduler": {"name": "warmup-cosine", "warmup": self.config.warmup},
+            "config": cfg,
+            "data": dict(self.data_info),
+            "world_size": self.world,
+            "torch_version": str(torch.__version__),
+        }
+
+    def _resume(self, path: Path) -> None:
+        state = load_checkpoint(path, map_location=self.device)
+        check_model_config(path, state["model_config"], self.model.config)
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if state.get("scaler"):  # float16 runs; older checkpoints have none
+                self.scaler.load_state_dict(state["scaler"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise ValueError(f"{path}: cannot restore the run from this checkpoint: {e}") from e
+        self.step = int(state["step"])
+        old = state.get("config", {})
+        changed = {
+            k: (old[k], v)
+            for k, v in asdict(self.config).items()
+            if k in old and k != "steps" and _norm(old[k]) != _norm(v)
+        }
+        if changed:
+            log.warning(
+                "resuming %s with other settings than it was started with: %s", path, changed
+            )
+        if self.step >= self.config.steps:
+            log.warning("%s is already at step %d of %d", path, self.step, self.config.steps)
+        self.history = [h for h in _read_metrics(self.out_dir / METRICS) if h["step"] <= self.step]
+        if self.rank == 0:
+            _write_metrics(self.out_dir / METRICS, self.history)  # drop steps after the checkpoint
+
+    def save(self) -> Path | None:
+        """Write the checkpoint now (first process only); returns its path."""
+        if self.out_dir is None or self.rank != 0:
+            return None
+        return save_checkpoint(self.out_dir / CHECKPOINT, self.state())
+
+    # ------------------------------------------------------------------ steps
+    def _seed_step(self, step: int) -> None:
+        seed = np.random.SeedSequence([self.config.seed, step, self.rank]).generate_state(2)
+        self.generator.manual_seed(int(seed[0]) << 32 | int(seed[1]))
+
+    def _batch_index(self, step: int) -> torch.Tensor:
+        """This process's record indices at ``step``: its share of the global batch."""
+        n, b = len(self.pool), self.config.batch_size
+        per_epoch = n // b
+        epoch, k = divmod(step, per_epoch)
+        if getattr(self, "_order_epoch", None) != epoch:
+            g = torch.Generator().manual_seed(
+                int(np.random.SeedSequence([self.config.seed, epoch, 1]).generate_state(1)[0])
+            )
+            self._order = torch.randperm(n, generator=g).to(self.device)
+            self._order_epoch = epoch
+        share = b // self.world
+        first = k * b + self.rank * share
+        return self._order[first : first + share]
+
+    def views(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The views ``(G b, 12, crop)`` (:func:`~threekg_lite.pretrain.make_views`) and the
+        group ids ``(b,)`` of this process's ``b`` records at step ``step``."""
+        self._seed_step(step)
+        index = self._batch_index(step)
+        views = make_views(self.pool, index, self.config, self.augment, self.generator)
+        return views, self.pool.ids[index]
+
+    def crop_starts(self, b: int, k: int) -> torch.Tensor:
+        """``(b, k)`` crop starts (:func:`~threekg_lite.pretrain.crop_starts`)."""
+        return crop_starts(b, k, self.config.crop, self.pool.n_samples, self.generator)
+
+    def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One optimisation step; returns the loss and the (global) projections z1, z2."""
+        return self.step_on_views(step, *self.views(step))
+
+    def step_on_views(
+        self, step: int, both: torch.Tensor, ids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:func:`~threekg_lite.pretrain.train_step` on given views (as :meth:`views` returns
+        them, or made elsewhere, e.g. by a DataLoader in ``benchmarks/bench_pipeline.py``)."""
+        gather = dist.all_gather_with_grad if self.world > 1 else None
+        return train_step(
+            self.forward, self.optimizer, both, ids, step, self.config,
+            self.scaler, self.amp_dtype, gather,
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------ run
+    def run(self, stop_after: int | None = None) -> PretrainResult:
+        """Train from the current step to ``config.steps`` (or to ``stop_after``, writing a
+        checkpoint there: a time-boxed session that a later run resumes)."""
+        cfg = self.config
+        end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+        self.model.train()
+        bar = tqdm(
+            total=cfg.steps,
+            initial=self.step,
+            unit="step",
+            disable=not self.progress,
+            desc="pretrain",
+        )
+        t_start = tick = time.perf_counter()
+        done_since_tick = 0
+        first = self.step
+        rates = []
+        while self.step < end:
+            loss, z1, z2 = self.train_step(self.step)
+            self.step += 1
+            done_since_tick += 1
+            last = self.step == end
+            if self.step % cfg.log_every == 0 or last:
+                loss_value = float(loss)  # waits for the device
+                now = time.perf_counter()
+                rate = done_since_tick * cfg.batch_size / (now - tick)
+                rates.append(rate)
+                acc = contrastive_accuracy(z1, z2)
+                entry = {
+                    "step": self.step,
+                    "loss": loss_value,
+                    "top1": acc["top1"],
+                    "top5": acc["top5"],
+                    "lr": learning_rate(self.step - 1, cfg),
+                    "pairs_per_s": rate,
+                    "time": now - t_start,
+                }
+                self.history.append(entry)
+                if self.out_dir is not None and self.rank == 0:
+                    _append_metrics(self.out_dir / METRICS, entry)
+                bar.set_postfix(
+                    loss=f"{loss_value:.3f}", top1=f"{acc['top1']:.2f}", pairs_s=f"{rate:,.0f}"
+                )
+                tick, done_since_tick = now, 0
+            bar.update(1)
+            if self.step % cfg.checkpoint_every == 0 or last:
+                self.save()
+        bar.close()
+        seconds = time.perf_counter() - t_start
+        recent = [h for h in self.history if h["step"] > first] or self.history
+        steady = rates[1:] or rates
+        return PretrainResult(
+            steps=self.step,
+            loss=recent[-1]["loss"] if recent else float("nan"),
+            top1=recent[-1]["top1"] if recent else float("nan"),
+            pairs_per_s=float(np.median(steady)) if steady else float("nan"),
+            seconds=seconds,
+            device=str(self.device),
+            checkpoint=self.out_dir / CHECKPOINT if self.out_dir is not None else None,
+            history=list(self.history),
+        )
+
+
+def pretrain(
+    records: Any,
+    config: PretrainConfig | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+    **overrides: Any,
+) -> tuple[Any, PretrainResult]:
+    """Pretrain on ``records``; returns the model (unwrapped, in eval mode) and the result.
+
+    ``overrides`` replace fields of ``config`` (default :class:`PretrainConfig`).
+    """
+    config = replace(config or PretrainConfig(), **overrides)
+    trainer = Pretrainer(records, config, out_dir=out_dir, device=device, progress=progress)
+    result = trainer.run()
+    return trainer.model.eval(), result
+
+
+def _norm(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _read_metrics(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:  # a line cut by a kill
+            break
+    return out
+
+
+def _write_metrics(path: Path, entries: list[dict[str, float]]) -> None:
+    tmp = path.with_suffix(".jsonl.tmp")
+    tmp.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    os.replace(tmp, path)
+
+
+def _append_metrics(path: Path, entry: dict[str, float]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(entry) + "\n")
