@@ -18,12 +18,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 
 from threekg_lite.leads import LEAD_NAMES  # noqa: E402
-from threekg_lite.vcg import (  # noqa: E402
-    DOWER,  # noqa: E402
-    dipole_energy_fraction,
-    ecg_to_vcg,
-    project_to_dipole,
-)
+from threekg_lite.physiology.vcg_features import dipole_energy_fraction  # noqa: E402
+from threekg_lite.vcg import DOWER, ecg_to_vcg, project_to_dipole  # noqa: E402
 from threekg_lite.viz.figures_vcg import (  # noqa: E402
     HEXAXIAL_ANGLES,
     plot_dipole_projection,

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 import torch
 
+from threekg_lite.data.lead_names import canonical_lead_name, lead_order
 from threekg_lite.leads import (
     INDEPENDENT_INDEX,
     INDEPENDENT_LEADS,
     LEAD_NAMES,
-    canonical_lead_name,
+    LIMB,
     derived_limb_leads,
-    lead_order,
     with_derived_leads,
 )
 from threekg_lite.vcg import DOWER, DOWER_8
@@ -103,3 +103,14 @@ def test_data_package_exports_resolve_lazily():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_limb_matrix_is_the_identities_written_once():
+    """LIMB keeps I, II, V1-V6 and maps them to III, aVR, aVL, aVF by the identities."""
+    x = np.random.default_rng(3).normal(size=(12, 50))
+    np.testing.assert_allclose(LIMB @ x, with_derived_leads(x), rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(
+        LIMB[[0, 1, 6, 7, 8, 9, 10, 11]][:, [0, 1, 6, 7, 8, 9, 10, 11]], np.eye(8)
+    )
+    np.testing.assert_array_equal(LIMB[2:6, 0], [-1.0, -0.5, 1.0, -0.5])
+    np.testing.assert_array_equal(LIMB[2:6, 1], [1.0, -0.5, -0.5, 1.0])

@@ -843,7 +843,7 @@ def test_the_default_is_cross_crop(records):
     [
         (dict(views_per_crop=3), "views_per_crop must be 1 or 2"),
         (dict(views_per_crop=1), "at least two views"),
-        (dict(crops_per_record=0), "crops_per_record must be a positive integer"),
+        (dict(crops_per_record=0), "crops_per_record must be an integer >= 1"),
         (dict(optimizer="sgd"), "optimizer must be adamw or adam"),
     ],
 )

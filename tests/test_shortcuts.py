@@ -8,6 +8,7 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
+from threekg_lite.baselines import make_augmentation
 from threekg_lite.data import generate
 from threekg_lite.evaluate.shortcuts import (
     heart_rate_similarity,
@@ -16,7 +17,6 @@ from threekg_lite.evaluate.shortcuts import (
     twin_pairs,
     twin_retrieval,
 )
-from threekg_lite.pretrain import make_augmentation
 
 
 def identity(x, generator):

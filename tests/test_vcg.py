@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from threekg_lite.leads import INDEPENDENT_INDEX, LEAD_NAMES, derived_limb_leads
+from threekg_lite.physiology.vcg_features import dipole_energy_fraction
 from threekg_lite.vcg import (
     DOWER,
     DOWER_8,
@@ -16,7 +17,6 @@ from threekg_lite.vcg import (
     INVERSE_DOWER_B,
     KORS,
     check_ecg,
-    dipole_energy_fraction,
     ecg_to_vcg,
     ecg_to_vcg_matrix,
     project_to_dipole,

@@ -55,37 +55,20 @@ _TO_VCG = ecg_to_vcg_matrix("dower")  # (3, 12), exact pseudo-inverse on I, II, 
 
 @functools.lru_cache(maxsize=8)
 def _constants(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``LIMB @ D`` (12, 3), ``D⁺`` (3, 12) and ``LIMB`` (12, 12), float64, on ``device``."""
-    limb = torch.from_numpy(LIMB.copy()).to(device)
-    limb_d = torch.from_numpy(LIMB @ np.array(DOWER)).to(device)
-    return limb_d, torch.from_numpy(_TO_VCG.copy()).to(device), limb
+    """``D`` (12, 3; its limb rows already obey the identities), ``D⁺`` (3, 12) and ``LIMB``
+    (12, 12), float64, on ``device``."""
+    return tuple(torch.tensor(np.array(m), device=device) for m in (DOWER, _TO_VCG, LIMB))
 
 
 class ViewParams(NamedTuple):
-    """The random draws behind a batch of views (all on the batch's device).
+    """The random draws behind a batch of views (all on the batch's device)."""
 
-    Attributes
-    ----------
-    angles
-        ``(B, 3)`` rotation angles about X, Y, Z in radians.
-    order
-        ``(B, 3)`` axis indices (0 = X, 1 = Y, 2 = Z): ``R = R[order[0]] R[order[1]] R[order[2]]``.
-    scales
-        ``(B, 3)`` scale factors of X, Y, Z.
-    mask_start
-        ``(B, 12)`` first masked sample of each lead (int64), or ``None`` without a mask.
-    mask_length
-        Masked samples per lead, ``floor(mask_ratio * T)``.
-    matrices
-        ``(B, 12, 12)`` the spatial transform applied (float64).
-    """
-
-    angles: torch.Tensor
-    order: torch.Tensor
-    scales: torch.Tensor
-    mask_start: torch.Tensor | None
-    mask_length: int
-    matrices: torch.Tensor
+    angles: torch.Tensor  # (B, 3) radians about X, Y, Z
+    order: torch.Tensor  # (B, 3) axes (0 = X): R = R[order[0]] R[order[1]] R[order[2]]
+    scales: torch.Tensor  # (B, 3) scale factors of X, Y, Z
+    mask_start: torch.Tensor | None  # (B, 12) first masked sample per lead; None: no mask
+    mask_length: int  # masked samples per lead, floor(mask_ratio * T)
+    matrices: torch.Tensor  # (B, 12, 12) the spatial transform (float64)
 
 
 def rotation_matrices(angles: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
@@ -116,24 +99,15 @@ def rotation_matrices(angles: torch.Tensor, order: torch.Tensor) -> torch.Tensor
 def spatial_matrices(
     rotation: torch.Tensor, scales: torch.Tensor, projection: Projection = "project"
 ) -> torch.Tensor:
-    """The ``(B, 12, 12)`` matrices of the 3KG spatial transform (float64).
-
-    Parameters
-    ----------
-    rotation
-        ``(B, 3, 3)``.
-    scales
-        ``(B, 3)``.
-    projection
-        ``"project"``: ``LIMB D S R D⁺``; ``"residual"``: ``LIMB (I + D (S R - I) D⁺)``.
-    """
-    limb_d, d_inv, limb = _constants(rotation.device)
+    """``(B, 12, 12)`` float64 from rotations ``(B, 3, 3)`` and scales ``(B, 3)``:
+    ``"project"``: ``D S R D⁺``; ``"residual"``: ``LIMB (I + D (S R - I) D⁺)``."""
+    d, d_inv, limb = _constants(rotation.device)
     sr = scales.double()[:, :, None] * rotation.double()  # (B, 3, 3) = S @ R
     if projection == "project":
-        return limb_d @ sr @ d_inv  # LIMB D S R D⁺
+        return d @ sr @ d_inv  # D S R D⁺
     if projection == "residual":
         eye3 = torch.eye(3, dtype=torch.float64, device=rotation.device)
-        return limb + limb_d @ (sr - eye3) @ d_inv  # LIMB (I + D (S R - I) D⁺)
+        return limb + d @ (sr - eye3) @ d_inv  # LIMB (I + D (S R - I) D⁺)
     raise ValueError(f"projection must be 'project' or 'residual', got {projection!r}")
 
 
@@ -153,25 +127,13 @@ class ThreeKG:
 
     Parameters
     ----------
-    max_angle_deg
-        Rotation angles are uniform in ``[-max_angle_deg, max_angle_deg]`` about each axis;
-        in ``[0, 180]``.
-    max_scale
-        Scale magnitudes are uniform in ``[1, max_scale]``; ``>= 1``.
-    scale_law
-        ``"log_symmetric"``: each magnitude inverted with probability 1/2 (shrink or grow);
-        ``"enlarge"``: never inverted.
-    axis_order
-        ``"random"`` (one of the six orders per ECG) or ``"xyz"`` (``R = Rx Ry Rz``).
-    projection
-        ``"project"`` (``D S R D⁺``, the paper's formula) or ``"residual"``.
-    mask_ratio
-        Fraction of each lead zeroed, in ``[0, 1)``.
+    max_angle_deg, max_scale, scale_law, axis_order, projection, mask_ratio
+        As in steps 1-4 of the module docstring; angles in ``[0, 180]``, ``max_scale >= 1``,
+        ``mask_ratio`` in ``[0, 1)``.
     spatial, temporal
         Apply the rotation/scaling and the time mask; the 3KG ablations switch one off.
 
-    Call it with a batch ``(B, 12, T)`` and a ``torch.Generator`` for one view per ECG;
-    :meth:`views` gives several independent views.
+    Call it with a batch ``(B, 12, T)`` and a ``torch.Generator`` for one view per ECG.
     """
 
     max_angle_deg: float = 45.0
@@ -190,14 +152,14 @@ class ThreeKG:
             raise ValueError(f"max_scale must be >= 1, got {self.max_scale}")
         if not 0.0 <= self.mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {self.mask_ratio}")
-        if self.scale_law not in ("log_symmetric", "enlarge"):
-            raise ValueError(
-                f"scale_law must be 'log_symmetric' or 'enlarge', got {self.scale_law!r}"
-            )
-        if self.axis_order not in ("random", "xyz"):
-            raise ValueError(f"axis_order must be 'random' or 'xyz', got {self.axis_order!r}")
-        if self.projection not in ("project", "residual"):
-            raise ValueError(f"projection must be 'project' or 'residual', got {self.projection!r}")
+        for name, allowed in (
+            ("scale_law", ("log_symmetric", "enlarge")),
+            ("axis_order", ("random", "xyz")),
+            ("projection", ("project", "residual")),
+        ):
+            if getattr(self, name) not in allowed:
+                choices = " or ".join(repr(a) for a in allowed)
+                raise ValueError(f"{name} must be {choices}, got {getattr(self, name)!r}")
 
     def sample(
         self, batch: int, n_samples: int, generator: torch.Generator, device: torch.device | str

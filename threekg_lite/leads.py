@@ -10,14 +10,10 @@ cancel out)::
 
     III = II - I        aVR = -(I + II) / 2
     aVL = I - II / 2    aVF = II - I / 2
-
-Files spell lead names in many ways (``AVR``, ``avr``, ``aVR``; ``i``/``I``; ``v1``/``V1``);
-:func:`canonical_lead_name` maps them to the standard spelling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -35,63 +31,6 @@ INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "
 
 INDEPENDENT_INDEX: tuple[int, ...] = (0, 1, 6, 7, 8, 9, 10, 11)
 """Positions of :data:`INDEPENDENT_LEADS` within :data:`LEAD_NAMES`."""
-
-FRANK_LEADS: tuple[str, ...] = ("vx", "vy", "vz")
-"""Measured orthogonal (Frank) leads, as named in the PTB Diagnostic database."""
-
-_CANONICAL = {name.lower(): name for name in LEAD_NAMES}
-
-
-def canonical_lead_name(name: str) -> str | None:
-    """Return the standard spelling of a lead name, or ``None`` if it is not a standard lead.
-
-    >>> canonical_lead_name("AVR"), canonical_lead_name("v1"), canonical_lead_name("vx")
-    ('aVR', 'V1', None)
-    """
-    return _CANONICAL.get(name.strip().lower())
-
-
-def lead_order(names: Sequence[str], source: str = "record") -> list[int]:
-    """Positions that put ``names`` into standard order.
-
-    Parameters
-    ----------
-    names
-        Lead names as found in a file (any case).
-    source
-        Named in the error message (usually the file).
-
-    Returns
-    -------
-    list of int
-        ``order`` such that ``signals[order]`` is in :data:`LEAD_NAMES` order.
-
-    Raises
-    ------
-    ValueError
-        If a standard lead is missing, a name is unknown, or a lead appears twice. The
-        message lists what was found and what was expected.
-    """
-    canonical = [canonical_lead_name(n) for n in names]
-    unknown = [n for n, c in zip(names, canonical) if c is None]
-    if unknown:
-        raise ValueError(
-            f"{source}: unknown lead name(s) {unknown}; expected the 12 standard leads "
-            f"{list(LEAD_NAMES)} (any case)"
-        )
-    seen: dict[str, int] = {}
-    for i, c in enumerate(canonical):
-        if c in seen:
-            raise ValueError(f"{source}: lead {c} appears twice (positions {seen[c]} and {i})")
-        seen[c] = i  # type: ignore[index]
-    missing = [n for n in LEAD_NAMES if n not in seen]
-    if missing:
-        raise ValueError(
-            f"{source}: {len(names)} lead(s) {list(names)}; missing {missing}. "
-            "threekg_lite needs all 12 standard leads."
-        )
-    return [seen[n] for n in LEAD_NAMES]
-
 
 ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
 

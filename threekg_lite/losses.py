@@ -12,10 +12,9 @@ the denominator running over all ``2N - 1`` other rows (Chen et al. 2020, NT-Xen
 * Without ids (SimCLR), each anchor's only positive is its twin, and the loss is the mean of
   ``l(i, twin(i))`` over the ``2N`` anchors.
 * With ids (3KG, from SupCon's ``L_out``, Khosla et al. 2020), every other row whose item has
-  the same id (record or patient) as the anchor is a positive. The twin always is. Each
-  anchor's loss is the mean of ``l(i, p)`` over its positives ``P(i)``; the denominator still
-  runs over all other rows, positives included; the loss is the mean over anchors. With all
-  ids distinct, ``P(i)`` is the twin alone and the two losses are equal.
+  the same id (record or patient) as the anchor is a positive. Each anchor's loss is the mean
+  of ``l(i, p)`` over its positives ``P(i)``; the loss is the mean over anchors. With all ids
+  distinct, ``P(i)`` is the twin alone and the two losses are equal.
 
 Everything is computed in float32, or in float64 for float64 input: half-precision
 embeddings (bf16, fp16) are cast up before normalising, so the softmax never runs in them.
@@ -33,7 +32,8 @@ __all__ = ["NTXentLoss", "contrastive_accuracy", "nt_xent", "supcon"]
 
 
 def _check_views(z1: Tensor, z2: Tensor) -> None:
-    """Raise ``ValueError`` unless ``z1`` and ``z2`` are two floating ``(N, D)`` batches."""
+    """``ValueError`` unless ``z1`` and ``z2`` are floating ``(N, D)`` batches of one shape
+    and device with ``N, D >= 1``."""
     for name, z in (("z1", z1), ("z2", z2)):
         if not isinstance(z, Tensor):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(z).__name__}")
@@ -46,17 +46,15 @@ def _check_views(z1: Tensor, z2: Tensor) -> None:
             f"z1 and z2 must have the same shape (N, D), got {tuple(z1.shape)} "
             f"and {tuple(z2.shape)}"
         )
-    n, d = z1.shape
-    if n < 1:
+    if z1.shape[0] < 1:
         raise ValueError("the batch is empty: z1 and z2 need at least one row (N >= 1)")
-    if d < 1:
+    if z1.shape[1] < 1:
         raise ValueError("the embeddings are empty: z1 and z2 need at least one column (D >= 1)")
     if z1.device != z2.device:
         raise ValueError(f"z1 and z2 are on different devices: {z1.device} and {z2.device}")
 
 
 def _check_temperature(temperature: float) -> float:
-    """Return ``temperature`` as a float, or raise ``ValueError`` unless finite and > 0."""
     try:
         t = float(temperature)
     except (TypeError, ValueError):
@@ -67,7 +65,6 @@ def _check_temperature(temperature: float) -> float:
 
 
 def _check_ids(ids: Tensor, n: int, device: torch.device) -> Tensor:
-    """Return ``ids`` as an integer ``(N,)`` tensor on ``device``, or raise ``ValueError``."""
     if not isinstance(ids, Tensor):
         raise ValueError(f"ids must be a torch.Tensor or None, got {type(ids).__name__}")
     if ids.dim() != 1 or ids.shape[0] != n:
@@ -79,16 +76,11 @@ def _check_ids(ids: Tensor, n: int, device: torch.device) -> Tensor:
     return ids.to(device)
 
 
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """float64 stays float64; everything else (bf16, fp16, float32) is computed in float32."""
-    return torch.float64 if dtype == torch.float64 else torch.float32
-
-
-def _stacked_unit(z1: Tensor, z2: Tensor) -> Tensor:
-    """``(2N, D)``: the two views stacked, L2-normalised, in the compute dtype."""
-    dtype = _compute_dtype(z1.dtype)
-    z = torch.cat([z1.to(dtype), z2.to(dtype)], dim=0)
-    return F.normalize(z, dim=1)
+def _unit(*zs: Tensor) -> Tensor:
+    """The rows of ``zs`` stacked and L2-normalised, in float64 for float64 input, else
+    float32 (half-precision embeddings are cast up first)."""
+    dtype = torch.float64 if zs[0].dtype == torch.float64 else torch.float32
+    return F.normalize(torch.cat([z.to(dtype) for z in zs]), dim=1)
 
 
 def _twin_index(n: int, device: torch.device) -> Tensor:
@@ -96,20 +88,14 @@ def _twin_index(n: int, device: torch.device) -> Tensor:
     return torch.arange(2 * n, device=device).roll(n)
 
 
-def nt_xent(
-    z1: Tensor,
-    z2: Tensor,
-    temperature: float = 0.1,
-    ids: Tensor | None = None,
-) -> Tensor:
+def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.1, ids: Tensor | None = None) -> Tensor:
     """NT-Xent contrastive loss of two views, optionally with same-id positives.
 
     Parameters
     ----------
     z1, z2
         ``(N, D)`` projections of two views of the same ``N`` items: row ``i`` of ``z1`` and
-        row ``i`` of ``z2`` are a positive pair. Any floating dtype; ``N >= 1`` (``N = 1``
-        gives a loss of exactly 0: each view's only candidate is its twin).
+        row ``i`` of ``z2`` are a positive pair. Any floating dtype; ``N = 1`` gives exactly 0.
     temperature
         ``τ > 0``: cosine similarities are divided by it.
     ids
@@ -118,19 +104,12 @@ def nt_xent(
 
     Returns
     -------
-    Tensor
-        ``()`` the mean loss over the ``2N`` anchors, float32 (float64 for float64 input).
-
-    Raises
-    ------
-    ValueError
-        If the views are not two floating ``(N, D)`` tensors of one shape with ``N, D >= 1``,
-        ``temperature`` is not finite and positive, or ``ids`` is not an integer ``(N,)``.
+    ``()`` the mean loss over the ``2N`` anchors, float32 (float64 for float64 input).
     """
     _check_views(z1, z2)
     t = _check_temperature(temperature)
     n = z1.shape[0]
-    z = _stacked_unit(z1, z2)  # (2N, D)
+    z = _unit(z1, z2)  # (2N, D)
     if ids is not None:  # (2N,): both views share the item's id
         return _supcon_unit(z, _check_ids(ids, n, z.device).repeat(2), t)
     self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
@@ -139,41 +118,23 @@ def nt_xent(
 
 
 def supcon(z: Tensor, ids: Tensor, temperature: float = 0.1) -> Tensor:
-    """Supervised-contrastive loss of ``M`` embeddings grouped by id (SupCon's ``L_out``).
+    """Supervised-contrastive loss of ``M`` embeddings ``(M, D)`` grouped by ids ``(M,)``.
 
-    The general form of :func:`nt_xent` with ids: any number of views per item, e.g. views
-    of ``k`` different crops of one record. Every other row with the anchor's id is a
-    positive; the denominator runs over all other rows; the loss is the mean over anchors
-    of the mean over their positives. ``nt_xent(z1, z2, t, ids)`` equals
-    ``supcon(cat([z1, z2]), ids.repeat(2), t)``.
-
-    Parameters
-    ----------
-    z
-        ``(M, D)`` embeddings (normalised here), any floating dtype.
-    ids
-        ``(M,)`` integer ids; every id must occur at least twice (each anchor needs a
-        positive).
-    temperature
-        ``τ > 0``.
-
-    Returns
-    -------
-    Tensor
-        ``()`` float32 (float64 for float64 input).
+    The general form of :func:`nt_xent` with ids, for any number of views per item (e.g.
+    views of ``k`` crops of one record); every id must occur at least twice.
+    ``nt_xent(z1, z2, t, ids) == supcon(cat([z1, z2]), ids.repeat(2), t)``. Returns ``()``.
     """
     _check_views(z, z)
     t = _check_temperature(temperature)
     ids = _check_ids(ids, z.shape[0], z.device)
     if (torch.unique(ids, return_counts=True)[1] < 2).any():
         raise ValueError("every id must occur at least twice: an anchor needs a positive")
-    return _supcon_unit(F.normalize(z.to(_compute_dtype(z.dtype)), dim=1), ids, t)
+    return _supcon_unit(_unit(z), ids, t)
 
 
 def _supcon_unit(z: Tensor, ids: Tensor, t: float) -> Tensor:
     """SupCon of unit rows ``z`` ``(M, D)`` with ids ``(M,)``, each id at least twice."""
-    m = z.shape[0]
-    self_mask = torch.eye(m, dtype=torch.bool, device=z.device)
+    self_mask = torch.eye(z.shape[0], dtype=torch.bool, device=z.device)
     logits = (z @ z.T / t).masked_fill(self_mask, float("-inf"))  # (M, M)
     positive = (ids[:, None] == ids[None, :]) & ~self_mask  # (M, M)
     log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)  # (M, M)
@@ -188,50 +149,26 @@ def contrastive_accuracy(
 ) -> dict[str, float]:
     """Fraction of anchors whose twin is among their ``k`` most similar other views.
 
-    Each of the ``2N`` stacked views is an anchor; its candidates are the ``2N - 1`` other
-    views, ranked by cosine similarity. The anchor is top-``k`` correct iff fewer than ``k``
-    candidates are *strictly* more similar to it than its twin: ties go in the twin's favour,
-    and any ``k > 2N - 1`` counts every anchor as correct.
-
-    Parameters
-    ----------
-    z1, z2
-        ``(N, D)`` projections of two views of the same ``N`` items (as in :func:`nt_xent`).
-    topk
-        The values of ``k``, each a positive integer.
-
-    Returns
-    -------
-    dict[str, float]
-        ``{"top1": ..., "top5": ...}``: one fraction in ``[0, 1]`` per ``k``.
-
-    Raises
-    ------
-    ValueError
-        On bad views (as in :func:`nt_xent`) or a ``k`` that is not a positive integer.
+    Each of the ``2N`` stacked views ``(N, D)`` is an anchor; its candidates are the ``2N - 1``
+    other views, ranked by cosine similarity. It is top-``k`` correct iff fewer than ``k``
+    candidates are *strictly* more similar than its twin (ties favour the twin). Returns
+    ``{"top1": ..., "top5": ...}``, one fraction per ``k``.
     """
     _check_views(z1, z2)
-    ks = tuple(topk)
-    for k in ks:
+    for k in topk:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ValueError(f"every k in topk must be a positive integer, got {k!r}")
     n = z1.shape[0]
-    z = _stacked_unit(z1, z2)  # (2N, D)
+    z = _unit(z1, z2)  # (2N, D)
     self_mask = torch.eye(2 * n, dtype=torch.bool, device=z.device)
     sim = (z @ z.T).masked_fill(self_mask, float("-inf"))  # (2N, 2N)
     twin_sim = sim.gather(1, _twin_index(n, z.device)[:, None])  # (2N, 1)
     n_better = (sim > twin_sim).sum(dim=1)  # (2N,): the twin is never > itself
-    return {f"top{k}": (n_better < k).double().mean().item() for k in ks}
+    return {f"top{k}": (n_better < k).double().mean().item() for k in topk}
 
 
 class NTXentLoss(nn.Module):
-    """:func:`nt_xent` as a module holding its temperature.
-
-    Parameters
-    ----------
-    temperature
-        ``τ > 0``, the divisor of the cosine similarities.
-    """
+    """:func:`nt_xent` as a module holding its temperature ``τ > 0``."""
 
     def __init__(self, temperature: float = 0.1) -> None:
         super().__init__()

@@ -54,14 +54,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 PRESETS["tiny-leadwise"] = {**PRESETS["tiny"], "layout": "lead-wise"}
-"""Named configs, accepted by :func:`build_model` in place of a dict.
-
-``"resnet18"``, ``"resnet18-k7"`` and ``"resnet18-k15"``: the full encoder with block kernel
-3, 7 or 15 (sizes in the module docstring). ``"tiny"``: width 16, one block per stage, a
-64-64 head, for CPU teaching runs and tests: 124,384 parameters in all (111,840 in the
-encoder), 27.9 MFLOP forward per ``12 x 2500`` view. ``"tiny-leadwise"``: the same network
-with the ``"lead-wise"`` layout (one input channel, run on each lead, about 12 x the FLOPs).
-"""
+"""Named configs for :func:`build_model`: the full encoder with block kernel 3, 7 or 15
+(costs in :mod:`threekg_lite.encoders.cost`); ``"tiny"`` (width 16, one block per stage, a
+64-64 head: 124,384 parameters) for CPU teaching runs and tests; ``"tiny-leadwise"``, the
+same with the ``"lead-wise"`` layout."""
 
 
 class ProjectionHead(nn.Module):
@@ -183,11 +179,7 @@ def build_model(
     **overrides
         Config keys that replace those of ``config``.
 
-    Raises
-    ------
-    ValueError
-        Unknown preset, unknown keys, an ``arch`` other than ``"resnet18_1d"``, or invalid
-        sizes (e.g. an even kernel).
+    Unknown presets or keys, another ``arch`` and invalid sizes raise ``ValueError``.
     """
     if config is None:
         config = {}

@@ -20,41 +20,11 @@ from typing import Any, Literal
 
 import torch
 
-from threekg_lite.augment import ThreeKG, spatial_only, temporal_only
-from threekg_lite.baselines.generic import simclr_ecg
+from threekg_lite.baselines import AUGMENTATIONS, Augmentation
 from threekg_lite.data.pool import RecordPool
 from threekg_lite.losses import nt_xent, supcon
+from threekg_lite.runtime.checks import check_int
 from threekg_lite.runtime.precision import AMP_MODES, autocast
-
-AUGMENTATIONS = ("3kg", "3kg-spatial", "3kg-temporal", "generic", "none")
-"""Augmentation sets :func:`make_augmentation` knows."""
-
-Augmentation = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-
-
-def make_augmentation(name: str, fs: float) -> Augmentation:
-    """The view-making transform of an augmentation set.
-
-    ``"3kg"``: rotation, scaling and time mask (:class:`~threekg_lite.augment.ThreeKG`);
-    ``"3kg-spatial"``/``"3kg-temporal"``: its two halves; ``"generic"``: the SimCLR
-    time-series set (:func:`~threekg_lite.baselines.generic.simclr_ecg`, needs ``fs``);
-    ``"none"``: the crop itself.
-    """
-    if name == "3kg":
-        return ThreeKG()
-    if name == "3kg-spatial":
-        return spatial_only()
-    if name == "3kg-temporal":
-        return temporal_only()
-    if name == "generic":
-        return simclr_ecg(fs)
-    if name == "none":
-        return _identity
-    raise ValueError(f"unknown augmentation {name!r}; use one of {', '.join(AUGMENTATIONS)}")
-
-
-def _identity(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    return x
 
 
 @dataclass(frozen=True)
@@ -66,9 +36,7 @@ class PretrainConfig:
     steps
         Optimisation steps in all (a resumed run continues up to this number).
     batch_size
-        ECGs per step over all processes; each gives ``views_per_record`` views (two by
-        default), so ``views_per_record * batch_size``
-        embeddings enter the loss.
+        ECGs per step over all processes, each giving ``views_per_record`` views.
     crop
         Samples per crop (e.g. 2500 = 5 s at 500 Hz); records must be at least this long.
     augment
@@ -83,21 +51,15 @@ class PretrainConfig:
     temperature
         NT-Xent temperature.
     crops_per_record
-        ``k``: windows of ``crop`` samples cut from each record of the batch. ``1``: one
-        random window (SimCLR's two views of one crop). ``k >= 2``: ``k`` non-overlapping
-        windows at random places (the records must hold ``k * crop`` samples), so that
-        positives differ in time as well as in the augmentation, as with the 3KG base
-        code's record positives across its exhaustive 5-s crops and CLOCS's multi-segment
-        positives. The views of one record's crops are positives of each other. The
-        default, 2, is what the book's reference run (``book/results/``) supports: 3KG's
-        same-crop pairs were no better than a random encoder downstream, cross-crop pairs
-        clearly better (chapters 4-5: same-crop pairs share their beat timing, and the
-        encoder learns to match timing).
+        ``k``: windows of ``crop`` samples cut from each record of the batch, at random
+        places, non-overlapping (the records must hold ``k * crop`` samples). The views of
+        one record's crops are positives of each other (the 3KG base code's record positives
+        across crops). The default, 2, is what the book's reference run supports
+        (``book/results/``): same-crop pairs share their beat timing and taught the encoder
+        nothing a linear layer could use.
     views_per_crop
-        Augmented views made of each window: 1 (default) or 2. The default pairs one view
-        of each of two different windows: the two views of a positive pair never share
-        their beat timing. ``crops_per_record=1, views_per_crop=2`` is the *same-crop*
-        configuration (two views of one window).
+        Augmented views of each window: 1 (default) or 2. ``crops_per_record=1,
+        views_per_crop=2`` is the *same-crop* configuration (SimCLR's two views of one crop).
     positives
         ``"instance"``: only the two views of one crop are positives (SimCLR);
         ``"record"``/``"patient"``: so are all views of crops sharing a record/patient id
@@ -111,9 +73,9 @@ class PretrainConfig:
     seed
         Seeds the model's initialisation, the batch order, the crops and the views.
     amp
-        ``"auto"``: autocast by device (:func:`~threekg_lite.runtime.precision.autocast_dtype`:
-        bfloat16 on a GPU of compute capability >= 8, float16 with loss scaling below,
-        float32 on a CPU); ``"bf16"``, ``"fp16"`` or ``"off"`` force one.
+        ``"auto"`` (:func:`~threekg_lite.runtime.precision.autocast_dtype`: bf16 on a GPU of
+        compute capability >= 8, fp16 with loss scaling below, fp32 on a CPU), ``"bf16"``,
+        ``"fp16"`` or ``"off"``.
     compile
         Run the model through ``torch.compile``.
     """
@@ -139,17 +101,9 @@ class PretrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        for name in (
-            "steps",
-            "batch_size",
-            "crop",
-            "checkpoint_every",
-            "log_every",
-            "crops_per_record",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("steps", "batch_size", "crop", "checkpoint_every", "log_every"):
+            check_int(name, getattr(self, name))
+        check_int("crops_per_record", self.crops_per_record)
         if self.augment not in AUGMENTATIONS:
             raise ValueError(
                 f"unknown augmentation {self.augment!r}; use one of {', '.join(AUGMENTATIONS)}"

@@ -36,12 +36,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
-from threekg_lite.leads import (
-    INDEPENDENT_INDEX,
-    LEAD_NAMES,
-    canonical_lead_name,
-    with_derived_leads,
-)
+from threekg_lite.leads import INDEPENDENT_INDEX, LEAD_NAMES, with_derived_leads
 
 if TYPE_CHECKING:
     import torch
@@ -128,36 +123,25 @@ def ecg_to_vcg_matrix(method: Method = "dower") -> np.ndarray:
 
 
 def check_ecg(x: np.ndarray | torch.Tensor, lead_names: Sequence[str] | None = None) -> None:
-    """Raise a clear ``ValueError`` unless ``x`` is ``(..., 12, T)`` in standard lead order.
-
-    Parameters
-    ----------
-    x
-        The ECG array or tensor.
-    lead_names
-        The names of its leads, if known: checked against the standard order
-        :data:`~threekg_lite.leads.LEAD_NAMES` (any spelling), so that a missing lead or a
-        different order is named in the error instead of silently mixing leads.
-    """
+    """A clear ``ValueError`` unless ``x`` is ``(..., 12, T)`` in standard lead order (checked
+    against ``lead_names``, any case, when they are known)."""
     shape = tuple(x.shape)
     if len(shape) < 2 or shape[-2] != 12:
-        hint = ""
-        if len(shape) >= 2 and shape[-1] == 12:
-            hint = " It looks like (T, 12): put time last, e.g. x.T or x.transpose(-1, -2)."
-        elif len(shape) >= 2 and shape[-2] in (8, 11):
+        hint = " It looks like (T, 12): put time last." if shape and shape[-1] == 12 else ""
+        if len(shape) >= 2 and shape[-2] in (8, 11):
             hint = " A lead is missing; all 12 standard leads are needed."
         raise ValueError(
             f"expected an ECG of shape (..., 12, T) with leads {list(LEAD_NAMES)}, "
             f"got shape {shape}.{hint}"
         )
     if lead_names is not None:
-        canonical = [canonical_lead_name(n) for n in lead_names]
-        if canonical != list(LEAD_NAMES):
-            missing = [n for n in LEAD_NAMES if n not in canonical]
+        names = [n.strip().lower() for n in lead_names]
+        if names != [n.lower() for n in LEAD_NAMES]:
+            missing = [n for n in LEAD_NAMES if n.lower() not in names]
             detail = f"missing {missing}" if missing else "same leads in another order"
             raise ValueError(
                 f"leads {list(lead_names)} are not in the standard order {list(LEAD_NAMES)} "
-                f"({detail}); reorder them first (threekg_lite.leads.lead_order)"
+                f"({detail}); reorder them first (threekg_lite.data.lead_names.lead_order)"
             )
 
 
@@ -229,25 +213,3 @@ def project_to_dipole(ecg: ArrayT, method: Method = "dower") -> ArrayT:
     """
     check_ecg(ecg)
     return _apply(projection_matrix(method), ecg)
-
-
-def dipole_energy_fraction(ecg: np.ndarray, method: Method = "dower") -> np.ndarray:
-    """Share of the signal energy of the eight independent leads that the dipole explains.
-
-    Parameters
-    ----------
-    ecg
-        ``(..., 12, T)`` NumPy array (baseline wander inflates both terms: band-pass first).
-
-    Returns
-    -------
-    ``(...)``: ``1 - |x - Px|^2 / |x|^2`` over leads I, II, V1-V6 and time, in [0, 1] for the
-    orthogonal projection (``method="dower"``).
-    """
-    check_ecg(ecg)
-    idx = list(INDEPENDENT_INDEX)
-    x = np.asarray(ecg, dtype=np.float64)[..., idx, :]
-    residual = x - np.asarray(project_to_dipole(np.asarray(ecg, np.float64), method))[..., idx, :]
-    total = np.sum(x**2, axis=(-2, -1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return 1.0 - np.sum(residual**2, axis=(-2, -1)) / total

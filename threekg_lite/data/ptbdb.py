@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 
 from threekg_lite.data.cinc import parse_header_comments
+from threekg_lite.data.lead_names import FRANK_LEADS
 from threekg_lite.data.loading import OnBadLead, read_records, window_meta
 from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir
 from threekg_lite.data.preprocess import CropMode
 from threekg_lite.data.records import ECGRecords, LabelSet
-from threekg_lite.leads import FRANK_LEADS
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
 

@@ -38,7 +38,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from threekg_lite.leads import FRANK_LEADS, LEAD_NAMES, lead_order
+from threekg_lite.data.lead_names import FRANK_LEADS, lead_order
+from threekg_lite.leads import LEAD_NAMES
 from threekg_lite.runtime.errors import ECGFormatError
 
 WFDB_NAN_16 = -32768

@@ -64,7 +64,7 @@ METHODS: dict[str, str] = {
     "3KG spatial only": "3kg-spatial",
     "3KG temporal only": "3kg-temporal",
 }
-"""Display name -> augmentation set of :func:`threekg_lite.pretrain.make_augmentation`."""
+"""Display name -> augmentation set of :func:`threekg_lite.baselines.make_augmentation`."""
 
 RANDOM = "random encoder"
 """The name of the randomly initialised baseline."""

@@ -42,7 +42,7 @@ def twin_pairs(
         Samples per view; with ``same_crop=False`` the records need ``2 * crop`` samples.
     augment
         A view-making transform ``(x, generator) -> view`` (e.g.
-        :func:`threekg_lite.pretrain.make_augmentation`).
+        :func:`threekg_lite.baselines.make_augmentation`).
     generator
         The only source of randomness (crop places and views).
     same_crop

@@ -57,7 +57,8 @@ import pandas as pd
 from scipy.signal import find_peaks
 
 from threekg_lite.data.preprocess import bandpass
-from threekg_lite.vcg import Method, check_ecg, ecg_to_vcg
+from threekg_lite.leads import INDEPENDENT_INDEX
+from threekg_lite.vcg import Method, check_ecg, ecg_to_vcg, project_to_dipole
 
 if TYPE_CHECKING:
     from threekg_lite.data.records import ECGRecords
@@ -626,3 +627,25 @@ def ludb_axis_agreement(
     )
     rate = float(np.mean(np.asarray(truth, dtype=object) == np.asarray(computed, dtype=object)))
     return rate, confusion
+
+
+def dipole_energy_fraction(ecg: np.ndarray, method: Method = "dower") -> np.ndarray:
+    """Share of the signal energy of the eight independent leads that the dipole explains.
+
+    Parameters
+    ----------
+    ecg
+        ``(..., 12, T)`` NumPy array (baseline wander inflates both terms: band-pass first).
+
+    Returns
+    -------
+    ``(...)``: ``1 - |x - Px|^2 / |x|^2`` over leads I, II, V1-V6 and time, in [0, 1] for the
+    orthogonal projection (``method="dower"``).
+    """
+    check_ecg(ecg)
+    idx = list(INDEPENDENT_INDEX)
+    x = np.asarray(ecg, dtype=np.float64)[..., idx, :]
+    residual = x - np.asarray(project_to_dipole(np.asarray(ecg, np.float64), method))[..., idx, :]
+    total = np.sum(x**2, axis=(-2, -1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 1.0 - np.sum(residual**2, axis=(-2, -1)) / total

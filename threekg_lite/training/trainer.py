@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from threekg_lite.baselines import make_augmentation
 from threekg_lite.data.pool import RecordPool, group_ids
 from threekg_lite.losses import contrastive_accuracy
 from threekg_lite.models import build_model
@@ -35,7 +36,6 @@ from threekg_lite.pretrain import (
     PretrainConfig,
     crop_starts,
     learning_rate,
-    make_augmentation,
     make_views,
     train_step,
 )

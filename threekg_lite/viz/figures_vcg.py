@@ -43,8 +43,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from threekg_lite.leads import LEAD_NAMES, canonical_lead_name
-from threekg_lite.vcg import DOWER, dipole_energy_fraction, project_to_dipole
+from threekg_lite.data.lead_names import canonical_lead_name
+from threekg_lite.leads import LEAD_NAMES
+from threekg_lite.physiology.vcg_features import dipole_energy_fraction
+from threekg_lite.vcg import DOWER, project_to_dipole
 from threekg_lite.viz.figures import OKABE_ITO
 from threekg_lite.viz.plotting import _as_array, check_fs
 
@@ -908,7 +910,8 @@ def plot_dipole_projection(
     column shows the residual (blue). All panels share one mV scale, so the residual's size
     can be read against the original. The title gives the share of the signal energy of the
     eight independent leads that the dipole explains over the window shown
-    (:func:`threekg_lite.vcg.dipole_energy_fraction`), each row label that of its lead.
+    (:func:`~threekg_lite.physiology.vcg_features.dipole_energy_fraction`), each row label
+    that of its lead.
 
     Parameters
     ----------

@@ -32,7 +32,8 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
-from threekg_lite.leads import LEAD_NAMES, canonical_lead_name
+from threekg_lite.data.lead_names import canonical_lead_name
+from threekg_lite.leads import LEAD_NAMES
 
 if TYPE_CHECKING:
     import torch
