@@ -356,7 +356,7 @@ def test_a_config_without_layout_is_the_12_channel_network():
 
 
 def test_unknown_layout_is_refused():
-    with pytest.raises(ValueError, match="layout must be one of"):
+    with pytest.raises(ValueError, match="layout must be '12-channel' or 'lead-wise'"):
         build_model("tiny", layout="per-lead")
 
 

@@ -844,7 +844,7 @@ def test_the_default_is_cross_crop(records):
         (dict(views_per_crop=3), "views_per_crop must be 1 or 2"),
         (dict(views_per_crop=1), "at least two views"),
         (dict(crops_per_record=0), "crops_per_record must be an integer >= 1"),
-        (dict(optimizer="sgd"), "optimizer must be adamw or adam"),
+        (dict(optimizer="sgd"), "optimizer must be 'adamw' or 'adam'"),
     ],
 )
 def test_bad_crop_and_optimizer_options_are_named(overrides, match):

@@ -4,18 +4,12 @@ The method, importable from here::
 
     from threekg_lite import ecg_to_vcg, vcg_to_ecg, ThreeKG, nt_xent, build_model, Pretrainer
 
-``ecg_to_vcg``/``vcg_to_ecg`` (:mod:`~threekg_lite.vcg`): twelve leads to the heart's vector
-and back; ``ThreeKG`` (:mod:`~threekg_lite.augment`): the view (rotate, scale, project back,
-mask); ``nt_xent``/``supcon`` (:mod:`~threekg_lite.losses`): the contrastive loss;
-``build_model``/``ContrastiveModel`` (:mod:`~threekg_lite.models`): the encoder and head;
-``PretrainConfig``/``train_step`` (:mod:`~threekg_lite.pretrain`): one training step;
-``Pretrainer`` (:mod:`~threekg_lite.training`): a whole run around it.
-
-Reading path through the method: :mod:`~threekg_lite.leads` -> :mod:`~threekg_lite.vcg` ->
-:mod:`~threekg_lite.augment` -> :mod:`~threekg_lite.losses` -> :mod:`~threekg_lite.models`
--> :mod:`~threekg_lite.pretrain`. Everything else lives in sub-packages named for their
-role (``data``, ``encoders``, ``baselines``, ``training``, ``evaluate``, ``physiology``,
-``viz``, ``runtime``, ``cli``).
+Read it in this order: :mod:`~threekg_lite.leads`, :mod:`~threekg_lite.vcg` (``ecg_to_vcg``,
+``vcg_to_ecg``), :mod:`~threekg_lite.augment` (``ThreeKG``), :mod:`~threekg_lite.losses`
+(``nt_xent``, ``supcon``), :mod:`~threekg_lite.models` (``build_model``), and
+:mod:`~threekg_lite.pretrain` (``PretrainConfig``, ``train_step``); ``Pretrainer``
+(:mod:`~threekg_lite.training`) runs it. Everything else lives in sub-packages named for
+their role.
 
 Importing the package has no side effects: nothing is read, written, seeded or downloaded,
 and PyTorch is imported only when one of these names is first used.

@@ -18,15 +18,12 @@ on which public implementations disagree are parameters, see ``3kg-method.md``):
    * ``projection="residual"``: ``M = I + D (S R - I) D⁺``: the original plus the change the
      transform makes to its dipole, exactly ``x`` at ``R = S = I``.
 
-   Then III, aVR, aVL and aVF are recomputed from I and II (folded into ``M``), so every
-   view satisfies the limb-lead identities exactly.
-4. **Time mask**: in every lead independently, ``floor(mask_ratio * T)`` consecutive
-   samples (50 % by default) from a uniform random start, wrapping around the end, are set
-   to zero, after the projection.
+   In both, III, aVR, aVL and aVF obey the limb-lead identities exactly.
+4. **Time mask**: in every lead, ``floor(mask_ratio * T)`` consecutive samples (50 %) from
+   a uniform random start, wrapping around the end, are set to zero.
 
-All B matrices are applied with one batched matrix product on the data's device and
-dtype; the mask is a comparison of sample indices with each lead's start, modulo ``T``.
-Randomness comes only from the injected ``torch.Generator``.
+One batched matrix product makes the views on the data's device and dtype. Randomness comes
+only from the injected ``torch.Generator``.
 """
 
 from __future__ import annotations
@@ -40,6 +37,7 @@ import numpy as np
 import torch
 
 from threekg_lite.leads import LEAD_NAMES, LIMB
+from threekg_lite.runtime.checks import check_choice
 from threekg_lite.vcg import DOWER, ecg_to_vcg_matrix
 
 ScaleLaw = Literal["log_symmetric", "enlarge"]
@@ -48,7 +46,6 @@ Projection = Literal["project", "residual"]
 
 # The six orders of three axes; "xyz" is order 0.
 _ORDERS = torch.tensor([[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]])
-
 
 _TO_VCG = ecg_to_vcg_matrix("dower")  # (3, 12), exact pseudo-inverse on I, II, V1-V6
 
@@ -72,19 +69,8 @@ class ViewParams(NamedTuple):
 
 
 def rotation_matrices(angles: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """Rotation matrices from angles about X, Y, Z composed in a given axis order.
-
-    Parameters
-    ----------
-    angles
-        ``(B, 3)`` radians, about X, Y and Z.
-    order
-        ``(B, 3)`` int, a permutation of (0, 1, 2) per row.
-
-    Returns
-    -------
-    ``(B, 3, 3)``: ``R[order[0]] @ R[order[1]] @ R[order[2]]``, orthogonal with determinant 1.
-    """
+    """``(B, 3, 3)`` rotations ``R[order[0]] @ R[order[1]] @ R[order[2]]`` from ``angles``
+    ``(B, 3)`` (radians about X, Y, Z) and ``order`` ``(B, 3)`` (a permutation of 0, 1, 2)."""
     c, s = torch.cos(angles), torch.sin(angles)  # (B, 3)
     one, zero = torch.ones_like(c[:, 0]), torch.zeros_like(c[:, 0])
     rx = torch.stack([one, zero, zero, zero, c[:, 0], -s[:, 0], zero, s[:, 0], c[:, 0]], -1)
@@ -152,14 +138,9 @@ class ThreeKG:
             raise ValueError(f"max_scale must be >= 1, got {self.max_scale}")
         if not 0.0 <= self.mask_ratio < 1.0:
             raise ValueError(f"mask_ratio must be in [0, 1), got {self.mask_ratio}")
-        for name, allowed in (
-            ("scale_law", ("log_symmetric", "enlarge")),
-            ("axis_order", ("random", "xyz")),
-            ("projection", ("project", "residual")),
-        ):
-            if getattr(self, name) not in allowed:
-                choices = " or ".join(repr(a) for a in allowed)
-                raise ValueError(f"{name} must be {choices}, got {getattr(self, name)!r}")
+        check_choice("scale_law", self.scale_law, ("log_symmetric", "enlarge"))
+        check_choice("axis_order", self.axis_order, ("random", "xyz"))
+        check_choice("projection", self.projection, ("project", "residual"))
 
     def sample(
         self, batch: int, n_samples: int, generator: torch.Generator, device: torch.device | str

@@ -36,15 +36,7 @@ ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
 
 
 def derived_limb_leads(lead_i: ArrayT, lead_ii: ArrayT) -> tuple[ArrayT, ArrayT, ArrayT, ArrayT]:
-    """Leads III, aVR, aVL, aVF from leads I and II (Einthoven and Goldberger), exactly.
-
-    Works on NumPy arrays and torch tensors of any shape ``(..., T)`` and dtype.
-
-    Returns
-    -------
-    tuple
-        ``(III, aVR, aVL, aVF)``, each shaped like the inputs.
-    """
+    """``(III, aVR, aVL, aVF)`` from leads I and II ``(..., T)`` (NumPy or torch), exactly."""
     return (
         lead_ii - lead_i,
         -(lead_i + lead_ii) / 2,
@@ -54,25 +46,13 @@ def derived_limb_leads(lead_i: ArrayT, lead_ii: ArrayT) -> tuple[ArrayT, ArrayT,
 
 
 def with_derived_leads(ecg: ArrayT) -> ArrayT:
-    """Replace leads III, aVR, aVL, aVF of a 12-lead ECG by their values derived from I and II.
-
-    Parameters
-    ----------
-    ecg
-        ``(..., 12, T)`` in standard lead order, NumPy or torch. Not modified.
-
-    Returns
-    -------
-    ``(..., 12, T)``, same type, dtype and device.
-    """
+    """A copy of ``ecg`` ``(..., 12, T)`` (NumPy or torch) with III, aVR, aVL, aVF derived
+    from I and II."""
     if ecg.shape[-2] != 12:
         raise ValueError(f"expected 12 leads on axis -2, got shape {tuple(ecg.shape)}")
     out = ecg.copy() if isinstance(ecg, np.ndarray) else ecg.clone()
-    iii, avr, avl, avf = derived_limb_leads(ecg[..., 0, :], ecg[..., 1, :])
-    out[..., 2, :] = iii
-    out[..., 3, :] = avr
-    out[..., 4, :] = avl
-    out[..., 5, :] = avf
+    for row, lead in zip(range(2, 6), derived_limb_leads(ecg[..., 0, :], ecg[..., 1, :])):
+        out[..., row, :] = lead
     return out
 
 

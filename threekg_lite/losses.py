@@ -89,22 +89,10 @@ def _twin_index(n: int, device: torch.device) -> Tensor:
 
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.1, ids: Tensor | None = None) -> Tensor:
-    """NT-Xent contrastive loss of two views, optionally with same-id positives.
-
-    Parameters
-    ----------
-    z1, z2
-        ``(N, D)`` projections of two views of the same ``N`` items: row ``i`` of ``z1`` and
-        row ``i`` of ``z2`` are a positive pair. Any floating dtype; ``N = 1`` gives exactly 0.
-    temperature
-        ``τ > 0``: cosine similarities are divided by it.
-    ids
-        ``None`` for plain SimCLR, or ``(N,)`` integer record or patient ids: every other view
-        of an item with the anchor's id is a positive (see the module docstring).
-
-    Returns
-    -------
-    ``()`` the mean loss over the ``2N`` anchors, float32 (float64 for float64 input).
+    """NT-Xent loss ``()`` of two views ``(N, D)`` (row ``i`` of ``z1`` and of ``z2`` are a
+    positive pair; any floating dtype; ``N = 1`` gives exactly 0), cosine similarities divided
+    by ``temperature``. With ``ids`` ``(N,)`` (record or patient), every other view of an item
+    with the anchor's id is a positive too. float32, or float64 for float64 input.
     """
     _check_views(z1, z2)
     t = _check_temperature(temperature)

@@ -19,14 +19,13 @@ from torch import nn
 from threekg_lite.data.preprocess import INPUT_NORMS
 from threekg_lite.encoders.resnet1d import LeadwiseEncoder, ResNet1d, init_weights
 from threekg_lite.runtime.checkpoint import CheckpointError, load_checkpoint
-from threekg_lite.runtime.checks import check_int
+from threekg_lite.runtime.checks import check_choice, check_int
 
 ARCH = "resnet18_1d"
 """The ``"arch"`` value of every config: a 1-D ResNet of BasicBlocks (depth set by ``layers``)."""
 
 LAYOUTS = ("12-channel", "lead-wise")
-"""Encoder layouts: all leads as the channels of one network, or one shared single-lead
-network applied to every lead with the lead embeddings averaged (the 3KG base code)."""
+"""All leads as the channels of one network, or one single-lead network on every lead."""
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "arch": ARCH,
@@ -61,19 +60,8 @@ same with the ``"lead-wise"`` layout."""
 
 
 class ProjectionHead(nn.Module):
-    """SimCLR projection MLP: Linear -> BatchNorm1d -> ReLU -> Linear.
-
-    Parameters
-    ----------
-    in_dim
-        Input features (the encoder's ``out_dim``).
-    hidden
-        Hidden units; ``None`` means ``in_dim``.
-    out_dim
-        Projection dimension (128).
-
-    In training mode the batch norm needs a batch of at least 2.
-    """
+    """SimCLR projection MLP ``in_dim -> hidden -> out_dim`` (Linear, BatchNorm1d, ReLU,
+    Linear; ``hidden=None`` means ``in_dim``). In training mode it needs a batch of >= 2."""
 
     def __init__(self, in_dim: int, hidden: int | None = None, out_dim: int = 128):
         super().__init__()
@@ -96,20 +84,13 @@ class ProjectionHead(nn.Module):
 class ContrastiveModel(nn.Module):
     """Encoder + projection head, as trained by the contrastive loss.
 
-    Parameters
-    ----------
-    in_channels, width, kernel_size, layers
-        Passed to :class:`ResNet1d` (or :class:`LeadwiseEncoder`).
-    proj_hidden, proj_dim
-        Hidden and output size of the :class:`ProjectionHead` (``None``: the encoder's
-        ``out_dim``).
-    layout
-        One of :data:`LAYOUTS`: ``"12-channel"`` (:class:`ResNet1d` on all leads) or
-        ``"lead-wise"`` (:class:`LeadwiseEncoder`).
-    input_norm
-        One of ``INPUT_NORMS``: how the records this model is trained on and fed are scaled
-        (:func:`~threekg_lite.data.preprocess.scale_input`), kept with the model so that a
-        checkpoint's features are extracted as it was trained.
+    ``in_channels, width, kernel_size, layers`` go to the encoder (``layout``
+    ``"12-channel"``: :class:`~threekg_lite.encoders.resnet1d.ResNet1d` on all leads;
+    ``"lead-wise"``: :class:`~threekg_lite.encoders.resnet1d.LeadwiseEncoder`),
+    ``proj_hidden, proj_dim`` to the :class:`ProjectionHead`. ``input_norm`` says how the
+    records it is trained on and fed are scaled
+    (:func:`~threekg_lite.data.preprocess.scale_input`): it travels with the model, so a
+    checkpoint's features are extracted as it was trained.
     """
 
     def __init__(
@@ -124,12 +105,8 @@ class ContrastiveModel(nn.Module):
         input_norm: str = "none",
     ):
         super().__init__()
-        if layout not in LAYOUTS:
-            raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-        if input_norm not in INPUT_NORMS:
-            raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {input_norm!r}")
-        self.layout = layout
-        self.input_norm = input_norm
+        self.layout = check_choice("layout", layout, LAYOUTS)
+        self.input_norm = check_choice("input_norm", input_norm, INPUT_NORMS)
         encoder = ResNet1d if layout == "12-channel" else LeadwiseEncoder
         self.encoder = encoder(in_channels, width, kernel_size, layers)
         self.head = ProjectionHead(self.encoder.out_dim, proj_hidden, proj_dim)
@@ -165,21 +142,10 @@ def build_model(
     generator: torch.Generator | None = None,
     **overrides: Any,
 ) -> ContrastiveModel:
-    """Build a :class:`ContrastiveModel` from a config.
-
-    Parameters
-    ----------
-    config
-        A dict as returned by :attr:`ContrastiveModel.config` (missing keys take the values
-        of :data:`DEFAULT_CONFIG`), a :data:`PRESETS` name, or ``None`` for the default.
-    generator
-        If given, every parameter and buffer is initialised from it alone (see
-        :func:`init_weights`): the same seed gives the same model whatever the global RNG
-        state, which is left untouched. Otherwise the global RNG is used.
-    **overrides
-        Config keys that replace those of ``config``.
-
-    Unknown presets or keys, another ``arch`` and invalid sizes raise ``ValueError``.
+    """A :class:`ContrastiveModel` from a config dict (:attr:`ContrastiveModel.config`;
+    missing keys from :data:`DEFAULT_CONFIG`), a :data:`PRESETS` name or ``None``, with
+    ``overrides`` replacing keys. With a ``generator`` every parameter and buffer is drawn
+    from it alone (the global RNG untouched), so one seed gives one model.
     """
     if config is None:
         config = {}
@@ -205,10 +171,8 @@ def build_model(
 
 
 def load_model(path: str | os.PathLike[str], map_location: str | torch.device | None = "cpu"):
-    """The :class:`~threekg_lite.models.ContrastiveModel` stored in a checkpoint, in eval mode.
-
-    Use ``model.features(x)`` for downstream evaluation.
-    """
+    """The :class:`ContrastiveModel` stored in a checkpoint, in eval mode (its
+    ``features(x)`` are what downstream evaluation uses)."""
     state = load_checkpoint(path, map_location)
     try:
         model = build_model(state["model_config"])

@@ -1,14 +1,10 @@
 """One pretraining step of 3KG: crops, views, contrastive loss, update.
 
-Each step takes a batch of records from the record set held on the device
-(:class:`~threekg_lite.data.pool.RecordPool`), cuts ``crops_per_record`` random windows of
-each (:func:`crop_starts`), makes augmented views of every window on the device
-(:func:`make_views`, :class:`~threekg_lite.augment.ThreeKG`), and minimises NT-Xent
-between the projections of one record's views (:func:`contrastive_loss`, :func:`train_step`).
-Nothing on this path loops over samples in Python.
-
-What is around the step (devices, several processes, checkpoints, resuming, logging) is
-:class:`threekg_lite.training.Pretrainer`.
+A step takes a batch of records held on the device (:class:`~.data.pool.RecordPool`), cuts
+random windows of each (:func:`crop_starts`), makes augmented views of every window there
+(:func:`make_views`), and minimises NT-Xent between one record's views
+(:func:`contrastive_loss`, :func:`train_step`), with no Python loop over samples. The run
+around it (devices, processes, checkpoints, resuming) is :class:`threekg_lite.training.Pretrainer`.
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ import torch
 from threekg_lite.baselines import AUGMENTATIONS, Augmentation
 from threekg_lite.data.pool import RecordPool
 from threekg_lite.losses import nt_xent, supcon
-from threekg_lite.runtime.checks import check_int
+from threekg_lite.runtime.checks import check_choice, check_int
 from threekg_lite.runtime.precision import AMP_MODES, autocast
 
 
@@ -33,23 +29,14 @@ class PretrainConfig:
 
     Attributes
     ----------
-    steps
-        Optimisation steps in all (a resumed run continues up to this number).
-    batch_size
-        ECGs per step over all processes, each giving ``views_per_record`` views.
-    crop
-        Samples per crop (e.g. 2500 = 5 s at 500 Hz); records must be at least this long.
-    augment
-        One of :data:`AUGMENTATIONS`.
-    model
-        A preset name of :data:`threekg_lite.models.PRESETS` or a model config dict.
-    lr, weight_decay
-        AdamW's peak learning rate and weight decay.
-    warmup_steps
-        Linear warm-up from 0 to ``lr``, then cosine decay to 0 at ``steps``; default 5 % of
-        ``steps``.
-    temperature
-        NT-Xent temperature.
+    steps, batch_size, crop
+        Optimisation steps in all (a resumed run continues up to this number); ECGs per step
+        over all processes; samples per crop (2500 = 5 s at 500 Hz).
+    augment, model
+        One of :data:`AUGMENTATIONS`; a :data:`threekg_lite.models.PRESETS` name or config.
+    lr, weight_decay, warmup_steps, temperature
+        AdamW's peak learning rate and weight decay; linear warm-up steps (default 5 % of
+        ``steps``) before the cosine decay to 0; the NT-Xent temperature.
     crops_per_record
         ``k``: windows of ``crop`` samples cut from each record of the batch, at random
         places, non-overlapping (the records must hold ``k * crop`` samples). The views of
@@ -64,14 +51,12 @@ class PretrainConfig:
         ``"instance"``: only the two views of one crop are positives (SimCLR);
         ``"record"``/``"patient"``: so are all views of crops sharing a record/patient id
         (the 3KG base code's supervised-contrastive variant).
-    grad_clip
-        Maximum gradient norm (``None``: no clipping).
-    checkpoint_every, log_every
-        Steps between checkpoints (also written at the end) and between metric lines.
-    optimizer
-        ``"adamw"`` (with ``weight_decay``) or ``"adam"`` (the 3KG base code: Adam, no decay).
-    seed
-        Seeds the model's initialisation, the batch order, the crops and the views.
+    grad_clip, checkpoint_every, log_every
+        Maximum gradient norm (``None``: none); steps between checkpoints (and at the end)
+        and between metric lines.
+    optimizer, seed
+        ``"adamw"`` or ``"adam"`` (the 3KG base code: no decay); seeds the initialisation,
+        the batch order, the crops and the views.
     amp
         ``"auto"`` (:func:`~threekg_lite.runtime.precision.autocast_dtype`: bf16 on a GPU of
         compute capability >= 8, fp16 with loss scaling below, fp32 on a CPU), ``"bf16"``,
@@ -112,31 +97,21 @@ class PretrainConfig:
             raise ValueError(
                 f"need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}"
             )
-        if self.warmup_steps is not None and (
-            isinstance(self.warmup_steps, bool)
-            or not isinstance(self.warmup_steps, int)
-            or not 0 <= self.warmup_steps <= self.steps
-        ):
-            raise ValueError(
-                f"warmup_steps must be an integer in [0, steps], got {self.warmup_steps!r}"
-            )
+        warmup = self.warmup_steps
+        if warmup is not None and check_int("warmup_steps", warmup, 0) > self.steps:
+            raise ValueError(f"warmup_steps must be <= steps, got {warmup!r}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
-        if self.positives not in ("instance", "record", "patient"):
-            raise ValueError(
-                f"positives must be instance, record or patient, got {self.positives!r}"
-            )
+        check_choice("positives", self.positives, ("instance", "record", "patient"))
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 or None, got {self.grad_clip}")
-        if self.views_per_crop not in (1, 2):
-            raise ValueError(f"views_per_crop must be 1 or 2, got {self.views_per_crop!r}")
+        check_choice("views_per_crop", self.views_per_crop, (1, 2))
         if self.views_per_record < 2:
             raise ValueError(
                 "each record needs at least two views to make a positive pair: "
                 "use views_per_crop=2 or crops_per_record >= 2"
             )
-        if self.optimizer not in ("adamw", "adam"):
-            raise ValueError(f"optimizer must be adamw or adam, got {self.optimizer!r}")
+        check_choice("optimizer", self.optimizer, ("adamw", "adam"))
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp must be one of {AMP_MODES}, got {self.amp!r}")
 

@@ -1,32 +1,25 @@
 """From twelve leads to one heart vector: the vectorcardiogram (VCG) and back.
 
 The heart's electrical activity is, to a good approximation, one current dipole whose 3-D
-moment (the VCG, axes X, Y, Z in Frank's convention: X to the patient's left, Y to the feet,
-Z to the back) turns and grows through each beat. Every ECG lead is then a weighted sum of
-X, Y and Z. Only eight leads are independent (I, II, V1-V6; see :mod:`threekg_lite.leads`),
-so the maps between the 12-lead ECG and the VCG are:
+moment (the VCG; Frank's axes: X to the patient's left, Y to the feet, Z to the back) turns
+and grows through each beat. Every lead is a weighted sum of X, Y and Z, and only eight
+leads are independent (I, II, V1-V6), so:
 
-* **Dower** (VCG -> ECG), ``(12, 3)``: :data:`DOWER` (Dower, Machado & Osborne,
-  *Clin. Cardiol.* 1980; the tabulated rows I, II, V1-V6 are :data:`DOWER_8`), with the rows of
-  III, aVR, aVL and aVF derived exactly from rows I and II
-  (:func:`~threekg_lite.leads.with_derived_leads`; the published rows agree to 0.0005), so
-  that every ECG made from a VCG satisfies III = II - I etc. to floating-point precision.
-* **Inverse Dower** (ECG -> VCG), ``(3, 8)`` on I, II, V1-V6. Two roundings of it circulate
-  in 3KG code: variant A (:data:`INVERSE_DOWER_A`: the 3KG base code, BRAVEHEART) agrees with
-  the pseudo-inverse of the Dower matrix to 0.0005, variant B (:data:`INVERSE_DOWER_B`:
-  fairseq-signals and its copies) to 0.00095. **threekg_lite uses the exact pseudo-inverse**
-  (:data:`INVERSE_DOWER`, computed from :data:`DOWER_8` in float64): then
-  ``INVERSE_DOWER @ DOWER_8`` is the identity to machine precision and an ECG made by Dower
-  from any VCG maps back to that VCG exactly. Both published variants stay available.
-* **Kors** (ECG -> VCG), ``(3, 8)``: :data:`KORS`, the regression matrix of Kors et al. 1990,
-  fitted to reproduce measured Frank leads. It is *not* an inverse of Dower.
+* **Dower** (VCG -> ECG), :data:`DOWER` ``(12, 3)``: Dower, Machado & Osborne 1980
+  (:data:`DOWER_8`, rows I, II, V1-V6), with the rows of III, aVR, aVL, aVF derived from
+  rows I and II (the published ones agree to 0.0005): every ECG made from a VCG obeys the
+  limb-lead identities exactly.
+* **Inverse Dower** (ECG -> VCG), ``(3, 8)``: threekg_lite uses the exact pseudo-inverse
+  :data:`INVERSE_DOWER`, so that a VCG survives the round trip exactly. Two roundings
+  circulate in 3KG code: :data:`INVERSE_DOWER_A` (the 3KG base code, BRAVEHEART; within
+  0.0005 of it) and :data:`INVERSE_DOWER_B` (fairseq-signals; within 0.00095).
+* **Kors** (ECG -> VCG), :data:`KORS` ``(3, 8)``: a regression fitted to measured Frank
+  leads (Kors et al. 1990), *not* an inverse of Dower.
 
-Round trip ``DOWER @ INVERSE_DOWER`` is the orthogonal projection of the 8 independent leads
-onto the 3-D subspace a single dipole can produce (:func:`project_to_dipole`): whatever a real
-ECG holds beyond one dipole is removed, even before any augmentation.
-
-Every transform works on NumPy arrays and torch tensors of any leading shape
-``(..., 12, T) <-> (..., 3, T)``, keeps dtype and device, and never copies to the CPU.
+``DOWER @ INVERSE_DOWER`` is the orthogonal projection onto what one dipole can produce
+(:func:`project_to_dipole`): a 3KG view loses the rest even before any augmentation. Every
+transform takes NumPy arrays or torch tensors ``(..., 12, T) <-> (..., 3, T)`` and keeps
+their dtype and device.
 """
 
 from __future__ import annotations
@@ -56,17 +49,14 @@ DOWER_8: np.ndarray = np.array(
     ]
 )
 """(8, 3): Dower's rows I, II, V1-V6; columns X, Y, Z."""
-DOWER_8.setflags(write=False)
 
 DOWER: np.ndarray = np.zeros((12, 3))
 DOWER[list(INDEPENDENT_INDEX)] = DOWER_8
 DOWER = with_derived_leads(DOWER)
 """(12, 3): rows in standard lead order; limb rows III..aVF derived exactly from I and II."""
-DOWER.setflags(write=False)
 
 INVERSE_DOWER: np.ndarray = np.linalg.pinv(DOWER_8)
 """(3, 8): ECG (I, II, V1-V6) -> VCG (X, Y, Z), the exact pseudo-inverse of Dower's matrix."""
-INVERSE_DOWER.setflags(write=False)
 
 INVERSE_DOWER_A: np.ndarray = np.array(
     [
@@ -76,7 +66,6 @@ INVERSE_DOWER_A: np.ndarray = np.array(
     ]
 )
 """(3, 8): inverse Dower as tabulated in the 3KG base code and BRAVEHEART (variant A)."""
-INVERSE_DOWER_A.setflags(write=False)
 
 INVERSE_DOWER_B: np.ndarray = np.array(
     [
@@ -86,7 +75,6 @@ INVERSE_DOWER_B: np.ndarray = np.array(
     ]
 )
 """(3, 8): inverse Dower as tabulated in fairseq-signals (variant B, truncated digits)."""
-INVERSE_DOWER_B.setflags(write=False)
 
 KORS: np.ndarray = np.array(
     [
@@ -96,7 +84,9 @@ KORS: np.ndarray = np.array(
     ]
 )
 """(3, 8): Kors regression matrix (Kors et al., Eur. Heart J. 1990), ECG -> VCG."""
-KORS.setflags(write=False)
+
+for _matrix in (DOWER_8, DOWER, INVERSE_DOWER, INVERSE_DOWER_A, INVERSE_DOWER_B, KORS):
+    _matrix.setflags(write=False)
 
 Method = Literal["dower", "dower_a", "dower_b", "kors"]
 _TO_VCG = {
@@ -160,38 +150,19 @@ def _apply(matrix: np.ndarray, x: ArrayT) -> ArrayT:
 def ecg_to_vcg(
     ecg: ArrayT, method: Method = "dower", lead_names: Sequence[str] | None = None
 ) -> ArrayT:
-    """The VCG (X, Y, Z) of a 12-lead ECG.
+    """The VCG ``(..., 3, T)`` (X, Y, Z) of an ECG ``(..., 12, T)`` in mV, NumPy or torch.
 
-    Parameters
-    ----------
-    ecg
-        ``(..., 12, T)`` in mV, standard lead order; NumPy or torch (any device, float dtype).
-    method
-        ``"dower"`` (exact inverse of Dower's matrix, default), ``"dower_a"`` / ``"dower_b"``
-        (the two published roundings) or ``"kors"`` (Kors' regression).
-    lead_names
-        Optional names of the leads, checked against the standard order.
-
-    Returns
-    -------
-    ``(..., 3, T)``, same type, dtype and device.
+    ``method``: ``"dower"`` (the exact inverse, default), ``"dower_a"``/``"dower_b"`` (the
+    published roundings) or ``"kors"``; ``lead_names``, if known, are checked against the
+    standard order.
     """
     check_ecg(ecg, lead_names)
     return _apply(ecg_to_vcg_matrix(method), ecg)
 
 
 def vcg_to_ecg(vcg: ArrayT) -> ArrayT:
-    """The 12-lead ECG of a VCG through Dower's matrix (limb leads exactly consistent).
-
-    Parameters
-    ----------
-    vcg
-        ``(..., 3, T)``: X, Y, Z in mV; NumPy or torch.
-
-    Returns
-    -------
-    ``(..., 12, T)``, same type, dtype and device.
-    """
+    """The ECG ``(..., 12, T)`` of a VCG ``(..., 3, T)`` (X, Y, Z in mV) through Dower's
+    matrix; NumPy or torch."""
     shape = tuple(vcg.shape)
     if len(shape) < 2 or shape[-2] != 3:
         hint = " It looks like (T, 3): put time last." if shape and shape[-1] == 3 else ""

@@ -30,3 +30,11 @@ def check_labels(y: Any, name: str = "labels", n: int | None = None) -> np.ndarr
             raise ValueError(f"{name} must hold only 0/1 or True/False values")
         y = y.astype(bool)
     return y
+
+
+def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
+    """``value`` if it is one of ``allowed``; else ``ValueError`` listing them."""
+    if value not in allowed:
+        choices = ", ".join(map(repr, allowed[:-1])) + " or " + repr(allowed[-1])
+        raise ValueError(f"{name} must be {choices}, got {value!r}")
+    return value
