@@ -68,3 +68,33 @@ def test_bad_arguments_exit_with_usage():
     with pytest.raises(SystemExit) as e:
         main(["prepare", "nosuchdb"])
     assert e.value.code == 2
+
+
+def test_config_options_take_their_defaults_and_types_from_the_dataclasses(tmp_path):
+    from threekg_lite.cli.main import COMPARE_FIELDS, EVAL_FIELDS, PRETRAIN_FIELDS, config_from
+    from threekg_lite.evaluate import EvalConfig
+    from threekg_lite.evaluate.experiment import ComparisonConfig
+    from threekg_lite.pretrain import PretrainConfig
+
+    parse = build_parser().parse_args
+    args = parse(["pretrain", "synthetic", "--out", str(tmp_path)])
+    fields = ("steps", *PRETRAIN_FIELDS)
+    assert config_from(PretrainConfig, args, fields, crop=2500) == PretrainConfig()
+    args = parse(["pretrain", "synthetic", "--out", str(tmp_path), "--seed", "0", "--compile"])
+    assert config_from(PretrainConfig, args, fields, crop=2500).compile is True
+    args = parse(["evaluate", "synthetic", "--out", str(tmp_path)])
+    assert config_from(EvalConfig, args, EVAL_FIELDS) == EvalConfig()
+    args = parse(["evaluate", "x", "--out", "r", "--mode", "finetune", "--fractions", "0.5", "1"])
+    expected = EvalConfig(mode="finetune", fractions=(0.5, 1))
+    assert config_from(EvalConfig, args, EVAL_FIELDS) == expected
+    args = parse(["compare", "--out", str(tmp_path / "ref.json")])
+    kw = dict(pretrain=PretrainConfig(model="tiny"), evaluation=EvalConfig())
+    assert config_from(ComparisonConfig, args, COMPARE_FIELDS, **kw) == ComparisonConfig()
+    assert (args.steps, args.batch_size, args.model, args.n_boot) == (300, 64, "tiny", 1000)
+
+
+def test_quiet_before_or_after_the_command_is_kept():
+    parser = build_parser()
+    assert parser.parse_args(["-q", "info"]).quiet is True
+    assert parser.parse_args(["info", "-q"]).quiet is True
+    assert parser.parse_args(["info"]).quiet is False

@@ -401,5 +401,5 @@ def test_files_are_fetched_workers_at_a_time(server, served, tmp_path, workers, 
 
 
 def test_workers_must_be_a_positive_integer(server, tmp_path) -> None:
-    with pytest.raises(ValueError, match="workers must be a positive integer"):
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
         fetch(server, "ptbdb", tmp_path, workers=0)

@@ -109,11 +109,11 @@ def relabelled(records, names):
         ({"fractions": (0.1, 1.5)}, "fractions must be in"),
         ({"fractions": ()}, "fractions must be in"),
         ({"fractions": (float("nan"),)}, "fractions must be in"),
-        ({"seeds": 0}, "seeds must be >= 1"),
+        ({"seeds": 0}, "seeds must be an integer >= 1"),
         ({"mode": "x"}, "mode must be 'linear' or 'finetune'"),
-        ({"crop": 0}, "crop must be >= 1"),
-        ({"epochs": 0}, "epochs must be >= 1"),
-        ({"n_boot": 0}, "n_boot must be >= 1"),
+        ({"crop": 0}, "crop must be an integer >= 1"),
+        ({"epochs": 0}, "epochs must be an integer >= 1"),
+        ({"n_boot": 0}, "n_boot must be an integer >= 1"),
     ],
 )
 def test_eval_config_rejects_bad_values(kwargs, message):

@@ -1,8 +1,7 @@
 """Data: real PhysioNet databases in their official layouts, the prepare-once cache,
-preprocessing, downloads, and the synthetic ECG generator.
-
-The common entry points are available from here; each is imported on first use, so that
-``import threekg_lite.data`` stays fast and touches nothing::
+preprocessing, downloads, and the synthetic ECG generator. The common entry points are
+available from here, each imported on first use so that ``import threekg_lite.data`` stays
+fast::
 
     from threekg_lite.data import load_ptbxl, generate, load_prepared
 """
@@ -12,27 +11,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {
-    "ECGRecords": "records",
-    "LabelSet": "records",
-    "load_ptbxl": "ptbxl",
-    "load_cinc": "cinc",
-    "load_ludb": "ludb",
-    "load_ludb_annotations": "ludb",
-    "load_ptbdb": "ptbdb",
-    "generate": "synthetic",
-    "Nuisance": "synthetic",
-    "save_prepared": "prepare",
-    "load_prepared": "prepare",
-    "prepare_database": "prepare",
-    "load_database": "prepare",
-    "download_database": "download",
-    "read_ecg": "wfdb_io",
-    "data_dir": "paths",
-    "available_databases": "paths",
-    "teaching_data_dir": "teaching",
-}
-
+_MODULES = {
+    "records": ("ECGRecords", "LabelSet"), "ptbxl": ("load_ptbxl",), "cinc": ("load_cinc",),
+    "ludb": ("load_ludb", "load_ludb_annotations"), "ptbdb": ("load_ptbdb",),
+    "synthetic": ("generate", "Nuisance"), "download": ("download_database",),
+    "prepare": ("save_prepared", "load_prepared", "prepare_database", "load_database"),
+    "wfdb_io": ("read_ecg",), "paths": ("data_dir", "available_databases"),
+    "teaching": ("teaching_data_dir",),
+}  # fmt: skip
+_EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = [
     "ECGRecords", "LabelSet", "Nuisance", "available_databases", "data_dir",
     "download_database", "generate", "load_cinc", "load_database", "load_ludb",

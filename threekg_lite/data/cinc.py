@@ -1,18 +1,8 @@
-"""PhysioNet/Computing in Cardiology Challenge 2020/2021 training data (Perez Alday et al. 2020;
-Reyna et al. 2021): one ``<record>.hea`` + ``<record>.mat`` pair per ECG, in any folder tree
-(``training/<source>/<group>/`` in the official releases). Labels are SNOMED-CT codes on the
-header's ``#Dx:`` line; ``#Age:`` and ``#Sex:`` lines give demographics.
-
-The 2020 challenge scored 27 diagnoses, three pairs of which count as one
-(``dx_mapping_scored.csv`` of the challenge's evaluation code):
-
-* complete RBBB 713427006 = RBBB 59118001,
-* PAC 284470004 = supraventricular premature beats 63593006,
-* PVC 427172004 = ventricular premature beats 17338001.
-
-Merged, they give the 24 classes of :data:`SCORED_CLASSES` (each pair under its first
-abbreviation: CRBBB, PAC, PVC). The older 2020 headers of the Georgia records (``E*.hea``),
-whose first line names ``E00001.mat`` rather than the record and which ``wfdb.rdrecord``
+"""PhysioNet/Computing in Cardiology Challenge 2020/2021 data (Perez Alday et al. 2020; Reyna et
+al. 2021): ``<record>.hea`` + ``.mat`` pairs in any folder tree, SNOMED-CT codes on the
+header's ``#Dx:`` line. The 2020 challenge scored 27 diagnoses, three pairs of which count as
+one (its ``dx_mapping_scored.csv``): merged, the 24 classes of :data:`SCORED_CLASSES`. The old
+2020 Georgia headers (``E*.hea``), which name ``E00001.mat`` and which ``wfdb.rdrecord``
 rejects, load as they are.
 """
 
@@ -22,13 +12,14 @@ import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from threekg_lite.data.loading import OnBadLead, read_records, window_meta
+from threekg_lite.data.loading import ReadOptions, select_records
 from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir
-from threekg_lite.data.preprocess import CropMode, amplitude_span
+from threekg_lite.data.preprocess import amplitude_span
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
@@ -59,7 +50,6 @@ SCORED_CLASSES: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("TAb", ("164934002",), "T wave abnormal"),
     ("TInv", ("59931005",), "T wave inversion"),
 )
-"""The 27 scored diagnoses of the 2020 challenge with equivalent pairs merged: 24 classes."""
 
 _CODE_TO_CLASS = {code: abbr for abbr, codes, _ in SCORED_CLASSES for code in codes}
 
@@ -74,37 +64,29 @@ CPSC_ABBREVIATIONS: dict[str, str] = {
     "STD": "429622005",  # ST depression (unscored)
     "STE": "164931005",  # ST elevation (unscored)
 }
-"""The nine labels of the CPSC 2018 data, as the first 2020 challenge release wrote them on
-the ``#Dx:`` line (``#Dx: AF``), and the SNOMED-CT codes its later releases use for them
-(the per-source counts of ``dx_mapping_scored.csv`` and ``dx_mapping_unscored.csv`` tie each
-to its code: CPSC's PVC and its ST changes are not among the scored classes)."""
+"""The CPSC 2018 labels as the first 2020 release wrote them (``#Dx: AF``), and the codes its
+later releases use (tied by the per-source counts of the challenge's ``dx_mapping_*.csv``)."""
 
 WRONG_2020_GAINS: dict[str, float] = {"HR": 200.0, "E": 4880.0, "S": 2_000_000.0}
-"""Header gains (ADC units per mV) of 2020-era copies of challenge records that disagree
-with the 2021 release of the same samples, which is 1000 for all of them: PTB-XL (``HR*``),
-Georgia (``E*``) and PTB (``S*``) records. Read faithfully, such a copy comes out 5 x,
-1 / 4.88 x or 1 / 2000 x its amplitude; :func:`load_cinc` reads it at 1000 and says so."""
+"""Header gains (ADC units per mV) of 2020-era copies of PTB-XL (``HR*``), Georgia (``E*``) and
+PTB (``S*``) records that disagree with the 2021 release of the same samples (1000 for all):
+read faithfully, such a copy comes out 5 x, 1 / 4.88 x or 1 / 2000 x its amplitude."""
 
-CHALLENGE_GAIN = 1000.0
-"""ADC units per mV of every record of the 2021 challenge release."""
+CHALLENGE_GAIN = 1000.0  # ADC units per mV of every record of the 2021 release
 
 PLAUSIBLE_SPAN_MV = (0.1, 8.0)
-"""Bounds of :func:`~threekg_lite.data.preprocess.amplitude_span` (median over the leads of
-the 0.5-99.5 % range after a 0.5-40 Hz band-pass) outside which a record's amplitude is
-reported as implausible. On the 2,352 real records of the shared data (PTB-XL, the CinC
-sample, LUDB) it lies between 0.35 and 3.6 mV."""
+"""Bounds (mV) of an :func:`~.preprocess.amplitude_span` reported as implausible; on the 2,352
+real records of the shared data (PTB-XL, the CinC sample, LUDB) it lies in 0.35-3.6 mV."""
+
+_SOURCES = (
+    ("HR", "PTB-XL"), ("JS", "Chapman-Shaoxing/Ningbo"), ("A", "CPSC"), ("Q", "CPSC-extra"),
+    ("I", "INCART"), ("S", "PTB"), ("E", "Georgia"),
+)  # fmt: skip
 
 
 def dx_codes(text: str, path: str | os.PathLike[str] = "<header>") -> list[str]:
-    """The SNOMED-CT codes of a ``#Dx:`` value: ``"164889003,59118001"`` as it is, the CPSC
-    abbreviations of :data:`CPSC_ABBREVIATIONS` mapped (``"AF,RBBB"``).
-
-    Raises
-    ------
-    ECGFormatError
-        Naming the file, for a label that is neither a SNOMED-CT code nor a known
-        abbreviation: its record would otherwise lose that label silently.
-    """
+    """The SNOMED-CT codes of a ``#Dx:`` value, CPSC abbreviations (``"AF,RBBB"``) mapped. Any
+    other label is an error naming the file: its record would otherwise lose it silently."""
     codes = []
     for token in (t.strip() for t in text.split(",")):
         if not token:
@@ -124,8 +106,8 @@ def dx_codes(text: str, path: str | os.PathLike[str] = "<header>") -> list[str]:
 
 
 def wrong_2020_gain(name: str, gains: Iterable[float]) -> float | None:
-    """The header gain to undo when record ``name``'s gains are all those that 2020-era copies
-    of its source carry (:data:`WRONG_2020_GAINS`), else ``None``."""
+    """The gain to undo when all of record ``name``'s gains are those 2020-era copies of its
+    source carry (:data:`WRONG_2020_GAINS`), else ``None``."""
     gains = set(gains)
     for prefix, wrong in WRONG_2020_GAINS.items():
         if name.startswith(prefix) and gains == {wrong}:
@@ -140,8 +122,7 @@ def find_cinc_records(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def parse_header_comments(comments: Iterable[str], lower: bool = False) -> dict[str, str]:
-    """``key: value`` header comment lines as a dict, e.g. ``{"Age": "65", "Sex": "Female",
-    "Dx": "164889003,164909002"}`` (keys lower-cased with ``lower=True``)."""
+    """``key: value`` header comment lines as a dict (keys lower-cased with ``lower=True``)."""
     out: dict[str, str] = {}
     for line in comments:
         key, sep, value = line.partition(":")
@@ -152,16 +133,10 @@ def parse_header_comments(comments: Iterable[str], lower: bool = False) -> dict[
 
 def scored_labels(dx_codes: Iterable[Iterable[str]]) -> LabelSet:
     """Multi-hot ``(N, 24)`` labels over :data:`SCORED_CLASSES` from per-record SNOMED-CT codes."""
-    names = tuple(abbr for abbr, _, _ in SCORED_CLASSES)
-    col = {name: j for j, name in enumerate(names)}
-    rows = list(dx_codes)
-    y = np.zeros((len(rows), len(names)), dtype=bool)
-    for n, codes in enumerate(rows):
-        for code in codes:
-            cls = _CODE_TO_CLASS.get(code.strip())
-            if cls is not None:
-                y[n, col[cls]] = True
-    return LabelSet(names, y)
+    names = [abbr for abbr, _, _ in SCORED_CLASSES]
+    return LabelSet.from_rows(
+        names, ([_CODE_TO_CLASS.get(c.strip()) for c in codes] for codes in dx_codes)
+    )
 
 
 def load_cinc(
@@ -169,64 +144,22 @@ def load_cinc(
     *,
     fs: float = 500.0,
     duration: float | None = 10.0,
-    crop: CropMode = "start",
-    rng: np.random.Generator | None = None,
-    stride: float | None = None,
-    bandpass: tuple[float | None, float | None] | None = None,
     records: Iterable[str] | None = None,
-    on_bad_lead: OnBadLead = "drop",
-    progress: bool = True,
+    **options: Any,
 ) -> ECGRecords:
-    """Load CinC 2020/2021-format records with the 24 merged scored classes.
-
-    Parameters
-    ----------
-    data_dir
-        The data directory holding a ``cinc2021``/``cinc2021-sample``/``cinc2020`` folder, or
-        that folder itself; searched recursively for ``.hea`` + ``.mat`` pairs.
-    fs
-        Target sampling rate (Hz); records at other rates (INCART 257 Hz, PTB 1000 Hz) are
-        resampled.
-    records
-        Record names to load (e.g. ``["E07938", "HR12083"]``); default all.
-    duration, crop, rng, stride, bandpass, on_bad_lead, progress
-        Reading options shared by every loader: see
-        :func:`threekg_lite.data.loading.read_records`.
-
-    Returns
-    -------
-    ECGRecords
-        Label task ``"scored"`` (24 classes); ``meta`` with age, sex, all Dx codes, the
-        original sampling rate and length, and the source (from the record's prefix: ``A``
-        CPSC, ``Q`` CPSC-extra, ``I`` INCART, ``S`` PTB, ``HR`` PTB-XL, ``E`` Georgia,
-        ``JS`` Chapman-Shaoxing/Ningbo).
-    """
+    """Load CinC 2020/2021-format records (``records``: names, default all) with the 24 merged
+    scored classes, resampled to ``fs`` (INCART is 257 Hz, PTB 1 kHz); ``options``: the other
+    reading options of :class:`~.loading.ReadOptions`. ``meta``: age, sex, Dx codes, the file's
+    rate and length and the source (from the name's prefix: ``A`` CPSC, ``Q`` CPSC-extra, ``I``
+    INCART, ``S`` PTB, ``HR`` PTB-XL, ``E`` Georgia, ``JS`` Chapman-Shaoxing/Ningbo). A header
+    with a wrong 2020-era gain is read at 1000 per mV, with a warning."""
+    opts = ReadOptions(fs, duration, **options)
     folder = database_dir("cinc", data_dir)
-    paths = find_cinc_records(folder)
-    if records is not None:
-        by_name = {p.name: p for p in paths}
-        wanted = list(records)
-        unknown = [r for r in wanted if r not in by_name]
-        if unknown:
-            raise ValueError(f"record(s) {unknown[:10]} not found under {folder}")
-        paths = [by_name[r] for r in wanted]
-        if not paths:
-            raise ValueError("records=[] selects no record")
+    found = find_cinc_records(folder)
+    paths = select_records(records, {p.name: p for p in found}, found, folder)
     if not paths:
         raise DataNotFoundError(f"no .hea/.mat record pairs under {folder}. {HOW_TO_GET_DATA}")
-    res = read_records(
-        paths,
-        fs=fs,
-        duration=duration,
-        crop=crop,
-        rng=rng,
-        stride=stride,
-        bandpass=bandpass,
-        on_bad_lead=on_bad_lead,
-        progress=progress,
-        desc="CinC records",
-    )
-    problems = {paths[i].name: p for i, p in res.problems.items()}
+    res = opts.read(paths, "CinC records")
     rows, regained = [], []
     for row, rec in enumerate(res.records):
         info = parse_header_comments(rec.header.comments)
@@ -238,7 +171,7 @@ def load_cinc(
         rows.append(
             {
                 "record": name,
-                "source": _source_of(name),
+                "source": next((s for p, s in _SOURCES if name.startswith(p)), "unknown"),
                 "age": pd.to_numeric(info.get("Age"), errors="coerce"),
                 "sex": info.get("Sex", ""),
                 "dx": ",".join(dx_codes(info.get("Dx", ""), rec.header.path)),
@@ -247,55 +180,31 @@ def load_cinc(
             }
         )
     if regained:
-        warnings.warn(
+        _warn(
             f"{len(regained)} record(s) under {folder} carry the header gain of 2020-era "
             f"copies of their source (ADC units per mV), whose samples the 2021 release "
-            f"stores at {CHALLENGE_GAIN:g}; read at {CHALLENGE_GAIN:g}: "
-            + ", ".join(regained[:10])
-            + (" ..." if len(regained) > 10 else ""),
-            stacklevel=2,
+            f"stores at {CHALLENGE_GAIN:g}; read at {CHALLENGE_GAIN:g}: ",
+            regained,
         )
-    _check_amplitudes(res.signals, float(fs), [r["record"] for r in rows], folder)
+    if len(res.signals):  # a header gain wrong by a large factor
+        span = amplitude_span(res.signals, float(fs))
+        low, high = PLAUSIBLE_SPAN_MV
+        odd = np.flatnonzero((span < low) | (span > high))
+        if odd.size:
+            _warn(
+                f"{odd.size} record(s) under {folder} have an implausible amplitude (median "
+                f"lead range outside {low:g}-{high:g} mV; real ECGs: about 0.3-4 mV): check "
+                "their header gains: ",
+                [f"{rows[i]['record']} ({span[i]:.3g} mV)" for i in odd],
+            )
     meta = pd.DataFrame(rows)
     ids = meta["record"].to_numpy(dtype=str) if len(meta) else np.array([], dtype=str)
     dx = [d.split(",") if d else [] for d in meta.get("dx", [])]
-    return ECGRecords(
-        signals=res.signals,
-        fs=float(fs),
-        record_ids=ids,
-        patient_ids=ids.copy(),
-        labels={"scored": scored_labels(dx)},
-        meta=window_meta(meta, res, fs, stride),
-        source="cinc",
-        problems=problems,
-    )
+    names = [p.name for p in paths]
+    return opts.records(res, "cinc", names, ids, ids.copy(), {"scored": scored_labels(dx)}, meta)
 
 
-def _check_amplitudes(signals: np.ndarray, fs: float, names: list[str], folder: Path) -> None:
-    """Warn, naming them, about records whose amplitude is outside :data:`PLAUSIBLE_SPAN_MV`
-    (a gain that the header gets wrong by a large factor)."""
-    if not len(signals):
-        return
-    span = amplitude_span(signals, fs)
-    low, high = PLAUSIBLE_SPAN_MV
-    odd = [f"{names[i]} ({span[i]:.3g} mV)" for i in np.flatnonzero((span < low) | (span > high))]
-    if odd:
-        warnings.warn(
-            f"{len(odd)} record(s) under {folder} have an implausible amplitude (median lead "
-            f"range outside {low:g}-{high:g} mV; real ECGs: about 0.3-4 mV): check their "
-            "header gains: " + ", ".join(odd[:10]) + (" ..." if len(odd) > 10 else ""),
-            stacklevel=3,
-        )
-
-
-_SOURCES = (
-    ("HR", "PTB-XL"), ("JS", "Chapman-Shaoxing/Ningbo"), ("A", "CPSC"), ("Q", "CPSC-extra"),
-    ("I", "INCART"), ("S", "PTB"), ("E", "Georgia"),
-)  # fmt: skip
-
-
-def _source_of(name: str) -> str:
-    for prefix, source in _SOURCES:
-        if name.startswith(prefix):
-            return source
-    return "unknown"
+def _warn(text: str, items: list[str]) -> None:
+    """A warning for the caller of :func:`load_cinc` listing up to ten ``items``."""
+    more = " ..." if len(items) > 10 else ""
+    warnings.warn(text + ", ".join(items[:10]) + more, stacklevel=3)

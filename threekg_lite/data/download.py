@@ -1,22 +1,13 @@
-"""Download PhysioNet databases, whole or a chosen subset of records: resumable and verified.
+"""Download PhysioNet databases, whole or some records: resumable and verified against the
+``SHA256SUMS.txt`` every PhysioNet database publishes.
 
-Every database on PhysioNet publishes ``SHA256SUMS.txt``, the SHA-256 sum of each of its files.
-:func:`download_database` fetches that list (and keeps it in the database folder), selects the
-files wanted, and downloads each one:
-
-* a file already present with the right sum is skipped, so a second call downloads nothing;
-* a file is written to ``<file>.part`` and renamed to its final name only once its sum is right,
-  so a wrong or partial file never sits under the final name (nor replaces a file there);
-* an interrupted transfer keeps its ``.part``, and the next attempt asks the server for the rest
-  (``Range: bytes=<size>-``); a server that answers with the whole file instead is handled too.
-
-Files are fetched ``workers`` at a time (threads, :func:`fetch_all`), with one progress bar.
-Failure policy: a network failure that persists after ``retries`` retries stops the download
-with :class:`~threekg_lite.runtime.errors.DownloadError` (no new file is started; running it again
-resumes); a file whose sum is wrong is deleted, the other files are still downloaded, and the
-first :class:`~threekg_lite.runtime.errors.ChecksumError` is raised at the end.
-
-Nothing here runs at import time; only the standard library (:mod:`urllib.request`) and tqdm.
+A file present with the right sum is skipped; others are written to ``<file>.part``, resumed
+from there after an interruption (``Range``), and renamed only once their sum is right, so no
+wrong or partial file ever sits under the final name. A network failure that outlasts
+``retries`` stops the download (:class:`~threekg_lite.runtime.errors.DownloadError`); a file
+with a wrong sum is deleted and the first :class:`~threekg_lite.runtime.errors.ChecksumError`
+raised once the others are done. Written on :mod:`urllib.request` because
+``wfdb.dl_database`` neither checks sums nor resumes.
 """
 
 from __future__ import annotations
@@ -35,27 +26,26 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from tqdm import tqdm
 
 from threekg_lite.data import paths
+from threekg_lite.runtime.checks import check_int
 from threekg_lite.runtime.errors import ChecksumError, DownloadError
 
 PHYSIONET_URL = "https://physionet.org/files/"
 SUMS_FILE = "SHA256SUMS.txt"
 CHUNK_SIZE = 1 << 16
-DEFAULT_WORKERS = 8
-"""Files downloaded at once by default: enough to hide PhysioNet's per-request latency, few
-enough to be a polite client."""
-RETRY_BACKOFF_S = 1.0
-"""Seconds waited before retry ``k`` is ``k * RETRY_BACKOFF_S``."""
+DEFAULT_WORKERS = 8  # enough to hide PhysioNet's per-request latency, few enough to be polite
+RETRY_BACKOFF_S = 1.0  # retry k waits k * RETRY_BACKOFF_S seconds
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DatabaseSpec:
-    """One PhysioNet database: where it is published and where it goes in the data directory."""
+    """One PhysioNet database: where it is published, and its folder in the data directory."""
 
     slug: str
     version: str
@@ -81,14 +71,13 @@ PHYSIONET_DATABASES: dict[str, DatabaseSpec] = {
     "cinc2020": DatabaseSpec("challenge-2020", "1.0.2", "cinc2020", "PhysioNet/CinC Challenge "
                              "2020 training sets, 12-lead ECGs with SNOMED-CT labels", "CC BY 4.0"),
 }  # fmt: skip
-"""Databases :func:`download_database` knows, by the name it takes."""
 
 _SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$")
 _PTBXL_RECORD = re.compile(r"^records(100|500)/\d+/(\d+)_(?:lr|hr)$")
 
 
 class _MissingRecordsError(ValueError):
-    """Records asked for are not in the database's list of files."""
+    """Records asked for are not in the database's sums list."""
 
 
 class _Interrupted(Exception):
@@ -105,25 +94,10 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
 
 
 def read_sha256sums(path_or_text: str | os.PathLike[str]) -> dict[str, str]:
-    """Parse a ``SHA256SUMS.txt`` (``<sha256> <relative/path>`` per line).
-
-    Parameters
-    ----------
-    path_or_text
-        A path (any :class:`os.PathLike`, or a ``str`` that is neither empty, multi-line nor a
-        sums line), or the text itself.
-
-    Returns
-    -------
-    dict
-        Relative POSIX path -> lowercase hex sum. Blank lines and ``#`` comments are skipped;
-        ``sha256sum``'s binary marker ``*`` and a leading ``./`` are removed.
-
-    Raises
-    ------
-    ValueError
-        A line that is not a sums line, or a path that is absolute or climbs out with ``..``.
-    """
+    """``SHA256SUMS.txt`` (a path, or the text itself) as relative POSIX path -> lowercase sum.
+    Blank and ``#`` lines are skipped, ``sha256sum``'s binary marker ``*`` and a leading ``./``
+    removed; a malformed line, or a path that is absolute or climbs out with ``..``, is an
+    error."""
     text = path_or_text
     if not isinstance(text, str) or not (text == "" or "\n" in text or _SUMS_LINE.match(text)):
         text = Path(path_or_text).read_text(encoding="utf-8")
@@ -204,9 +178,7 @@ def _select_files(
 
 def _fetch(url: str, part: Path, *, timeout: float, on_bytes: Callable[[int], object]) -> None:
     """One HTTP attempt at ``url`` into ``part``, resuming from its size when it exists."""
-    from threekg_lite import (
-        __version__,  # here, not at import time: no cycle with the package __init__
-    )
+    from threekg_lite import __version__  # here, not at import time: no import cycle
 
     offset = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": f"threekg-lite/{__version__}"}
@@ -284,10 +256,6 @@ def _download_file(
     os.replace(part, dest)
 
 
-def _is_good(path: Path, expected: str) -> bool:
-    return path.is_file() and sha256_file(path) == expected
-
-
 def _load_sums(
     spec: DatabaseSpec, folder: Path, base_url: str, *, refresh: bool, timeout: float, retries: int
 ) -> tuple[dict[str, str], bool]:
@@ -320,73 +288,29 @@ def download_database(
     retries: int = 3,
     workers: int = DEFAULT_WORKERS,
 ) -> Path:
-    """Download a PhysioNet database, or some of its records, into the data directory.
+    """Download a PhysioNet database (a key of :data:`PHYSIONET_DATABASES`, or its slug or
+    folder name), or some of its records, into ``dest/<folder>`` and return that folder.
 
-    Parameters
-    ----------
-    name
-        A key of :data:`PHYSIONET_DATABASES` (``"ptbxl"``, ``"ludb"``, ``"ptbdb"``, ``"cinc2021"``,
-        ``"cinc2020"``); a database's slug or folder name is accepted too.
-    dest
-        The data directory (default :func:`threekg_lite.data.paths.data_dir`: ``THREEKG_DATA_DIR``
-        or the user cache). Files go to ``dest/<folder>/<path on PhysioNet>``.
-    records
-        Only these records, each given by path (``"patient001/s0010_re"``) or name (file stem,
-        ``"s0010_re"``, ``"E07938"``), with all their files (header, signals, annotations).
-        The top-level files that are not records (``RECORDS``, ``LICENSE.txt``, ``*.csv``...) are
-        always downloaded.
-    n_records
-        Only the first ``n_records`` records: for ptbxl those with ``ecg_id`` 1..N, for the others
-        the first N in natural order of their paths. Not with ``records``.
-    rate
-        ptbxl only: 100 (``records100/``, ``*_lr``) or 500 (``records500/``, ``*_hr``); both when
-        None.
-    base_url
-        The mirror; a file's URL is ``{base_url}/{slug}/{version}/{path}``.
-    progress
-        Show a tqdm bar of the bytes downloaded.
-    timeout
-        Seconds allowed to each connection and each read.
-    retries
-        Retries of a file after an interrupted transfer (each resumes the ``.part``).
-    workers
-        Files downloaded at once (threads; PhysioNet serves one small file per request, so
-        the latency, not the bandwidth, bounds a one-at-a-time download).
-
-    Returns
-    -------
-    pathlib.Path
-        ``dest/<folder>``, holding the files and ``SHA256SUMS.txt``.
-
-    Raises
-    ------
-    ValueError
-        Unknown database, records not in the database, or inconsistent arguments.
-    DownloadError
-        An HTTP error (with URL and status), or a transfer still failing after the retries; the
-        partial file is kept and calling again resumes it.
-    ChecksumError
-        A file does not match its published sum (raised after the other files are done).
-
-    Notes
-    -----
-    The whole of PTB-XL is about 87,000 files (3 GB); ``n_records`` and ``rate`` keep a first
-    try small. A file already present is re-hashed to be trusted, so a repeat call reads the data.
-    """
+    ``records``: by path (``"patient001/s0010_re"``) or name (``"E07938"``), each with all its
+    files, the top-level non-record files (``RECORDS``, ``*.csv``...) always too; or the first
+    ``n_records`` (ptbxl: ``ecg_id`` 1..N; others: natural order); ``rate``: ptbxl's 100 or
+    500 Hz only. A file's URL is ``{base_url}/{slug}/{version}/{path}``; ``timeout`` (s) is per
+    connection and read, ``retries`` per file. ``workers`` threads: PhysioNet serves one small
+    file per request, so latency, not bandwidth, bounds a one-at-a-time download. All of
+    PTB-XL is ~87,000 files (3 GB); files present are re-hashed to be trusted."""
     plan = plan_download(
         name, dest, records=records, n_records=n_records, rate=rate, base_url=base_url,
         timeout=timeout, retries=retries,
     )  # fmt: skip
     desc = f"{plan.spec.slug} {plan.spec.version}"
-    with tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress) as bar:
-        fetch_all(plan.todo, bar, workers=workers, timeout=timeout, retries=retries)
+    fetch_all(plan.todo, desc, progress=progress, workers=workers, timeout=timeout, retries=retries)
     return plan.folder
 
 
 @dataclass(frozen=True)
 class DownloadPlan:
-    """What :func:`download_database` would fetch: the database, its folder, the files it
-    selected and, of those, the ones missing or wrong on disk (``todo``: ``(url, dest, sum)``)."""
+    """What :func:`download_database` would fetch: the files selected and, as ``todo``, those
+    missing or wrong on disk (``(url, dest, sum)``)."""
 
     spec: DatabaseSpec
     folder: Path
@@ -398,16 +322,15 @@ def plan_download(
     name: str,
     dest: str | os.PathLike[str] | None = None,
     *,
-    records: Sequence[str] | None = None,
-    n_records: int | None = None,
-    rate: int | None = None,
     base_url: str = PHYSIONET_URL,
     timeout: float = 60.0,
     retries: int = 3,
+    **select: Any,
 ) -> DownloadPlan:
-    """The files of a download (arguments as :func:`download_database`), without fetching
-    them: only the database's sums list is downloaded (once; it is kept in its folder), and
-    every selected file already on disk is hashed to see whether it must be fetched."""
+    """The files of a download, without fetching them (arguments as :func:`download_database`;
+    ``select``: its ``records``, ``n_records`` and ``rate``): only the sums list is downloaded
+    (once: it is kept), and every selected file on disk is hashed."""
+    records, n_records, rate = (select.get(k) for k in ("records", "n_records", "rate"))
     lookup = {a.lower(): k for k, s in PHYSIONET_DATABASES.items() for a in (k, s.slug, s.folder)}
     key = lookup.get(name.lower())
     if key is None:
@@ -425,17 +348,17 @@ def plan_download(
         spec, folder, base_url, refresh=False, timeout=timeout, retries=retries
     )
     try:
-        files = _select_files(key, list(sums), records=records, n_records=n_records, rate=rate)
+        files = _select_files(key, list(sums), **select)
     except _MissingRecordsError:
         if not cached:
             raise
         logger.info("records missing from the local %s; fetching it again", SUMS_FILE)
         sums, _ = _load_sums(spec, folder, base_url, refresh=True, timeout=timeout, retries=retries)
-        files = _select_files(key, list(sums), records=records, n_records=n_records, rate=rate)
+        files = _select_files(key, list(sums), **select)
     todo = tuple(
         (spec.url(rel, base_url), folder / rel, sums[rel])
         for rel in files
-        if not _is_good(folder / rel, sums[rel])
+        if not ((folder / rel).is_file() and sha256_file(folder / rel) == sums[rel])
     )
     logger.info("%s: %d files selected, %d to download", spec.slug, len(files), len(todo))
     return DownloadPlan(spec, folder, tuple(files), todo)
@@ -443,38 +366,31 @@ def plan_download(
 
 def fetch_all(
     todo: Sequence[tuple[str, Path, str]],
-    bar: tqdm,
+    desc: str,
     *,
+    progress: bool = True,
     workers: int = DEFAULT_WORKERS,
     timeout: float = 60.0,
     retries: int = 3,
 ) -> None:
-    """Download every ``(url, dest, sum)`` of ``todo``, ``workers`` at a time, counting the
-    bytes on ``bar``.
-
-    A :class:`~threekg_lite.runtime.errors.DownloadError` stops the download: the files not started
-    are not started, those under way finish, and the error is raised. Files with a wrong sum
-    are deleted, the others are still downloaded, and the first
-    :class:`~threekg_lite.runtime.errors.ChecksumError` is raised at the end.
-    """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    lock = threading.Lock()
-    done = [0]
+    """Download every ``(url, dest, sum)`` of ``todo``, ``workers`` at a time, with one progress
+    bar of the bytes. A ``DownloadError`` starts no further file (those under way finish)."""
+    check_int("workers", workers)
+    lock, done = threading.Lock(), [0]
+    bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress)
 
     def count(n: int) -> None:
         with lock:
             bar.update(n)
 
     def one(task: tuple[str, Path, str]) -> None:
-        url, dest, expected = task
-        _download_file(url, dest, expected, timeout=timeout, retries=retries, on_bytes=count)
+        _download_file(*task, timeout=timeout, retries=retries, on_bytes=count)
         with lock:
             done[0] += 1
             bar.set_postfix_str(f"file {done[0]}/{len(todo)}", refresh=False)
 
     failures: list[ChecksumError] = []
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="physionet") as pool:
+    with bar, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="physionet") as pool:
         futures = [pool.submit(one, task) for task in todo]
         try:
             for future in as_completed(futures):

@@ -7,14 +7,13 @@ from collections.abc import Sequence
 
 from threekg_lite.leads import LEAD_NAMES
 
-FRANK_LEADS: tuple[str, ...] = ("vx", "vy", "vz")
-"""Measured orthogonal (Frank) leads, as named in the PTB Diagnostic database."""
+FRANK_LEADS: tuple[str, ...] = ("vx", "vy", "vz")  # as PTB Diagnostic names its Frank leads
 
 _CANONICAL = {name.lower(): name for name in LEAD_NAMES}
 
 
 def canonical_lead_name(name: str) -> str | None:
-    """Return the standard spelling of a lead name, or ``None`` if it is not a standard lead.
+    """The standard spelling of a lead name, or ``None`` if it is not a standard lead.
 
     >>> canonical_lead_name("AVR"), canonical_lead_name("v1"), canonical_lead_name("vx")
     ('aVR', 'V1', None)
@@ -23,26 +22,9 @@ def canonical_lead_name(name: str) -> str | None:
 
 
 def lead_order(names: Sequence[str], source: str = "record") -> list[int]:
-    """Positions that put ``names`` into standard order.
-
-    Parameters
-    ----------
-    names
-        Lead names as found in a file (any case).
-    source
-        Named in the error message (usually the file).
-
-    Returns
-    -------
-    list of int
-        ``order`` such that ``signals[order]`` is in :data:`LEAD_NAMES` order.
-
-    Raises
-    ------
-    ValueError
-        If a standard lead is missing, a name is unknown, or a lead appears twice. The
-        message lists what was found and what was expected.
-    """
+    """``order`` such that ``signals[order]`` is in :data:`LEAD_NAMES` order, for lead names as
+    a file spells them (any case); a missing, unknown or repeated lead is a ``ValueError``
+    naming ``source`` (usually the file) and listing what was found and expected."""
     canonical = [canonical_lead_name(n) for n in names]
     unknown = [n for n, c in zip(names, canonical) if c is None]
     if unknown:

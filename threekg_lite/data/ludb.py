@@ -1,32 +1,23 @@
 """LUDB, the Lobachevsky University Electrocardiography Database (Kalyakulina et al., IEEE
-Access 2020): 200 ten-second 12-lead ECGs at 500 Hz from 200 subjects, with cardiologists'
-diagnoses and per-lead wave boundaries. Official layout::
+Access 2020): 200 ten-second 12-lead ECGs at 500 Hz of 200 subjects, in ``ludb/data/<n>.{hea,dat}``
+with ``ludb.csv`` (diagnoses) and per-lead WFDB annotations ``data/<n>.{i,ii,...,v6}``: ``(``
+onset, ``p``/``N``/``t`` peak, ``)`` offset of each P wave, QRS complex and T wave.
 
-    ludb/
-      ludb.csv                 ID, Sex, Age, Rhythms, Electric axis of the heart, ...
-      RECORDS                  data/1 ... data/200
-      data/<n>.{hea,dat}       signals (leads named i, ii, iii, avr, ... v6)
-      data/<n>.{i,ii,...,v6}   WFDB annotations of one lead: ``(`` onset, ``p``/``N``/``t``
-                               peak, ``)`` offset for each P wave, QRS complex and T wave
-
-Each diagnosis column of ``ludb.csv`` (a cell may list several lines) becomes a label task:
-``rhythm``, ``axis``, ``conduction``, ``extrasystole``, ``hypertrophy``, ``pacing``,
-``ischemia``, ``repolarization``, ``other``. Class lists come from the whole table, so that
-subsets line up.
+Each diagnosis column of ``ludb.csv`` (a cell may list several lines) is a label task of
+:data:`TASK_COLUMNS`, its classes from the whole table so that subsets line up.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from threekg_lite.data.loading import OnBadLead, read_records, window_meta
-from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir
-from threekg_lite.data.preprocess import CropMode
+from threekg_lite.data.loading import ReadOptions, select_records
+from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir, database_file
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.leads import LEAD_NAMES
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
@@ -51,10 +42,9 @@ _AXIS_PREFIX = "Electric axis of the heart:"
 
 
 def read_ludb_table(folder: str | os.PathLike[str]) -> pd.DataFrame:
-    """``ludb.csv`` indexed by record number, each diagnosis cell split into a list of strings."""
-    path = Path(folder) / "ludb.csv"
-    if not path.exists():
-        raise DataNotFoundError(f"{path} is missing: not an LUDB folder. {HOW_TO_GET_DATA}")
+    """``ludb.csv`` indexed by record number, each diagnosis cell split into a list of strings
+    (ages ``>89`` read as 89)."""
+    path = database_file(folder, "ludb.csv", "an LUDB")
     table = pd.read_csv(path, dtype=str).rename(columns=lambda c: c.strip())
     missing = [c for c in ("ID", *TASK_COLUMNS.values()) if c not in table.columns]
     if missing:
@@ -77,21 +67,14 @@ def _split_cell(cell: object) -> list[str]:
 
 
 def ludb_label_sets(table: pd.DataFrame, ids: Iterable[int]) -> dict[str, LabelSet]:
-    """Multi-hot label sets of every task for the records ``ids``.
-
-    Class lists come from all of ``table``, so that label sets of subsets line up.
-    """
+    """Multi-hot label sets of every task for the records ``ids``, classes from all of
+    ``table``."""
     ids = list(ids)
     out = {}
     for task, col in TASK_COLUMNS.items():
         source = "axis" if task == "axis" else col
-        names = tuple(sorted({v for values in table[source] for v in values}))
-        index = {n: j for j, n in enumerate(names)}
-        y = np.zeros((len(ids), len(names)), dtype=bool)
-        for row, rid in enumerate(ids):
-            for v in table.at[rid, source]:
-                y[row, index[v]] = True
-        out[task] = LabelSet(names, y)
+        names = sorted({v for values in table[source] for v in values})
+        out[task] = LabelSet.from_rows(names, (table.at[rid, source] for rid in ids))
     return out
 
 
@@ -100,96 +83,35 @@ def load_ludb(
     *,
     fs: float = 500.0,
     records: Iterable[int] | None = None,
-    duration: float | None = None,
-    crop: CropMode = "start",
-    rng: np.random.Generator | None = None,
-    stride: float | None = None,
-    bandpass: tuple[float | None, float | None] | None = None,
-    on_bad_lead: OnBadLead = "drop",
-    progress: bool = True,
+    **options: Any,
 ) -> ECGRecords:
-    """Load LUDB records with their diagnosis label sets.
-
-    Parameters
-    ----------
-    data_dir
-        Data directory holding ``ludb/`` (or the LUDB folder itself).
-    fs
-        Target rate in Hz (the files are 500 Hz).
-    records
-        Record numbers (1-200); default all whose files are present.
-    duration, crop, rng, stride, bandpass, on_bad_lead, progress
-        Reading options shared by every loader: see
-        :func:`threekg_lite.data.loading.read_records`.
-
-    Returns
-    -------
-    ECGRecords
-        ``record_ids`` "1".."200" (one subject each, so also the patient ids); label tasks of
-        :data:`TASK_COLUMNS`; ``meta`` with sex and age.
-    """
+    """Load LUDB records (numbers 1-200, default all whose files are present) with the label
+    tasks of :data:`TASK_COLUMNS`; ``record_ids`` "1".."200" are also the patient ids (one
+    subject each). ``options``: the other reading options of :class:`~.loading.ReadOptions`."""
+    opts = ReadOptions(fs, **options)
     folder = database_dir("ludb", data_dir)
     table = read_ludb_table(folder)
-    if records is None:
-        ids = [i for i in table.index if (folder / "data" / f"{i}.hea").exists()]
-    else:
-        ids = list(records)
-        if not ids:
-            raise ValueError("records=[] selects no record")
-        unknown = sorted(set(ids) - set(table.index))
-        if unknown:
-            raise ValueError(f"record(s) {unknown[:10]} not in {folder / 'ludb.csv'}")
+    present = [i for i in table.index if (folder / "data" / f"{i}.hea").exists()]
+    ids = select_records(records, dict(zip(table.index, table.index)), present, folder / "ludb.csv")
     if not ids:
         raise DataNotFoundError(f"no LUDB records in {folder / 'data'}. {HOW_TO_GET_DATA}")
-    res = read_records(
-        [folder / "data" / str(i) for i in ids],
-        fs=fs,
-        duration=duration,
-        crop=crop,
-        rng=rng,
-        stride=stride,
-        bandpass=bandpass,
-        on_bad_lead=on_bad_lead,
-        progress=progress,
-        desc="LUDB",
-    )
-    problems = {str(ids[i]): p for i, p in res.problems.items()}
+    res = opts.read([folder / "data" / str(i) for i in ids], "LUDB")
+    names = [str(i) for i in ids]
     ids = [ids[i] for i in res.kept]
     rid = np.array([str(i) for i in ids])
     meta = pd.DataFrame(
         {"record": ids, "sex": table.loc[ids, "Sex"].to_numpy(), "age": table.loc[ids, "Age"]}
     ).reset_index(drop=True)
-    return ECGRecords(
-        signals=res.signals,
-        fs=float(fs),
-        record_ids=rid,
-        patient_ids=rid.copy(),
-        labels=ludb_label_sets(table, ids),
-        meta=window_meta(meta, res, fs, stride),
-        source="ludb",
-        problems=problems,
-    )
+    return opts.records(res, "ludb", names, rid, rid.copy(), ludb_label_sets(table, ids), meta)
 
 
 def load_ludb_annotations(
     record: int, data_dir: str | os.PathLike[str] | None = None, leads: Iterable[str] = LEAD_NAMES
 ) -> pd.DataFrame:
-    """Cardiologists' wave boundaries of one LUDB record.
-
-    Parameters
-    ----------
-    record
-        Record number, 1-200.
-    leads
-        Standard lead names whose annotation files to read (``I`` reads ``<n>.i``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per wave: ``lead``, ``wave`` (P, QRS, T), ``onset``, ``peak``, ``offset`` as
-        sample indices at 500 Hz (-1 where a boundary is not annotated, e.g. a wave cut by
-        the record's edge).
-    """
+    """Cardiologists' wave boundaries of LUDB record ``record`` (1-200) in the standard
+    ``leads`` named (``I`` reads ``<n>.i``): one row per wave, ``lead``, ``wave`` (P, QRS, T),
+    ``onset``, ``peak``, ``offset`` as sample indices at 500 Hz (-1 where a boundary is not
+    annotated, e.g. a wave cut by the record's edge)."""
     import wfdb
 
     folder = database_dir("ludb", data_dir) / "data"

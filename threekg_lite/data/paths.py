@@ -1,13 +1,7 @@
-"""Where the data lives: one setting, an environment variable or an argument.
-
-Resolution order for the data directory:
-
-1. the ``data_dir`` argument of a function (or ``--data-dir`` on the command line);
-2. the environment variable ``THREEKG_DATA_DIR``;
-3. the default download cache, ``~/.cache/threekg-lite`` (or ``$XDG_CACHE_HOME/threekg-lite``).
-
-Inside it, each database sits in its own folder in PhysioNet's official layout
-(:data:`DATABASE_FOLDERS` lists the folder names looked for).
+"""Where the data lives: the ``data_dir`` argument (``--data-dir``), else ``THREEKG_DATA_DIR``,
+else the download cache ``~/.cache/threekg-lite`` (or ``$XDG_CACHE_HOME/threekg-lite``). Inside
+it, each database sits in its own folder in PhysioNet's layout, under one of the names of
+:data:`DATABASE_FOLDERS`.
 """
 
 from __future__ import annotations
@@ -25,7 +19,6 @@ DATABASE_FOLDERS: dict[str, tuple[str, ...]] = {
     "cinc": ("cinc2021", "cinc2021-sample", "challenge-2021", "cinc2020", "challenge-2020"),
     "ptbdb": ("ptbdb", "ptbdb-frank"),
 }
-"""Database key -> folder names tried, in order, inside the data directory."""
 
 HOW_TO_GET_DATA = (
     "Point threekg_lite at a folder holding the databases in PhysioNet's layout, either with "
@@ -43,10 +36,7 @@ def default_cache_dir() -> Path:
 
 
 def data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory from the argument, ``THREEKG_DATA_DIR``, or the default cache.
-
-    The folder is not required to exist; :func:`database_dir` checks.
-    """
+    """The data directory (which need not exist: :func:`database_dir` checks)."""
     if data_dir is not None and str(data_dir) != "":
         return Path(data_dir).expanduser()
     env = os.environ.get(ENV_VAR, "")
@@ -56,15 +46,8 @@ def data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def database_dir(database: str, data_dir_: str | os.PathLike[str] | None = None) -> Path:
-    """The folder of one database inside the data directory.
-
-    ``data_dir_`` may also point straight at the database folder itself.
-
-    Raises
-    ------
-    DataNotFoundError
-        With the folders tried and how to get the data.
-    """
+    """The folder of one database inside the data directory (or the directory itself, when
+    it is that folder); an error lists the folders tried and how to get the data."""
     if database not in DATABASE_FOLDERS:
         raise ValueError(f"unknown database {database!r}; known: {sorted(DATABASE_FOLDERS)}")
     root = data_dir(data_dir_)
@@ -84,12 +67,17 @@ def database_dir(database: str, data_dir_: str | os.PathLike[str] | None = None)
     )
 
 
-def available_databases(data_dir_: str | os.PathLike[str] | None = None) -> dict[str, Path]:
-    """The databases present in the data directory, as ``{key: folder}`` (possibly empty).
+def database_file(folder: str | os.PathLike[str], name: str, what: str) -> Path:
+    """``folder / name``, which must exist: it is how a folder is recognised as ``what``."""
+    path = Path(folder) / name
+    if not path.exists():
+        raise DataNotFoundError(f"{path} is missing: not {what} folder. {HOW_TO_GET_DATA}")
+    return path
 
-    Never raises for a missing directory: it is what notebooks use to choose between real and
-    synthetic data.
-    """
+
+def available_databases(data_dir_: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+    """The databases present in the data directory, as ``{key: folder}``; never raises for
+    a missing directory: notebooks use it to choose between real and synthetic data."""
     found = {}
     for key in DATABASE_FOLDERS:
         try:

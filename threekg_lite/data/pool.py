@@ -11,23 +11,10 @@ from threekg_lite.data.preprocess import scale_input
 
 
 class RecordPool:
-    """A record set held as one tensor on a device, cropped by index.
-
-    Parameters
-    ----------
-    signals
-        ``(N, 12, T)`` array or tensor (mV).
-    ids
-        ``(N,)`` int64 group ids (record or patient) for the contrastive positives.
-    device
-        Where to keep it.
-    dtype
-        Storage dtype; default float16 on a GPU (half the memory, 11-bit precision, ample
-        for mV signals), float32 on a CPU. Crops are returned in float32.
-    input_norm
-        How each record is scaled as it is stored (:func:`~.preprocess.scale_input`; the
-        model's ``input_norm``).
-    """
+    """A record set ``(N, 12, T)`` mV held as one tensor on ``device``, with ``ids`` ``(N,)``
+    int64 group ids marking the contrastive positives. ``dtype``: default float16 on a GPU
+    (11-bit precision, ample for mV), float32 on a CPU; ``input_norm``: how records are scaled
+    as they are stored (:func:`~.preprocess.scale_input`)."""
 
     def __init__(
         self,
@@ -69,18 +56,13 @@ class RecordPool:
         return self.data.shape[-1]
 
     def crops(self, index: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
-        """``(B, 12, length)`` float32: record ``index[b]`` from sample ``start[b]`` on.
-
-        One gather from a strided view of all windows (no copy of the pool, no Python loop).
-        """
+        """``(B, 12, length)`` float32: record ``index[b]`` from sample ``start[b]`` on, one
+        gather from a strided view of all windows (no copy of the pool, no Python loop)."""
         windows = self.data.unfold(2, length, 1)  # (N, 12, T - length + 1, length), a view
         return windows[index, :, start].float()
 
 
 def group_ids(records: Any, positives: str) -> np.ndarray:
     """``(N,)`` int64 ids whose equal values mark positives (record or patient)."""
-    if positives == "patient":
-        keys = records.patient_ids
-    else:
-        keys = records.record_ids
+    keys = records.patient_ids if positives == "patient" else records.record_ids
     return np.unique(np.asarray(keys), return_inverse=True)[1].astype(np.int64)

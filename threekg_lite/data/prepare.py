@@ -1,23 +1,20 @@
-"""Prepare once, train many times: a database converted into one array file plus a table.
-
-Parsing WFDB headers costs milliseconds per record; reading rows of one ``.npy`` array costs
-microseconds (``../shared/reference/performance.md``). :func:`save_prepared` writes an
-:class:`~threekg_lite.data.records.ECGRecords` as a folder::
+"""Prepare once, train many times: a database converted into one array file plus a table, since
+parsing WFDB headers costs milliseconds a record and reading rows of a ``.npy`` microseconds::
 
     <name>/
       signals.npy    (N, 12, T) float32 mV (or int16 microvolts with dtype="int16")
-      records.csv    record_id, patient_id and the loader's meta columns, one row per record
+      records.csv    record_id, patient_id and the loader's meta columns
       labels.npz     one (N, C) bool matrix per label task
       aux_<k>.npy    extra signals (PTB's Frank leads), if any
       info.json      sampling rate, lead names, class names, source, format version
 
-and :func:`load_prepared` reads it back, memory-mapped by default. The folder is written under
-a temporary name and renamed only when complete, so an interrupted run never leaves a
-half-written cache behind, and an existing cache is replaced only with ``overwrite=True``.
+The folder is written under a temporary name and renamed only when complete, so an interrupted
+run never leaves a half-written cache; an existing one is replaced only with ``overwrite``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -28,8 +25,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from threekg_lite.data.paths import default_cache_dir
+from threekg_lite.data.paths import DATABASE_FOLDERS, default_cache_dir
 from threekg_lite.data.records import ECGRecords, LabelSet
+from threekg_lite.runtime.checks import check_choice
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
 FORMAT_VERSION = 1
@@ -37,7 +35,7 @@ INT16_UNITS_PER_MV = 1000.0  # int16 storage: 1 unit = 1 microvolt, range +-32.7
 
 
 def default_prepared_dir() -> Path:
-    """``~/.cache/threekg-lite/prepared`` (or under ``$XDG_CACHE_HOME``)."""
+    """``prepared/`` in the default cache (``~/.cache/threekg-lite``)."""
     return default_cache_dir() / "prepared"
 
 
@@ -48,35 +46,18 @@ def save_prepared(
     dtype: Literal["float32", "int16"] = "float32",
     overwrite: bool = False,
 ) -> Path:
-    """Write ``records`` as a prepared folder at ``path`` (atomically).
-
-    Parameters
-    ----------
-    records
-        What to store; ``signals`` ``(N, 12, T)``.
-    dtype
-        ``"float32"`` (mV, exact) or ``"int16"`` (microvolts: half the size, 1 µV resolution;
-        values beyond +-32.767 mV are an error).
-    overwrite
-        Replace an existing prepared folder at ``path``. A folder that is not a prepared one
-        (no ``info.json`` of this format) is never replaced: that is an error.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
+    """Write ``records`` as a prepared folder at ``path``, atomically: ``dtype`` ``"float32"``
+    (mV) or ``"int16"`` (microvolts, half the size, up to +-32.767 mV). ``overwrite`` replaces
+    a prepared folder, never any other."""
     path = Path(path).expanduser()
     check_replaceable(path, overwrite)
-    if dtype == "float32":
+    if check_choice("dtype", dtype, ("float32", "int16")) == "float32":
         signals = np.ascontiguousarray(records.signals, dtype=np.float32)
-    elif dtype == "int16":
+    else:
         scaled = np.round(records.signals * INT16_UNITS_PER_MV)
         if np.nanmax(np.abs(scaled), initial=0) > 32767:
             raise ValueError("signals exceed +-32.767 mV: store them as float32")
         signals = np.nan_to_num(scaled, nan=-32768).astype(np.int16)
-    else:
-        raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if tmp.exists():
@@ -155,27 +136,9 @@ def check_replaceable(path: Path, overwrite: bool) -> None:
 
 
 def load_prepared(path: str | os.PathLike[str], *, mmap: bool = True) -> ECGRecords:
-    """Read a folder written by :func:`save_prepared`.
-
-    Parameters
-    ----------
-    path
-        The prepared folder.
-    mmap
-        Memory-map ``signals.npy`` (instant; pages are read when touched) instead of reading
-        it whole. int16 folders are always converted to float32 mV in memory.
-
-    Notes
-    -----
-    ``meta`` comes back from a CSV table: text columns as text (a missing text value as
-    ``""``), numbers as numbers, and structured values such as PTB-XL's ``scp_codes`` dicts as
-    their text form (parse them with :func:`threekg_lite.data.ptbxl.parse_scp_codes`).
-
-    Returns
-    -------
-    ECGRecords
-        ``signals`` ``(N, 12, T)`` float32 mV (read-only when memory-mapped).
-    """
+    """Read a prepared folder: ``signals`` float32 mV, memory-mapped and read-only with
+    ``mmap`` (int16 folders converted in memory); ``meta`` from the CSV table, a missing text
+    as ``""`` and PTB-XL's ``scp_codes`` as text (:func:`~.ptbxl.parse_scp_codes`)."""
     path = Path(path).expanduser()
     info_path = path / "info.json"
     if not info_path.exists():
@@ -241,19 +204,8 @@ def prepare_database(
     overwrite: bool = False,
     **loader_kwargs: Any,
 ) -> Path:
-    """Load a database with its loader and save it prepared.
-
-    Parameters
-    ----------
-    database
-        Which loader: ``ptbxl`` (:func:`~threekg_lite.data.ptbxl.load_ptbxl`), ``cinc``,
-        ``ludb``, ``ptbdb``, or ``synthetic`` (:func:`~threekg_lite.data.synthetic.generate`,
-        given ``n`` and ``seed`` in ``loader_kwargs``).
-    out
-        Folder to write; default ``<prepared dir>/<database>-<fs>hz``.
-    loader_kwargs
-        Passed to the loader (``fs``, ``duration``, ``ecg_ids``, ...).
-    """
+    """Load a database with its loader (:func:`load_database`, given ``loader_kwargs``) and
+    save it prepared at ``out`` (default ``<prepared dir>/<database>-<fs>hz``)."""
     if out is not None:  # fail before minutes of loading, not after
         out = Path(out).expanduser()
         check_replaceable(out, overwrite)
@@ -266,26 +218,15 @@ def prepare_database(
 def load_database(
     database: str, *, data_dir: str | os.PathLike[str] | None = None, **kwargs: Any
 ) -> ECGRecords:
-    """Dispatch to a database's loader by name (``ptbxl``, ``cinc``, ``ludb``, ``ptbdb``,
-    ``synthetic``); ``kwargs`` go to the loader."""
-    if database == "ptbxl":
-        from threekg_lite.data.ptbxl import load_ptbxl
-
-        return load_ptbxl(data_dir, **kwargs)
-    if database == "cinc":
-        from threekg_lite.data.cinc import load_cinc
-
-        return load_cinc(data_dir, **kwargs)
-    if database == "ludb":
-        from threekg_lite.data.ludb import load_ludb
-
-        return load_ludb(data_dir, **kwargs)
-    if database == "ptbdb":
-        from threekg_lite.data.ptbdb import load_ptbdb
-
-        return load_ptbdb(data_dir, **kwargs)
+    """Load ``database`` (``ptbxl``, ``cinc``, ``ludb``, ``ptbdb`` or ``synthetic``) with its
+    loader, given ``kwargs``."""
     if database == "synthetic":
         from threekg_lite.data.synthetic import generate
 
         return generate(**kwargs)
-    raise ValueError(f"unknown database {database!r}; use ptbxl, cinc, ludb, ptbdb or synthetic")
+    if database not in DATABASE_FOLDERS:
+        raise ValueError(
+            f"unknown database {database!r}; use ptbxl, cinc, ludb, ptbdb or synthetic"
+        )
+    module = importlib.import_module(f"threekg_lite.data.{database}")
+    return getattr(module, f"load_{database}")(data_dir, **kwargs)

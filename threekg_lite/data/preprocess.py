@@ -1,8 +1,7 @@
-"""Signal preprocessing on NumPy arrays of ECGs: resampling, fixed-length crops and padding,
-sliding windows, band-pass filtering and baseline removal.
-
-All functions act on the last axis (time) of arrays shaped ``(..., T)``, typically
-``(12, T)`` for one record or ``(N, 12, T)`` for many, and never modify their input.
+"""Signal preprocessing on NumPy arrays of ECGs: resampling, crops and padding, sliding
+windows, band-pass filtering (scipy's polyphase resampler and Butterworth filters), and the
+input scaling of the encoders. Functions act on the last (time) axis of ``(..., T)`` arrays
+and never modify their input.
 """
 
 from __future__ import annotations
@@ -20,21 +19,10 @@ CropMode = Literal["start", "center", "random"]
 
 
 def resample(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
-    """Resample along time with a polyphase anti-aliasing filter (``scipy.signal.resample_poly``).
-
-    Parameters
-    ----------
-    x
-        ``(..., T)`` signals.
-    fs_in, fs_out
-        Sampling rates in Hz. Their ratio is approximated by a fraction with a denominator of
-        at most 1000 (exact for every rate used by PhysioNet's ECG databases: 100, 250, 257,
-        360, 400, 500, 1000 Hz).
-
-    Returns
-    -------
-    ``(..., round(T * fs_out / fs_in))`` float32 (unchanged copy when the rates are equal).
-    """
+    """``(..., round(T * fs_out / fs_in))`` float32, resampled with a polyphase anti-aliasing
+    filter (a copy when the rates are equal). The rate ratio is a fraction with a denominator
+    of at most 1000: exact for every rate of PhysioNet's ECG databases (100, 250, 257, 360,
+    400, 500, 1000 Hz)."""
     if fs_in <= 0 or fs_out <= 0:
         raise ValueError(f"sampling rates must be positive, got {fs_in} -> {fs_out}")
     if fs_in == fs_out:
@@ -53,22 +41,8 @@ def crop_or_pad(
     rng: np.random.Generator | None = None,
     pad_value: float = 0.0,
 ) -> np.ndarray:
-    """Cut or pad a signal to exactly ``length`` samples.
-
-    Longer signals are cropped (from the start, the centre, or a random offset drawn from
-    ``rng``); shorter ones are padded at the end with ``pad_value``.
-
-    Parameters
-    ----------
-    x
-        ``(..., T)``.
-    length
-        Target length in samples, > 0.
-
-    Returns
-    -------
-    ``(..., length)``, same dtype.
-    """
+    """``(..., length)``, same dtype: longer signals cropped from the start, the centre or a
+    random offset drawn from ``rng``; shorter ones padded at the end with ``pad_value``."""
     if length <= 0:
         raise ValueError(f"length must be positive, got {length}")
     if mode not in ("start", "center", "random"):  # checked even when nothing is cropped
@@ -92,19 +66,9 @@ def crop_or_pad(
 
 
 def sliding_windows(x: np.ndarray, length: int, stride: int | None = None) -> np.ndarray:
-    """All windows of ``length`` samples, ``stride`` apart (non-overlapping by default).
-
-    Parameters
-    ----------
-    x
-        ``(..., T)`` with ``T >= length``.
-    length, stride
-        In samples. A remainder shorter than ``length`` at the end is dropped.
-
-    Returns
-    -------
-    ``(W, ..., length)`` copies, ``W = 1 + (T - length) // stride``.
-    """
+    """``(W, ..., length)`` copies of all windows of ``length`` samples, ``stride`` apart
+    (default non-overlapping), ``W = 1 + (T - length) // stride``; a shorter remainder at the
+    end is dropped."""
     stride = length if stride is None else stride
     if length <= 0 or stride <= 0:
         raise ValueError(f"length and stride must be positive, got {length}, {stride}")
@@ -118,23 +82,9 @@ def sliding_windows(x: np.ndarray, length: int, stride: int | None = None) -> np
 def bandpass(
     x: np.ndarray, fs: float, low: float | None = 0.5, high: float | None = 40.0, order: int = 4
 ) -> np.ndarray:
-    """Zero-phase Butterworth band-pass (or high-/low-pass when one edge is ``None``).
-
-    Parameters
-    ----------
-    x
-        ``(..., T)``.
-    fs
-        Sampling rate in Hz.
-    low, high
-        Cut-off frequencies in Hz; ``high`` must be below fs / 2.
-    order
-        Filter order (applied forwards and backwards, so the effective order doubles).
-
-    Returns
-    -------
-    ``(..., T)`` float32.
-    """
+    """``(..., T)`` float32 through a zero-phase Butterworth band-pass (high- or low-pass when
+    one edge is ``None``) of ``order``, applied forwards and backwards (so doubled); cut-offs
+    in Hz, ``high`` below ``fs / 2``."""
     nyq = fs / 2
     if low is None and high is None:
         return np.array(x, dtype=np.float32, copy=True)
@@ -157,11 +107,10 @@ def remove_baseline(x: np.ndarray, fs: float, cutoff: float = 0.5) -> np.ndarray
 
 
 def amplitude_span(x: np.ndarray, fs: float) -> np.ndarray:
-    """How large each record is: ``(N, 12, T)`` mV -> ``(N,)`` mV, the median over the leads
-    of each lead's range between its 0.5th and 99.5th percentiles after a 0.5-40 Hz
-    band-pass (so that baseline wander and single spikes do not count). Real 12-lead ECGs
-    lie between about 0.3 and 4 mV; a header gain wrong by a large factor moves a record far
-    outside."""
+    """How large each record is: ``(N, 12, T)`` mV -> ``(N,)`` mV, the median over the leads of
+    each lead's 0.5-99.5th percentile range after a 0.5-40 Hz band-pass (so that baseline
+    wander and single spikes do not count). Real 12-lead ECGs lie between about 0.3 and 4 mV;
+    a header gain wrong by a large factor moves a record far outside."""
     x = np.asarray(x)
     if x.ndim != 3:
         raise ValueError(f"expected (N, 12, T) signals, got shape {x.shape}")
@@ -174,21 +123,14 @@ def amplitude_span(x: np.ndarray, fs: float) -> np.ndarray:
     return out
 
 
-INPUT_NORMS = ("none", "range")
-"""How records are scaled before the encoder sees them (:func:`scale_input`)."""
+INPUT_NORMS = ("none", "range")  # how records are scaled for an encoder: scale_input
 
 
 def scale_input(x: torch.Tensor, input_norm: str) -> torch.Tensor:
-    """Whole records ``(..., 12, T)`` as an encoder with ``input_norm`` takes them.
-
-    ``"none"``: unchanged (mV). ``"range"``: each record divided by its range over all
-    leads and samples, ``x / (max x - min x)``, as the 3KG base code prepares its records:
-    one factor per record, so the ratios between leads stay. A flat record (range 0) is
-    left as it is. Applied to the record before it is cropped and augmented, by whoever
-    feeds an encoder (:class:`~threekg_lite.data.pool.RecordPool`,
-    :func:`~threekg_lite.evaluate.features.extract_features`, fine-tuning), never inside
-    ``forward``: the augmentation's scaling acts on the scaled record, as in the base code.
-    """
+    """Whole records ``(..., 12, T)`` as an encoder with ``input_norm`` takes them: ``"none"``
+    as they are (mV), ``"range"`` divided by the record's range over all leads (one factor, so
+    lead ratios stay; a flat record unchanged), as the 3KG base code does, before cropping and
+    augmentation and never inside ``forward``."""
     if input_norm == "none":
         return x
     if input_norm != "range":

@@ -1,13 +1,9 @@
-"""``ECGRecords``: the one container every loader and the synthetic generator return.
-
-A collection of equal-length 12-lead ECGs in memory, with what is needed to train and to
-evaluate on them: lead names, sampling rate, record and patient ids (for patient-disjoint
-splits) and one or more multi-hot label sets ("tasks").
-"""
+"""The in-memory form of a database: equal-length 12-lead ECGs (:class:`ECGRecords`) with ids,
+metadata and any number of multi-hot label sets ("tasks", :class:`LabelSet`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,15 +14,7 @@ from threekg_lite.leads import LEAD_NAMES
 
 @dataclass(frozen=True)
 class LabelSet:
-    """A multi-hot label matrix and its class names.
-
-    Attributes
-    ----------
-    names
-        Class names, length C.
-    y
-        ``(N, C)`` bool: ``y[n, c]`` is True when record n carries class c.
-    """
+    """Class names (C) and an ``(N, C)`` bool matrix: ``y[n, c]`` when record n has class c."""
 
     names: tuple[str, ...]
     y: np.ndarray
@@ -36,6 +24,19 @@ class LabelSet:
             raise ValueError(
                 f"label matrix of shape {self.y.shape} does not match {len(self.names)} class names"
             )
+
+    @classmethod
+    def from_rows(cls, names: Sequence[str], rows: Iterable[Iterable[object]]) -> LabelSet:
+        """The label set over ``names`` of records whose classes are ``rows`` (one iterable
+        per record; values that are not in ``names`` are ignored)."""
+        col = {name: j for j, name in enumerate(names)}
+        rows = list(rows)
+        y = np.zeros((len(rows), len(col)), dtype=bool)
+        for n, classes in enumerate(rows):
+            for c in classes:
+                if c in col:
+                    y[n, col[c]] = True
+        return cls(tuple(names), y)
 
     def counts(self) -> pd.Series:
         """Number of records carrying each class."""
@@ -47,33 +48,12 @@ class LabelSet:
 
 @dataclass
 class ECGRecords:
-    """Equal-length 12-lead ECGs with ids and labels.
-
-    Attributes
-    ----------
-    signals
-        ``(N, 12, T)`` float32 in mV, leads in :data:`threekg_lite.leads.LEAD_NAMES` order.
-    fs
-        Sampling rate in Hz.
-    record_ids
-        ``(N,)`` str: the record's name in its database (e.g. ``"00001_lr"``, ``"E07938"``).
-    patient_ids
-        ``(N,)`` str: patient identifier (the record id where the database has none).
-    labels
-        Task name -> :class:`LabelSet` (e.g. ``"superclass"`` for PTB-XL).
-    meta
-        One row per record: anything else the database says (age, sex, fold, file, ...).
-    source
-        Database name (``"ptbxl"``, ``"cinc"``, ``"ludb"``, ``"ptbdb"``, ``"synthetic"``).
-    aux
-        Other signals recorded alongside, name -> ``(N, k, T)`` float32 mV (e.g. ``"frank"``:
-        PTB's measured vx, vy, vz). Kept apart from the 12 leads.
-    problems
-        Record id -> problem (NaN or flat-line leads) for records the loader dropped or kept
-        with such leads, per its ``on_bad_lead`` policy.
-    lead_names
-        Always the standard 12 names; kept so that a record set describes itself.
-    """
+    """Equal-length 12-lead ECGs with ids and labels: ``signals`` ``(N, 12, T)`` float32 mV in
+    :data:`~threekg_lite.leads.LEAD_NAMES` order at ``fs`` Hz; ``record_ids`` and
+    ``patient_ids`` ``(N,)`` str (the record id where a database has no patients);
+    ``labels``: task -> :class:`LabelSet`; ``meta``: one row per record; ``aux``: other signals,
+    name -> ``(N, k, T)`` mV (PTB's Frank leads); ``problems``: record id -> its NaN or
+    flat-line leads, for records the loader dropped or kept."""
 
     signals: np.ndarray
     fs: float
@@ -140,14 +120,9 @@ class ECGRecords:
 
     def __repr__(self) -> str:
         tasks = ", ".join(f"{k}[{len(v.names)}]" for k, v in self.labels.items())
+        problems = f"; {len(self.problems)} record(s) with NaN or flat-line leads, see .problems"
         return (
             f"ECGRecords(source={self.source!r}, n={len(self)}, leads=12, "
             f"fs={self.fs:g} Hz, T={self.n_samples} ({self.duration:g} s), "
-            f"labels: {tasks or 'none'}"
-            + (
-                f"; {len(self.problems)} record(s) with NaN or flat-line leads, see .problems"
-                if self.problems
-                else ""
-            )
-            + ")"
+            f"labels: {tasks or 'none'}" + (problems if self.problems else "") + ")"
         )

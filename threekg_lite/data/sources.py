@@ -1,9 +1,5 @@
 """Pretraining data: one named source, or several databases pooled into one record set.
-
 Contrastive pretraining needs no labels, only many ECGs at one sampling rate and length.
-:func:`load_source` turns a source name (``synthetic``, ``ptbxl``, ``cinc``, ``ludb``,
-``pool`` for all real databases found, or the path of a prepared folder) into one
-:class:`~threekg_lite.data.records.ECGRecords`; :func:`concat_records` joins record sets.
 """
 
 from __future__ import annotations
@@ -21,25 +17,14 @@ from threekg_lite.runtime.errors import DataNotFoundError
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("synthetic", "ptbxl", "cinc", "ludb", "pool")
-"""Source names :func:`load_source` accepts (besides the path of a prepared folder)."""
-
-POOL_DATABASES = ("ptbxl", "cinc", "ludb")
-"""The databases ``"pool"`` joins, where present."""
+SOURCES = ("synthetic", "ptbxl", "cinc", "ludb", "pool")  # or the path of a prepared folder
+POOL_DATABASES = ("ptbxl", "cinc", "ludb")  # what "pool" joins, where present
 
 
 def concat_records(parts: Sequence[ECGRecords], source: str = "pool") -> ECGRecords:
-    """Join record sets of one sampling rate and length into one.
-
-    Record and patient ids are prefixed with each part's source (``"ptbxl:1"``) so that ids
-    stay unique across databases; labels are kept only for tasks every part has with the
-    same classes; ``meta`` keeps the columns all parts share, plus ``source``.
-
-    Parameters
-    ----------
-    parts
-        Record sets with equal ``fs`` and ``n_samples``.
-    """
+    """Join record sets of one sampling rate and length into one. Ids are prefixed with each
+    part's source (``"ptbxl:1"``) so that they stay unique; labels are kept for the tasks all
+    parts have with the same classes, ``meta`` for the columns all share, plus ``source``."""
     if not parts:
         raise ValueError("nothing to join: no record sets given")
     fs, t = parts[0].fs, parts[0].n_samples
@@ -92,38 +77,13 @@ def load_source(
     exclude_folds: Sequence[int] = (10,),
     progress: bool = True,
 ) -> ECGRecords:
-    """Records to pretrain on.
+    """Records to pretrain on, ``(N, 12, round(fs * duration))`` float32 mV: ``"synthetic"``,
+    ``"ptbxl"``, ``"cinc"``, ``"ludb"``, ``"pool"`` (those of :data:`POOL_DATABASES` found,
+    joined), or a folder written by ``threekg prepare`` (its own rate and length).
 
-    Parameters
-    ----------
-    source
-        ``"synthetic"`` (:func:`~threekg_lite.data.synthetic.generate`), ``"ptbxl"``,
-        ``"cinc"``, ``"ludb"``, ``"pool"`` (every database of :data:`POOL_DATABASES` found in
-        the data directory, joined), or the path of a folder written by ``threekg prepare``
-        (its own rate and length; PTB-XL and CinC folders lose the held-out folds as below).
-    data_dir
-        Where the databases are (default ``THREEKG_DATA_DIR``).
-    fs, duration
-        Sampling rate (Hz) and seconds per record for every database (records are resampled,
-        cut or zero-padded at load).
-    n_synthetic, seed
-        Number of synthetic records and their seed (``"synthetic"`` only).
-    bandpass
-        ``(low, high)`` Hz filter applied at load (real databases; see
-        :func:`threekg_lite.data.loading.read_records`).
-    exclude_folds
-        PTB-XL ``strat_fold`` values never to pretrain on: by default fold 10, the test fold
-        of the PTB-XL benchmark, so that an encoder is never evaluated on records it saw.
-        The CinC 2020/2021 data contain all of PTB-XL (records ``HR<ecg_id>``): those of
-        the excluded folds are dropped too, looked up in PTB-XL's ``ptbxl_database.csv``
-        (when PTB-XL is not in the data directory, they cannot be identified and a warning
-        says so). ``()`` keeps everything.
-
-    Returns
-    -------
-    ECGRecords
-        ``signals`` ``(N, 12, round(fs * duration))`` float32 mV.
-    """
+    ``exclude_folds``: PTB-XL folds never to pretrain on, by default 10, the benchmark's test
+    fold. The CinC data contain all of PTB-XL (``HR<ecg_id>``): those copies are dropped too,
+    looked up in ``ptbxl_database.csv`` (without it they cannot be, and a warning says so)."""
     from threekg_lite.data.prepare import is_prepared, load_prepared
 
     if source not in SOURCES:

@@ -1,17 +1,7 @@
-"""Train / validation / test splits and labelled subsets for the label-efficiency evaluation.
-
-* :func:`ptbxl_split`: PTB-XL's recommended split from its ``strat_fold`` column: folds 1-8
-  train, 9 validation, 10 test (Wagner et al. 2020; Strodthoff et al. 2021). The folds are
-  patient-disjoint by construction.
-* :func:`patient_split`: a seeded, patient-disjoint split for databases without official folds.
-* :func:`label_fraction`: the labelled part of a training set (e.g. 1 % of its records), with
-  every class present where the data allows.
-* :func:`deduplicate`: which pretraining records are test records too. The PhysioNet/CinC
-  Challenge 2020/2021 data contains all of PTB-XL, as records ``HR<ecg_id, 5 digits>``, so a
-  model pretrained on CinC has seen PTB-XL's test set unless those records are removed.
-
-A :class:`Split` holds integer positions into one :class:`~threekg_lite.data.records.ECGRecords`;
-``records.subset(split.train)`` gives the training records.
+"""Train / validation / test splits (:class:`Split`: positions into one record set) and the
+labelled subsets of the label-efficiency evaluation. The CinC 2020/2021 data contain all of
+PTB-XL as ``HR<ecg_id>``, so a model pretrained on CinC has seen PTB-XL's test set unless
+:func:`deduplicate` finds those records.
 """
 
 from __future__ import annotations
@@ -26,14 +16,8 @@ import numpy as np
 from threekg_lite.data.records import ECGRecords
 from threekg_lite.runtime.checks import check_labels
 
-__all__ = [
-    "Split",
-    "deduplicate",
-    "label_fraction",
-    "normalise_record_id",
-    "patient_split",
-    "ptbxl_split",
-]
+__all__ = ["Split", "deduplicate", "label_fraction", "normalise_record_id", "patient_split",
+           "ptbxl_split"]  # fmt: skip
 
 PARTS = ("train", "val", "test")
 
@@ -43,7 +27,6 @@ PTBXL_TEST_FOLDS = (10,)
 
 
 def _as_generator(seed: int | np.random.Generator) -> np.random.Generator:
-    """``seed`` itself if it is a Generator, else ``numpy.random.default_rng(seed)``."""
     if isinstance(seed, np.random.Generator):
         return seed
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
@@ -53,22 +36,10 @@ def _as_generator(seed: int | np.random.Generator) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-# =============================================================================================
-# Split
-
-
 @dataclass(frozen=True, eq=False)
 class Split:
-    """Positions of the train, validation and test records in one record set.
-
-    Attributes
-    ----------
-    train, val, test
-        ``(n_part,)`` int64 positions into an :class:`ECGRecords` (sorted by the functions of
-        this module; ``val`` may be empty).
-    description
-        How the split was made, for logs and tables.
-    """
+    """``(n_part,)`` int64 positions of the train, validation (may be empty) and test records
+    in one :class:`ECGRecords`, and how the split was made."""
 
     train: np.ndarray
     val: np.ndarray
@@ -88,7 +59,7 @@ class Split:
             object.__setattr__(self, name, arr.astype(np.int64))
 
     def parts(self) -> dict[str, np.ndarray]:
-        """Part name (``train``, ``val``, ``test``) -> positions."""
+        """Part name -> positions."""
         return {name: getattr(self, name) for name in PARTS}
 
     def sizes(self) -> dict[str, int]:
@@ -96,19 +67,8 @@ class Split:
         return {name: len(idx) for name, idx in self.parts().items()}
 
     def check_disjoint(self, records: ECGRecords) -> None:
-        """Raise ``ValueError`` unless the parts are disjoint in records and in patients.
-
-        Parameters
-        ----------
-        records
-            The record set the positions index.
-
-        Raises
-        ------
-        ValueError
-            If a position is out of range, repeats (within or across parts), or if a patient
-            has records in two parts.
-        """
+        """Raise ``ValueError`` unless the positions fit ``records`` and the parts are disjoint,
+        in records and in patients."""
         n = len(records)
         for name, idx in self.parts().items():
             bad = idx[(idx < 0) | (idx >= n)]
@@ -139,35 +99,10 @@ class Split:
         return f"Split({sizes}; {self.description})"
 
 
-# =============================================================================================
-# PTB-XL's folds
-
-
 def ptbxl_split(records: ECGRecords) -> Split:
-    """PTB-XL's recommended split: ``strat_fold`` 1-8 train, 9 validation, 10 test.
-
-    The folds were drawn by the database's authors so that each patient's records sit in one
-    fold (and folds 9 and 10 hold only records validated by a cardiologist), so the split is
-    patient-disjoint. A partial download holding only some folds gives the parts those folds
-    make; an empty validation part is allowed (``description`` says so).
-
-    Parameters
-    ----------
-    records
-        PTB-XL records, as from :func:`threekg_lite.data.load_ptbxl` (``meta`` with
-        ``strat_fold``; windowed records work too).
-
-    Returns
-    -------
-    Split
-        Sorted positions of each part.
-
-    Raises
-    ------
-    ValueError
-        If ``meta`` has no ``strat_fold`` column, a fold is missing or outside 1-10, or the
-        train or test part is empty.
-    """
+    """PTB-XL's recommended split of records from ``load_ptbxl``: ``strat_fold`` 1-8 train, 9
+    validation (may be absent), 10 test (Wagner et al. 2020). Its authors put each patient's
+    records in one fold, so the split is patient-disjoint."""
     meta = records.meta
     if "strat_fold" not in meta.columns:
         raise ValueError(
@@ -206,10 +141,6 @@ def ptbxl_split(records: ECGRecords) -> Split:
     return Split(**parts, description=description)
 
 
-# =============================================================================================
-# Seeded patient-disjoint split
-
-
 def _check_fractions(fractions: Sequence[float]) -> np.ndarray:
     f = np.asarray(fractions, dtype=float)
     if f.shape != (3,) or not np.isfinite(f).all() or (f < 0).any():
@@ -229,43 +160,14 @@ def patient_split(
     seed: int | np.random.Generator = 0,
     task: str | None = None,
 ) -> Split:
-    """A seeded split in which every patient's records fall in one part.
-
-    The algorithm, on patients (all records of a patient move together):
-
-    1. Shuffle the patients with the generator.
-    2. With ``task``: for each class in order of increasing number of patients, and for each
-       part (train, then test, then validation) that has no patient of that class yet, move
-       one still-unassigned patient of the class there (the first in shuffled order). So a
-       class with one patient lands in train, with two in train and test, with three or more
-       in all three parts, unless its patients were all taken earlier for rarer classes.
-    3. Give every remaining patient, in shuffled order, to the part furthest below its target
-       number of records (``fraction * N``).
-    4. With ``task``: if a class with at least two patients is still missing from train or
-       test, move one of its patients there from a part holding two or more of them, provided
-       the move takes no other such class out of train or test. What this cannot fix is
-       reported by a ``UserWarning``.
-
-    Record fractions match the targets to within a few patients' records (plus the patients
-    placed in step 2, about three per class). The result depends only on the records, the
-    fractions and the seed.
-
-    Parameters
-    ----------
-    records
-        Any record set with ``patient_ids``.
-    fractions
-        Target fractions of records in (train, val, test); they must sum to 1; val may be 0.
-    seed
-        An int, or a ``numpy.random.Generator`` (which is advanced).
-    task
-        Label task whose classes should appear in every part (e.g. ``"superclass"``).
-
-    Returns
-    -------
-    Split
-        Sorted positions of each part.
-    """
+    """A seeded split, about ``fractions`` (train, val, test; val may be 0) of the records in
+    each part, every patient's records in one. On patients, shuffled with ``seed`` (an int or
+    a Generator): (1) with ``task``, for each class from the rarest and each part (train, test,
+    val) still without it, move one of its unassigned patients there, so a class with two or
+    more patients reaches train and test unless rarer classes took them; (2) give the other
+    patients, in shuffled order, to the part furthest below its target; (3) with ``task``, move
+    a patient of a class still missing from train or test from a part holding two or more, if
+    that takes no such class away; a ``UserWarning`` names what stays missing."""
     f = _check_fractions(fractions)
     rng = _as_generator(seed)
     n = len(records)
@@ -324,10 +226,7 @@ def patient_split(
 
 
 def _repair_coverage(has: np.ndarray, part_of: np.ndarray, order: np.ndarray, task: str) -> None:
-    """Step 4 of :func:`patient_split`: put classes with >= 2 patients in train and test.
-
-    ``has`` is ``(P, C)`` bool (patient carries class); ``part_of`` ``(P,)`` is updated in place.
-    """
+    """Step 4 of :func:`patient_split`; ``has`` ``(P, C)``, ``part_of`` ``(P,)`` updated."""
     needed = has.sum(axis=0) >= 2  # (C,) classes that can be in both train and test
 
     def covered(k: int) -> np.ndarray:
@@ -362,10 +261,6 @@ def _repair_coverage(has: np.ndarray, part_of: np.ndarray, order: np.ndarray, ta
         )
 
 
-# =============================================================================================
-# Labelled subsets
-
-
 def label_fraction(
     y_train: np.ndarray,
     fraction: float,
@@ -373,40 +268,12 @@ def label_fraction(
     min_per_class: int = 1,
     strict: bool = False,
 ) -> np.ndarray:
-    """Positions of a labelled subset of a training set: ``fraction`` of its records.
-
-    The subset has ``round(fraction * N)`` records (halves rounded up, at least one), chosen
-    so that every class with a positive in ``y_train`` has at least ``min_per_class``
-    positives in it (all of them where it has fewer):
-
-    1. for each class, in order of increasing frequency, that has too few positives in the
-       subset so far, add randomly chosen positive records of that class;
-    2. fill the rest with records drawn uniformly at random from those not yet chosen.
-
-    If step 1 alone needs more records than asked (e.g. 1 % of a small training set), the
-    subset is the covering set, larger than asked, and a ``UserWarning`` says how many
-    records were needed; with ``strict=True`` this raises ``ValueError`` instead. Subsets of
-    different fractions are not nested.
-
-    Parameters
-    ----------
-    y_train
-        ``(N, C)`` bool (or 0/1) labels of the training records.
-    fraction
-        Share of the training records to label, in (0, 1]; 1 returns every position.
-    seed
-        An int, or a ``numpy.random.Generator`` (which is advanced).
-    min_per_class
-        Positives of each class the subset should hold (>= 0; 0 draws a uniform subset).
-    strict
-        Raise, rather than warn and return a larger subset, when the classes cannot all be
-        covered within ``round(fraction * N)`` records.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n,)`` int64 sorted positions into ``y_train``.
-    """
+    """``(n,)`` int64 sorted positions of ``round(fraction * N)`` records of ``y_train`` ``(N,
+    C)`` (at least one) to label, in which every class has ``min_per_class`` positives (all of
+    them where it has fewer): classes from the rarest get random positives first, random
+    records fill the rest. When covering the classes needs more records than asked, that
+    larger set is returned with a ``UserWarning`` (``strict``: a ``ValueError``). Subsets of
+    different fractions are not nested."""
     y = check_labels(y_train, "y_train")
     n = y.shape[0]
     if n == 0:
@@ -447,34 +314,14 @@ def label_fraction(
     return np.flatnonzero(chosen).astype(np.int64)
 
 
-# =============================================================================================
-# Overlap between pretraining and test data
-
 _CINC_PTBXL = re.compile(r"HR(\d+)")
 _PTBXL_ID = re.compile(r"(\d+)(?:_[lh]r)?")
 
 
 def normalise_record_id(source: str, record_id: str) -> str:
-    """One name per ECG across databases: ``"<database>:<id>"``.
-
-    PTB-XL records appear in the CinC 2020/2021 data as ``HR<ecg_id zero-padded to 5>``;
-    both name forms map to ``"ptbxl:<ecg_id>"``::
-
-        normalise_record_id("cinc", "HR00042") == normalise_record_id("ptbxl", "42") == "ptbxl:42"
-
-    PTB-XL file stems (``"00042_lr"``) and zero-padded ids map the same way. An id already
-    prefixed with its source (``"cinc:HR00042"``, as
-    :func:`~threekg_lite.data.sources.concat_records`
-    writes) is normalised by that prefix, whatever ``source`` says. Anything else becomes
-    ``f"{source}:{record_id}"``.
-
-    Parameters
-    ----------
-    source
-        Database name of the id (``"ptbxl"``, ``"cinc"``, ``"ludb"``, ...); case-insensitive.
-    record_id
-        The record's id in that database.
-    """
+    """One name per ECG across databases, ``"<database>:<id>"``: PTB-XL's records, as
+    ``"42"``, ``"00042_lr"`` or CinC's ``"HR00042"``, are all ``"ptbxl:42"``; an id already
+    prefixed (:func:`~.sources.concat_records`) is normalised by its prefix."""
     record_id = str(record_id).strip()
     if ":" in record_id:
         inner, rest = record_id.split(":", 1)
@@ -503,34 +350,10 @@ def deduplicate(
     pretrain_source: str = "",
     test_source: str = "",
 ) -> np.ndarray:
-    """Which pretraining records are also test records (to be removed before pretraining).
-
-    Ids are compared after :func:`normalise_record_id`, so CinC's ``HR00042`` (or the pooled
-    ``"cinc:HR00042"``) matches PTB-XL's ``42`` (or ``"ptbxl:42"``).
-
-    Parameters
-    ----------
-    pretrain_ids
-        ``(N,)`` record ids of the pretraining set.
-    test_ids
-        ``(M,)`` record ids of the test set.
-    pretrain_source, test_source
-        Database of the ids that carry no ``"source:"`` prefix (e.g. ``records.source``).
-        Needed for unprefixed ids, which are ambiguous otherwise (LUDB and PTB-XL both have
-        a record ``"1"``).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(N,)`` bool: True where the pretraining record is a test record.
-
-    Examples
-    --------
-    Drop PTB-XL's test records (named ``HR...`` in CinC) from a pooled pretraining set::
-
-        test = ptbxl.subset(ptbxl_split(ptbxl).test)
-        pool = pool.subset(~deduplicate(pool.record_ids, test.record_ids, test_source="ptbxl"))
-    """
+    """``(N,)`` bool: which pretraining records are test records too, by
+    :func:`normalise_record_id` (CinC's ``HR00042`` is PTB-XL's ``42``). Ids without a
+    ``"source:"`` prefix need ``pretrain_source`` / ``test_source``: LUDB and PTB-XL both have
+    a record ``"1"``."""
     pre = _normalised(pretrain_ids, pretrain_source, "pretrain")
     test = set(_normalised(test_ids, test_source, "test"))
     return np.fromiter((i in test for i in pre), dtype=bool, count=len(pre))

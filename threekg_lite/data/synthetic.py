@@ -1,63 +1,22 @@
-r"""Synthetic 12-lead ECGs from a physiological dipole model, with ground-truth labels.
+r"""Synthetic 12-lead ECGs with ground-truth labels, from a dipole model, for every chapter and
+test without a database.
 
-The model
----------
-The heart is one electrical dipole ``v(t)`` in Frank axes (X left, Y feet, Z back; see
-:mod:`threekg_lite.vcg`): the vectorcardiogram (VCG). Following McSharry et al. (2003),
-each beat is a sum of Gaussian waves (P, Q, R, S, T); McSharry integrates an ODE on a limit
-cycle whose solution is such a sum, and Sameni et al. (2007) give each of the three VCG axes
-its own sum. Here every wave ``w`` is one *dipole lobe* with a 3-D amplitude vector ``a_w``
-(mV), so the QRS loop comes from overlapping lobes pointing different ways::
+After McSharry et al. (IEEE TBME 2003) and Sameni et al. (EURASIP JASP 2007), the heart is one
+dipole in Frank axes whose beats are sums of Gaussian lobes with 3-D amplitudes
+(:mod:`.synthetic_waves`). Oriented (``R``), scaled (``S``) and projected with Dower's matrix
+(Dower et al., Clin. Cardiol. 1980) onto I, II, V1-V6, with noise added there::
 
-    v(t) = sum_beats sum_w  a_w exp(-(t - t_b - mu_w)^2 / (2 sigma_w^2))        (3,)
+    x_l(t) = D_l S R v(t) + baseline_l(t) + powerline_l(t) + emg_l(t)
 
-``t_b`` are the R times, ``mu_w`` and ``sigma_w`` the wave's offset and width (templates and
-classes in :mod:`.synthetic_waves`). Waves after R (ST, T) run on the rate-corrected clock
-``(t - t_b) / sqrt(RR)`` (Bazett), so QT shortens with heart rate. The waves are localised,
-so each sample sees only its two neighbouring beats: waves before R are timed from the next
-R, waves after R from the previous one, the QRS from the nearest (``np.repeat`` of per-beat
-values over each RR segment; no loop over samples or beats). With RR >= 0.3 s what this cuts
-off a wave is below 1 % of its peak, except the ST wave's leading tail (about 2 %, hidden
-under the R wave).
+III, aVR, aVL, aVF are recomputed from the noisy I and II, so the limb-lead relations hold
+exactly, noise included; all eight leads come from one ``(N, 8, K) @ (N, K, T)`` matmul.
+Muscle noise is the sum of two uniform int8 draws (several times cheaper than a Gaussian);
+powerline interference exists only below the Nyquist frequency, as on a real recorder.
 
-The heart's orientation ``R`` (rotations about X, then Y, then Z) and the body's size ``S``
-(diagonal, log-normal) act on the dipole, and Dower's matrix ``D`` (8 x 3) projects it to the
-independent leads I, II, V1-V6, where per-lead noise is added::
-
-    x_l(t) = D_l S R v(t) + baseline_l(t) + powerline_l(t) + emg_l(t)     l in I, II, V1..V6
-
-Leads III, aVR, aVL and aVF are then *recomputed* from the noisy I and II, so
-III = II - I, aVR = -(I + II)/2, aVL = I - II/2 and aVF = II - I/2 hold exactly (to float32
-rounding) in every record, noise included. All eight noisy leads and the f-waves are rows
-of one basis ``G`` (Gaussian waves, f-wave, sinusoids), mapped to the leads by a single
-``(N, 8, K) @ (N, K, T)`` matmul.
-
-Classes (:data:`CLASSES`): one rhythm per record, NSR (60-100 bpm), SB (40-59), STACH
-(101-150) or AF (iid log-normal RR, coefficient of variation 0.15-0.25, mean 60-140 bpm, no
-P wave, 4-9 Hz frequency-modulated f-waves along an atrial axis seen mostly in V1 and the
-inferior leads); and any of the morphologies RBBB, LBBB (never both), AMI, IMI, LVH.
-Default prevalences (:data:`DEFAULT_RHYTHM_PROBS`, :data:`DEFAULT_MORPHOLOGY_PROBS`): NSR
-40 %, SB, STACH and AF 20 % each; RBBB 15 %, LBBB 12 %, AMI 12 %, IMI 12 %, LVH 15 %, so every
-class has at least 8 %, and combinations such as AF + LBBB or SB + IMI occur.
-
-Nuisance (:class:`Nuisance`, each on by default): heart orientation, body size, heart-rate
-variability, inter-subject wave variability, baseline wander (1-3 sinusoids of 0.05-0.5 Hz,
-lead-specific amplitude and phase), muscle noise (white, with a triangular distribution: the
-sum of two uniform int8 draws, several times cheaper than a Gaussian) and powerline
-interference (50 or 60 Hz, only below the Nyquist frequency, as a real recorder's anti-alias
-filter would remove it otherwise). All noise is added to I, II, V1-V6 only (see above).
-
-Sources: P. E. McSharry, G. D. Clifford, L. Tarassenko, L. A. Smith, "A dynamical model for
-generating synthetic electrocardiogram signals", IEEE TBME 50(3):289-294, 2003. R. Sameni,
-G. D. Clifford, C. Jutten, M. B. Shamsollahi, "Multichannel ECG and noise modeling:
-application to maternal and fetal ECG signals", EURASIP J. Adv. Signal Process. 2007:043407.
-Dower, Machado & Osborne, Clin. Cardiol. 3:87-95, 1980.
-
-Randomness: record ``i`` is a function of ``(seed, i)`` only. Records come in blocks of
-:data:`BLOCK`, one :class:`numpy.random.SeedSequence` child per block; a block draws all of its
-parameters in a fixed order and amount, then its noise. So the output does not depend on
-``chunk_size``, ``generate(n)[:m]`` equals ``generate(m)``, and switching a nuisance off does
-not change anything else about a record.
+Record ``i`` depends only on ``(seed, i)``: blocks of :data:`BLOCK` records, one SeedSequence
+child each, draw all their parameters in a fixed order and amount, so ``chunk_size`` never
+changes the output, ``generate(n)[:m]`` equals ``generate(m)``, and switching a nuisance off
+changes nothing else.
 """
 
 from __future__ import annotations
@@ -73,6 +32,7 @@ from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.data.synthetic_waves import RR_LIMITS, beat_times, evaluate_waves, wave_table
 from threekg_lite.data.synthetic_waves import R as _R_SLOT
 from threekg_lite.leads import INDEPENDENT_INDEX, derived_limb_leads
+from threekg_lite.runtime.checks import check_int
 from threekg_lite.vcg import DOWER_8
 
 RHYTHMS: tuple[str, ...] = ("NSR", "SB", "STACH", "AF")
@@ -84,12 +44,10 @@ DEFAULT_RHYTHM_PROBS: Mapping[str, float] = MappingProxyType(
 DEFAULT_MORPHOLOGY_PROBS: Mapping[str, float] = MappingProxyType(
     {"RBBB": 0.15, "LBBB": 0.12, "AMI": 0.12, "IMI": 0.12, "LVH": 0.15}
 )
-HEART_RATE_BPM: Mapping[str, tuple[float, float]] = MappingProxyType(
+HEART_RATE_BPM: Mapping[str, tuple[float, float]] = MappingProxyType(  # drawn uniformly
     {"NSR": (60.0, 100.0), "SB": (40.0, 59.0), "STACH": (101.0, 150.0), "AF": (60.0, 140.0)}
 )
-"""Range of each rhythm's mean heart rate, drawn uniformly per record."""
-BLOCK = 16
-"""Records per random block (one SeedSequence child each)."""
+BLOCK = 16  # records per random block (one SeedSequence child each)
 
 _N_BASELINE = 3  # sinusoids of baseline wander
 _F_DIRECTION = np.array([-0.3, 0.5, -0.8]) / np.linalg.norm([-0.3, 0.5, -0.8])
@@ -100,33 +58,14 @@ _INT8_PAIR_RMS = np.sqrt(2 * (256**2 - 1) / 12)  # rms of the sum of two uniform
 
 @dataclass(frozen=True)
 class Nuisance:
-    """Variation that does not change the diagnosis. Each part has an on/off flag.
-
-    Ranges ``(lo, hi)`` are drawn uniformly per record.
-
-    Attributes
-    ----------
-    rotation, max_rotation_deg
-        Heart orientation: angles uniform in +-``max_rotation_deg`` about X, Y and Z.
-    scaling, scale_sigma, axis_scale_sigma
-        Body size: the dipole is multiplied by ``exp(scale_sigma * z)`` and, per axis, by
-        ``exp(axis_scale_sigma * z_axis)`` (z standard normal).
-    hrv, rsa_fraction, rr_jitter
-        Sinus heart-rate variability: RR modulated by a 0.15-0.4 Hz respiratory sinusoid of
-        relative amplitude ``rsa_fraction`` plus iid jitter of relative sd ``rr_jitter``.
-        (AF's irregular RR is part of the diagnosis and always on.)
-    jitter, jitter_fraction
-        Inter-subject variability of wave amplitudes, directions, timings and widths (see
-        :func:`.synthetic_waves.wave_table`).
-    baseline, baseline_mv, baseline_hz
-        Baseline wander: 1-3 sinusoids of frequency in ``baseline_hz``, peak about
-        ``baseline_mv`` per lead, lead-specific amplitude and phase.
-    muscle, muscle_mv
-        Muscle (EMG) noise: white, rms ``muscle_mv`` (per-lead factor 0.7-1.3).
-    powerline, powerline_mv, mains_hz
-        Powerline interference: one of ``mains_hz``, amplitude ``powerline_mv`` (per-lead
-        factor 0.5-1.5, lead-specific phase); left out where ``mains_hz >= fs / 2``.
-    """
+    """Variation that does not change the diagnosis, each part with an on/off flag; ranges
+    ``(lo, hi)`` are drawn uniformly per record. ``rotation``: about X, Y, Z within
+    +-``max_rotation_deg``; ``scaling``: body size, ``exp(scale_sigma z)`` and per axis
+    ``exp(axis_scale_sigma z)``; ``hrv``: a 0.15-0.4 Hz respiratory sinusoid of relative
+    amplitude ``rsa_fraction`` on the sinus RR, plus jitter (AF's RR is the diagnosis, always
+    irregular); ``jitter``: of the waves (:func:`.synthetic_waves.wave_table`); ``baseline``:
+    1-3 sinusoids per record; ``muscle``: white, rms ``muscle_mv``; ``powerline``: one of
+    ``mains_hz``, only below ``fs / 2``."""
 
     rotation: bool = True
     max_rotation_deg: float = 20.0
@@ -163,7 +102,7 @@ class Nuisance:
 
     @classmethod
     def off(cls) -> Nuisance:
-        """No nuisance at all: textbook templates, regular sinus RR, clean signals."""
+        """No nuisance: textbook templates, regular sinus RR, clean signals."""
         return cls(**{f.name: False for f in fields(cls) if f.type in ("bool", bool)})
 
 
@@ -178,55 +117,18 @@ def generate(
     nuisance: Nuisance | None = None,
     chunk_size: int = 256,
 ) -> ECGRecords:
-    """Generate ``n`` labelled synthetic 12-lead ECGs.
+    """Generate ``n`` labelled synthetic 12-lead ECGs, ``signals`` ``(n, 12, round(fs *
+    duration))`` float32 mV, label tasks ``"diagnosis"`` (:data:`CLASSES`), ``"rhythm"`` and
+    ``"morphology"``, ``meta`` with each record's truth (:data:`META_COLUMNS`).
 
-    Parameters
-    ----------
-    n
-        Number of records (>= 0).
-    fs, duration
-        Sampling rate (Hz) and length (s); each record has ``T = round(fs * duration)``
-        samples.
-    seed
-        An int, or a :class:`numpy.random.Generator` (four integers are drawn from it to seed
-        the records' :class:`~numpy.random.SeedSequence`).
-    rhythm_probs
-        Probability of each rhythm (keys from :data:`RHYTHMS`; missing keys are 0; must sum
-        to 1). Default :data:`DEFAULT_RHYTHM_PROBS`.
-    morphology_probs
-        Marginal probability of each morphology (keys from :data:`MORPHOLOGIES`; missing
-        keys are 0). RBBB and LBBB are drawn as one three-way choice, so
-        ``RBBB + LBBB <= 1``; the others independently. Default
-        :data:`DEFAULT_MORPHOLOGY_PROBS`.
-    nuisance
-        Which nuisance to add; default ``Nuisance()`` (all of it). ``Nuisance.off()`` for
-        clean signals.
-    chunk_size
-        Records rendered per vectorised batch (rounded up to a multiple of :data:`BLOCK`);
-        trades memory for speed, never changes the output.
+    ``seed``: an int or a Generator. ``rhythm_probs`` sum to 1 (missing keys 0);
+    ``morphology_probs`` are marginal, RBBB and LBBB one three-way choice (``RBBB + LBBB <=
+    1``). ``nuisance``: default all of it, ``Nuisance.off()`` for clean signals.
+    ``chunk_size``: records per vectorised batch: memory against speed, never the output.
 
-    Returns
-    -------
-    ECGRecords
-        ``signals`` ``(n, 12, T)`` float32 in mV, standard lead order; ids ``syn00000``...;
-        label tasks ``"diagnosis"`` (:data:`CLASSES`), ``"rhythm"``, ``"morphology"``;
-        ``meta`` with the per-record truth (see :func:`_meta`).
-
-    Raises
-    ------
-    ValueError
-        If ``n < 0``, ``fs <= 0``, ``duration <= 0``, ``chunk_size < 1``, or the
-        probabilities name unknown classes, leave [0, 1], do not sum to 1 (rhythms) or give
-        RBBB + LBBB > 1.
-
-    Examples
-    --------
     >>> rec = generate(8, fs=100.0, duration=2.0, seed=1)
     >>> rec.signals.shape, rec.labels["diagnosis"].names[:4]
     ((8, 12, 200), ('NSR', 'SB', 'STACH', 'AF'))
-    >>> clean = generate(8, fs=100.0, duration=2.0, seed=1, nuisance=Nuisance.off())
-    >>> bool((rec.y("diagnosis") == clean.y("diagnosis")).all())  # same records, no nuisance
-    True
     """
     n, fs, duration, chunk_size = _check_sizes(n, fs, duration, chunk_size)
     p_rhythm = _probabilities(rhythm_probs, DEFAULT_RHYTHM_PROBS, RHYTHMS, "rhythm_probs")
@@ -261,12 +163,12 @@ def generate(
             block = _draw_block(gen, BLOCK, p_rhythm, p_morph, nuisance, n_beats, fs)
             drawn.append({k: v[:m] for k, v in block.items()})
             gens.append((gen, m))
-        p = {k: np.concatenate([d[k] for d in drawn]) for k in drawn[0]}
+        p = _concat(drawn)
         start = c0 * BLOCK
         _render(p, gens, fs, nuisance, work, signals[start : start + len(p["rhythm"])])
         parts.append(p)
 
-    p = {k: np.concatenate([d[k] for d in parts]) for k in parts[0]} if parts else None
+    p = _concat(parts) if parts else None
     ids = np.array([f"syn{i:05d}" for i in range(n)], dtype=object)
     rhythm = np.eye(4, dtype=bool)[p["rhythm"]] if p else np.zeros((0, 4), bool)
     morph = p["morphology"] if p else np.zeros((0, 5), bool)
@@ -285,22 +187,19 @@ def generate(
     )
 
 
-def _check_sizes(
-    n: int, fs: float, duration: float, chunk_size: int
-) -> tuple[int, float, float, int]:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be an integer >= 0, got {n!r}")
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([d[k] for d in parts]) for k in parts[0]}
+
+
+def _check_sizes(n: int, fs: float, duration: float, chunk_size: int) -> tuple:
+    n = check_int("n", n, 0)
     if not np.isfinite(fs) or fs <= 0:
         raise ValueError(f"fs must be > 0 Hz, got {fs!r}")
     if not np.isfinite(duration) or duration <= 0:
         raise ValueError(f"duration must be > 0 s, got {duration!r}")
     if round(fs * duration) < 1:
         raise ValueError(f"fs * duration = {fs * duration:g} gives no samples")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
-        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-    return int(n), float(fs), float(duration), int(chunk_size)
+    return n, float(fs), float(duration), check_int("chunk_size", chunk_size)
 
 
 def _probabilities(
@@ -411,15 +310,9 @@ def _rotation(angles: np.ndarray) -> np.ndarray:
 def _workspace(batch: int, n_samples: int, nz: Nuisance) -> dict[str, np.ndarray]:
     """Buffers reused by every chunk (fresh large arrays per chunk cost page faults)."""
     n_rows = 8 + 2 * _N_BASELINE * nz.baseline + 2 * nz.powerline
-    shapes = {
-        "since": (batch, n_samples),
-        "until": (batch, n_samples),
-        "corrected": (batch, n_samples),
-        "tmp": (batch, n_samples),
-        "basis": (batch, n_rows, n_samples),
-        "leads": (batch, 8, n_samples),
-        "noise": (batch, 8, n_samples) if nz.muscle else (0,),
-    }
+    shapes = {k: (batch, n_samples) for k in ("since", "until", "corrected", "tmp")}
+    shapes |= {"basis": (batch, n_rows, n_samples), "leads": (batch, 8, n_samples),
+               "noise": (batch, 8, n_samples) if nz.muscle else (0,)}  # fmt: skip
     return {k: np.empty(shape, dtype=np.float32) for k, shape in shapes.items()}
 
 
@@ -431,11 +324,8 @@ def _render(
     work: dict[str, np.ndarray],
     out: np.ndarray,
 ) -> None:
-    """Write the ``(N, 12, T)`` signals of the records ``p`` into ``out``.
-
-    ``gens`` are the records' block generators with their record counts, in order; only the
-    muscle noise is drawn here. ``work`` holds the buffers (see :func:`_workspace`).
-    """
+    """Write the ``(N, 12, T)`` signals of the records ``p`` into ``out``; only the muscle
+    noise is drawn here, from ``gens``, the blocks' generators with their record counts."""
     n, t_len = out.shape[0], out.shape[2]
     f32 = np.float32
     basis, leads = work["basis"][:n], work["leads"][:n]  # G (N, K, T), (N, 8, T)
@@ -497,22 +387,14 @@ META_COLUMNS: tuple[str, ...] = (
     "rot_x_deg", "rot_y_deg", "rot_z_deg", "amplitude_scale", "scale_x", "scale_y", "scale_z",
     "lvh_factor", "af_f_hz", "baseline_mv", "muscle_mv", "powerline_mv", "powerline_hz",
 )  # fmt: skip
-"""Columns of ``generate(...).meta``."""
 
 
 def _meta(p: dict[str, np.ndarray] | None, ids: np.ndarray, duration: float) -> pd.DataFrame:
-    """Per-record ground truth.
-
-    ``heart_rate_bpm`` and ``rr_cv``: 60 / mean and sd / mean of the RR intervals between
-    R peaks inside the record (the drawn mean rate where fewer than two fall inside).
-    ``qrs_ms``: nominal QRS duration (:meth:`.WaveTable.qrs_duration`). ``qrs_axis_deg``:
-    frontal angle ``atan2(Y, X)`` of the R-wave vector after orientation and scaling (0 =
-    lead I's direction, +90 = feet). ``rot_*_deg``: heart rotation about X, Y, Z.
-    ``amplitude_scale``: global body-size factor; ``scale_*``: the extra per-axis factors.
-    ``af_f_hz``: f-wave frequency (NaN unless AF). Noise levels in mV (0 when off):
-    ``baseline_mv`` the record's wander level (per-lead peaks up to about this),
-    ``muscle_mv`` the rms averaged over leads I, II, V1-V6, ``powerline_mv`` the record's
-    amplitude level (per lead 0.5-1.5 times it); ``powerline_hz`` 0 when none was added.
+    """Per-record ground truth. ``heart_rate_bpm`` and ``rr_cv`` from the RR intervals between
+    R peaks inside the record (the drawn mean rate where fewer than two fall inside);
+    ``qrs_axis_deg``: frontal angle ``atan2(Y, X)`` of the oriented R-wave vector (0 = lead
+    I, +90 = feet); ``af_f_hz`` NaN unless AF; noise levels in mV, 0 when off (``muscle_mv``:
+    rms averaged over I, II, V1-V6).
     """
     if p is None:
         return pd.DataFrame(columns=list(META_COLUMNS))
@@ -526,27 +408,16 @@ def _meta(p: dict[str, np.ndarray] | None, ids: np.ndarray, duration: float) -> 
     mean_rr = np.where(count >= 1, mean, p["rr_mean"])
     r_vec = np.einsum("nxy,ny->nx", p["mix"], p["amp"][:, _R_SLOT])
     morph = p["morphology"]
-    return pd.DataFrame(
-        {
-            "record_id": ids,
-            "rhythm": np.array(RHYTHMS, dtype=object)[p["rhythm"]],
-            "morphology": ["+".join(np.array(MORPHOLOGIES)[row]) for row in morph],
-            "heart_rate_bpm": 60.0 / mean_rr,
-            "rr_cv": np.where(count >= 2, sd / mean_rr, np.nan),
-            "qrs_ms": 1000 * p["qrs_s"],
-            "qrs_axis_deg": np.rad2deg(np.arctan2(r_vec[:, 1], r_vec[:, 0])),
-            "rot_x_deg": p["angles"][:, 0],
-            "rot_y_deg": p["angles"][:, 1],
-            "rot_z_deg": p["angles"][:, 2],
-            "amplitude_scale": p["scale"],
-            "scale_x": p["axis_scale"][:, 0],
-            "scale_y": p["axis_scale"][:, 1],
-            "scale_z": p["axis_scale"][:, 2],
-            "lvh_factor": p["lvh_factor"],
-            "af_f_hz": np.where(p["rhythm"] == 3, p["f_hz"], np.nan),
-            "baseline_mv": p["b_level"],
-            "muscle_mv": p["e_rms"].mean(axis=1),
-            "powerline_mv": p["p_level"],
-            "powerline_hz": p["p_hz"],
-        }
-    )
+    return pd.DataFrame({
+        "record_id": ids, "rhythm": np.array(RHYTHMS, dtype=object)[p["rhythm"]],
+        "morphology": ["+".join(np.array(MORPHOLOGIES)[row]) for row in morph],
+        "heart_rate_bpm": 60.0 / mean_rr, "rr_cv": np.where(count >= 2, sd / mean_rr, np.nan),
+        "qrs_ms": 1000 * p["qrs_s"],
+        "qrs_axis_deg": np.rad2deg(np.arctan2(r_vec[:, 1], r_vec[:, 0])),
+        **{f"rot_{k}_deg": p["angles"][:, i] for i, k in enumerate("xyz")},
+        "amplitude_scale": p["scale"],
+        **{f"scale_{k}": p["axis_scale"][:, i] for i, k in enumerate("xyz")},
+        "lvh_factor": p["lvh_factor"], "af_f_hz": np.where(p["rhythm"] == 3, p["f_hz"], np.nan),
+        "baseline_mv": p["b_level"], "muscle_mv": p["e_rms"].mean(axis=1),
+        "powerline_mv": p["p_level"], "powerline_hz": p["p_hz"],
+    })  # fmt: skip

@@ -1,34 +1,12 @@
-"""The beat model of the synthetic ECG: when the R peaks fall, and where each Gaussian wave
-of a beat sits, how wide it is and which way its dipole points, for a normal heart and for
-each morphology class; and the evaluation of those waves on the sample grid.
+"""The beat model of the synthetic ECG (:mod:`.synthetic`): the R times, and the seven Gaussian
+waves of a beat (offset ``mu`` from R and width ``sigma`` in s, amplitude vector in mV along
+Frank X left, Y feet, Z back) for a normal heart and each morphology, evaluated on the samples.
 
-Every beat is a sum of seven localised 3-D Gaussian waves (see :mod:`.synthetic` for the
-model). A wave ``w`` has an *offset* ``mu_w`` from its beat's R time, a *width* ``sigma_w``
-(both in seconds) and an *amplitude vector* ``a_w`` (mV) in Frank axes ``X`` (patient's
-left), ``Y`` (feet), ``Z`` (back), as in :mod:`threekg_lite.vcg`. The seven slots:
-
-====  ======  =========================================================================
-slot  anchor  role
-====  ======  =========================================================================
-P     next    atrial depolarisation, ~0.17 s before R (absent in AF)
-Q     near    septal q: rightward-anterior; infarction adds pathological initial forces
-R     near    main ventricular depolarisation, left-inferior-slightly-posterior
-S     near    terminal forces: rightward-superior-posterior
-R2    near    late QRS lobe: R' of RBBB (rightward-anterior), second notch of LBBB
-ST    prev    ST-segment offset (injury current), a broad wave between J point and T
-T     prev    ventricular repolarisation
-====  ======  =========================================================================
-
-*Anchor* says which beat a wave is timed from: ``next`` (the coming R, for waves before it),
-``prev`` (the last R, for waves after it), ``near`` (the closest R, for the QRS). ``prev``
-waves live on the rate-corrected time ``u = (t - t_R) / sqrt(RR / 1 s)``, so the ST segment
-and T wave move in with rising heart rate as Bazett's QTc = QT / sqrt(RR) assumes; their
-offsets and widths below are the values at RR = 1 s.
-
-Normal values follow textbook vectorcardiography (P ~0.15 mV left-inferior; QRS loop
-~1.3 mV, frontal axis ~+40 deg; T ~0.35 mV left-inferior-anterior; QRS ~95 ms, PR ~160 ms,
-QTc ~410 ms). Projected with Dower's matrix they give: positive R in II, rS in V1, R-wave
-progression V1 -> V5, upright T in I, II and V2-V6.
+A wave's *anchor* is the R it is timed from: the next (P), the nearest (QRS) or the previous
+(ST, T, which run on the clock ``(t - t_R) / sqrt(RR / 1 s)`` so that QT follows Bazett; their
+values are those at RR = 1 s). Normal values follow textbook vectorcardiography (QRS loop
+~1.3 mV, frontal axis ~+40 deg; QRS ~95 ms, PR ~160 ms, QTc ~410 ms); projected with Dower's
+matrix they give R in II, rS in V1, R-wave progression V1 -> V5, upright T in I, II, V2-V6.
 """
 
 from __future__ import annotations
@@ -37,11 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-WAVES: tuple[str, ...] = ("P", "Q", "R", "S", "R2", "ST", "T")
-"""Wave slots, in the order of the wave axis of :class:`WaveTable`."""
+WAVES: tuple[str, ...] = ("P", "Q", "R", "S", "R2", "ST", "T")  # the wave axis of WaveTable
 P, Q, R, S, R2, ST, T = range(7)
 ANCHOR: tuple[str, ...] = ("next", "near", "near", "near", "near", "prev", "prev")
-"""Which R peak each wave is timed from (see the module docstring)."""
 QRS_WAVES: tuple[int, ...] = (Q, R, S, R2)
 
 # Normal heart:    offset (s), width (s), amplitude X, Y, Z (mV)
@@ -79,30 +55,17 @@ _IMI_ST = np.array([-0.05, 0.20, 0.0])  # inferior injury: ST up in II, III, aVF
 _LVH_STRAIN_T = np.array([-0.20, 0.02, -0.15])  # T opposite to the big QRS: inverted in I, V5-V6
 _LVH_STRAIN_ST = np.array([-0.04, 0.0, -0.03])
 
-AF_RR_CV = (0.15, 0.25)
-"""Range of the coefficient of variation of AF's RR intervals."""
-RR_LIMITS = (0.3, 2.0)
-"""Every RR interval is clipped to this range (s): 30-200 bpm."""
-LVH_FACTOR = (1.6, 2.2)
-"""Range of the LVH voltage factor applied to the QRS waves' X and Z components."""
-ST_SCALE = (0.7, 1.4)
-"""Range of the random factor on an infarct's ST vector (0.15-0.3 mV in the facing leads)."""
+AF_RR_CV = (0.15, 0.25)  # coefficient of variation of AF's RR intervals
+RR_LIMITS = (0.3, 2.0)  # s: every RR interval is clipped to 30-200 bpm
+LVH_FACTOR = (1.6, 2.2)  # LVH voltage factor on the QRS waves' X and Z components
+ST_SCALE = (0.7, 1.4)  # factor on an infarct's ST vector: 0.15-0.3 mV in the facing leads
 
 
 @dataclass(frozen=True)
 class WaveTable:
-    """Per-record wave parameters.
-
-    Attributes
-    ----------
-    mu, sigma
-        ``(N, 7)`` offsets and widths in seconds (rate-corrected seconds for ST and T).
-    amp
-        ``(N, 7, 3)`` amplitude vectors in mV (X, Y, Z), before heart orientation and
-        body-size scaling.
-    lvh_factor
-        ``(N,)`` the LVH voltage factor (1 where the record has no LVH).
-    """
+    """Per-record wave parameters: ``mu``, ``sigma`` ``(N, 7)`` s (rate-corrected for ST and
+    T), ``amp`` ``(N, 7, 3)`` mV before orientation and body size, ``lvh_factor`` ``(N,)`` (1
+    without LVH)."""
 
     mu: np.ndarray
     sigma: np.ndarray
@@ -110,12 +73,9 @@ class WaveTable:
     lvh_factor: np.ndarray
 
     def qrs_duration(self) -> np.ndarray:
-        """``(N,)`` nominal QRS duration in seconds.
-
-        From the start of the earliest to the end of the latest QRS wave (slots Q, R, S, R2)
-        whose amplitude is at least 5 % of the largest one, a wave spanning
-        ``mu +- 2.5 sigma`` (where it has fallen to 4 % of its peak).
-        """
+        """``(N,)`` nominal QRS duration (s): from the start of the earliest to the end of the
+        latest QRS wave with at least 5 % of the largest one's amplitude, a wave spanning
+        ``mu +- 2.5 sigma`` (where it has fallen to 4 % of its peak)."""
         idx = list(QRS_WAVES)
         size = np.linalg.norm(self.amp[:, idx], axis=-1)  # (N, 4)
         present = size >= 0.05 * size.max(axis=1, keepdims=True)
@@ -133,30 +93,10 @@ def beat_times(
     rr_jitter: float,
     n_beats: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Draw R times: the first at a random phase before ``t = 0``, then RR by RR.
-
-    Sinus rhythm: ``RR_k = RR_mean (1 + rsa sin(2 pi f_resp k RR_mean + phi) + rr_jitter z_k)``
-    with a respiratory frequency ``f_resp`` of 0.15-0.4 Hz. AF: ``RR_k`` iid log-normal with
-    mean ``RR_mean`` and coefficient of variation in :data:`AF_RR_CV`. Always draws the same
-    amount of randomness.
-
-    Parameters
-    ----------
-    rng
-        Source of randomness.
-    rr_mean, is_af, rsa
-        ``(N,)`` mean RR (s), atrial fibrillation, relative RSA amplitude.
-    rr_jitter
-        Relative sd of the sinus RR jitter.
-    n_beats
-        Beats per record, B.
-
-    Returns
-    -------
-    beats, rr
-        ``(N, B)`` R times (s), ``beats[:, 0] <= 0 < beats[:, 1]``, and the intervals
-        ``rr[:, k] = beats[:, k + 1] - beats[:, k]``, clipped to :data:`RR_LIMITS`.
-    """
+    """``(N, B)`` R times (``beats[:, 0] <= 0 < beats[:, 1]``, a random phase) and the RR to
+    the next, clipped to :data:`RR_LIMITS`: sinus ``RR_mean (1 + rsa sin(2 pi f_resp k RR_mean
+    + phi) + rr_jitter z_k)`` with ``f_resp`` 0.15-0.4 Hz, AF iid log-normal with a coefficient
+    of variation in :data:`AF_RR_CV`. Always the same amount of randomness."""
     n = len(rr_mean)
     z = rng.standard_normal((n, n_beats))
     f_resp, phi, first, u_cv = rng.random((4, n))
@@ -179,29 +119,10 @@ def wave_table(
     morphology: np.ndarray,
     jitter: float,
 ) -> WaveTable:
-    """Draw the wave parameters of N records.
-
-    Always draws the same amount of randomness for N records, whatever their labels and
-    ``jitter``, so that a record's other parameters do not depend on them.
-
-    Parameters
-    ----------
-    rng
-        Source of randomness.
-    is_af
-        ``(N,)`` bool: atrial fibrillation (no P wave).
-    morphology
-        ``(N, 5)`` bool, columns RBBB, LBBB, AMI, IMI, LVH.
-    jitter
-        Inter-subject variability, 0 for textbook templates. Each wave's amplitude is
-        multiplied by a log-normal factor of sigma ``jitter``; its vector gets
-        ``jitter / 2 * |a|`` of noise per axis; its offset and width are scaled by
-        ``1 +- jitter / 2`` (all 1 sd, normal, clipped at 2 sd).
-
-    Returns
-    -------
-    WaveTable
-    """
+    """The wave parameters of N records from ``(N,)`` AF flags and ``(N, 5)`` morphologies,
+    always with the same amount of randomness. ``jitter``: each wave's amplitude times a
+    log-normal of sigma ``jitter`` plus ``jitter / 2 * |a|`` noise per axis, its offset and
+    width times ``1 +- jitter / 2`` (1 sd, clipped at 2 sd); 0 for textbook templates."""
     n = len(is_af)
     rbbb, lbbb, ami, imi, lvh = (morphology[:, k] for k in range(5))
     # Fixed-size draws, in a fixed order.
@@ -258,28 +179,12 @@ def evaluate_waves(
     corrected: np.ndarray,
     tmp: np.ndarray,
 ) -> None:
-    """Evaluate every record's seven Gaussian waves on the sample grid.
-
-    Sample ``i`` belongs to beat ``k`` when ``t_k <= t_i < t_{k+1}``; per-beat values are
-    repeated over each such segment (``np.repeat``), which gives every sample its time since
-    the previous R, until the next R and from the nearest R with no loop over beats. A
-    wave is then ``exp(-(clock - mu)^2 / (2 sigma^2))`` on its anchor's clock, clipped at
-    ``exp(-80)`` so that no denormal floats slow the matmul that follows.
-
-    Parameters
-    ----------
-    mu, sigma
-        ``(N, 7)`` wave offsets and widths (s).
-    beats, rr
-        ``(N, B)`` R times (s; ``beats[:, 0] <= 0``, ``beats[:, -1] > t_{T-1}``) and the
-        intervals to the next R (``rr[:, k] = beats[:, k + 1] - beats[:, k]``).
-    fs
-        Sampling rate (Hz); sample ``i`` is at ``t_i = i / fs``.
-    out
-        ``(N, 7, T)`` float32, written.
-    since, until, corrected, tmp
-        ``(N, T)`` float32 scratch buffers.
-    """
+    """Write every record's seven waves into ``out`` ``(N, 7, T)`` float32 (sample ``i`` at
+    ``i / fs``); ``since``, ``until``, ``corrected``, ``tmp``: ``(N, T)`` scratch. Per-beat
+    values repeated over each RR segment (``np.repeat``) give each sample its time from the
+    previous, next and nearest R without a loop over beats; a sample sees only its two
+    neighbouring beats, which cuts off under 1 % of a wave's peak for RR >= 0.3 s (2 % of the
+    ST wave's leading tail, under R). Waves are clipped at ``exp(-80)``: no denormals."""
     n, t_len = since.shape
     t = (np.arange(t_len) / fs).astype(np.float32)
     first = np.clip(np.ceil(beats * fs), 0, t_len).astype(np.int64)  # (N, B) first sample

@@ -1,30 +1,19 @@
 """Reading WFDB records fast and safely.
 
-``wfdb.rdrecord`` is the reference reader, but it spends most of its time (about 6 ms of a
-6.2 ms read of a 12 x 5000 record) parsing the header with pandas; the samples themselves
-take 0.07 ms with ``np.fromfile`` (``../shared/reference/performance.md``). Every 12-lead
-database used here stores its samples in WFDB *format 16* (little-endian int16, leads
-interleaved), optionally after a byte offset (``16+24``: the CinC ``.mat`` files, whose
-MATLAB v4 header is 24 bytes long). For those, :func:`read_record` parses the header with a
-few string splits and reads the samples with ``np.fromfile``; any other storage format goes
-through ``wfdb.rdrecord``. The tests check both paths against ``wfdb.rdrecord`` on every
-record of the shared data.
+The 12-lead databases store their samples in WFDB *format 16* (int16, leads interleaved; the
+CinC ``.mat`` files after a 24-byte MATLAB v4 header, ``16+24``): those are read with
+``np.fromfile`` after a header parsed with string splits, any other format by
+``wfdb.rdrecord``. That reader is kept as the fallback only, since it parses headers with
+pandas: 3.2 ms a PTB-XL record against 0.4 ms here (the tests compare both on every record of
+the shared data). Whatever a damaged or unusual file would get wrong (missing or truncated
+data, a header that disagrees with it, unknown, missing or too few leads, and on request NaN or
+flat-line leads) is an :class:`~threekg_lite.runtime.errors.ECGFormatError` naming the file.
 
-Before returning anything, the reader checks what a damaged or unusual file would get wrong
-and raises :class:`~threekg_lite.runtime.errors.ECGFormatError` naming the file: a missing or
-truncated signal file, a header whose sample or lead count disagrees with the data, unknown
-or missing lead names, fewer than 12 leads, and (on request) NaN or flat-line leads.
-
-Header syntax (PhysioNet's ``header(5)``)::
-
-    record line:  name[/segments] n_sig [fs[/counter_fs[(base)]] [n_samples [time [date]]]]
-    signal line:  file format[xSPF][:skew][+offset] [gain[(baseline)][/units] [adc_res
-                  [adc_zero [init_value [checksum [block_size [description]]]]]]]
-    comment:      # free text (labels in PTB-XL-derived and CinC headers)
-
-A physical value is ``(digital - baseline) / gain``; baseline defaults to ``adc_zero`` and a
-gain of 0 means the WFDB default of 200 units per mV. In format 16 the digital value -32768
-marks a missing sample (NaN).
+Header syntax (PhysioNet's ``header(5)``): a record line ``name n_sig [fs[/counter]
+[n_samples ...]]`` and per signal ``file format[xSPF][:skew][+offset] [gain[(baseline)][/units]
+[adc_res [adc_zero [init [checksum [block_size [description]]]]]]]``. A physical value is
+``(digital - baseline) / gain``, baseline defaulting to ``adc_zero`` and gain 0 meaning 200
+per mV; -32768 marks a missing sample in format 16.
 """
 
 from __future__ import annotations
@@ -52,7 +41,7 @@ _GAIN = re.compile(r"^(?P<gain>[-+\d.eE]+)(?:\((?P<baseline>[-+\d]+)\))?(?:/(?P<
 
 
 class SignalSpec(NamedTuple):
-    """One signal line of a header."""
+    """One signal line of a header; ``simple``: one sample per frame and no skew."""
 
     file_name: str
     fmt: int
@@ -62,7 +51,6 @@ class SignalSpec(NamedTuple):
     units: str
     name: str
     simple: bool = True
-    """One sample per frame and no skew: what the ``np.fromfile`` path reads."""
 
 
 @dataclass(frozen=True)
@@ -83,29 +71,16 @@ class Header:
 
     @property
     def fast_path(self) -> bool:
-        """True when every signal is plain format 16 (one sample per frame, no skew), which
-        ``np.fromfile`` reads; anything else goes through ``wfdb.rdrecord``."""
+        """Every signal is plain format 16, which ``np.fromfile`` reads."""
         return all(s.fmt == 16 and s.simple for s in self.signals)
 
 
-def _header_path(record: str | os.PathLike[str]) -> Path:
-    name = os.fspath(record)
-    return Path(name if name.endswith(".hea") else name + ".hea")
-
-
 def parse_header(record: str | os.PathLike[str]) -> Header:
-    """Parse the ``.hea`` file of a record (path with or without ``.hea``).
-
-    Tolerates the older CinC 2020 form (Georgia ``E*`` records) whose record line names the
-    ``.mat`` file instead of the record, which ``wfdb.rdrecord`` rejects.
-
-    Raises
-    ------
-    ECGFormatError
-        Missing file, multi-segment record, malformed lines, or a lead count that disagrees
-        with the number of signal lines.
-    """
-    path = _header_path(record)
+    """Parse the ``.hea`` file of a record (path with or without ``.hea``), also in the older
+    CinC 2020 form (Georgia ``E*``) whose record line names the ``.mat`` file instead of the
+    record, which ``wfdb.rdrecord`` rejects. Multi-segment records are an error."""
+    name = os.fspath(record)
+    path = Path(name if name.endswith(".hea") else name + ".hea")
     try:
         with open(path, "rb") as fh:
             text = fh.read().decode("latin-1")
@@ -135,66 +110,48 @@ def parse_header(record: str | os.PathLike[str]) -> Header:
         )
     specs = []
     for i, f in enumerate(sig_lines):
-        spec = None
-        if len(f) > 8:  # the usual complete line: parse each distinct form once
-            rest = _cached_spec(f[1], f[2], f[4], tuple(f[8:]))
-            if rest is not None:
-                spec = SignalSpec(f[0], *rest)
-        specs.append(spec if spec is not None else _parse_signal_line(path, i, f))
-    signals = tuple(specs)
-    return Header(path, record_name, n_sig, fs, n_samples, signals, comments)
+        # the usual complete line: each distinct form parsed once
+        rest = _cached_spec(f[1], f[2], f[4], tuple(f[8:])) if len(f) > 8 else None
+        specs.append(SignalSpec(f[0], *rest) if rest else _parse_signal_line(path, i, f))
+    return Header(path, record_name, n_sig, fs, n_samples, tuple(specs), comments)
 
 
 def _parse_signal_line(path: Path, index: int, fields: list[str]) -> SignalSpec:
+    where = f"signal line {index + 1}"
     if len(fields) < 2:
-        raise ECGFormatError(path, f"signal line {index + 1} has no storage format")
-    fmt_field = fields[1]
-    if fmt_field == "16":  # the common case, without a regular expression
+        raise ECGFormatError(path, f"{where} has no storage format")
+    if fields[1] == "16":  # the common case, without a regular expression
         fmt, offset, simple = 16, 0, True
     else:
-        m = _SIGNAL_FORMAT.match(fmt_field)
+        m = _SIGNAL_FORMAT.match(fields[1])
         if m is None:
-            raise ECGFormatError(path, f"signal line {index + 1}: unreadable format {fmt_field!r}")
+            raise ECGFormatError(path, f"{where}: unreadable format {fields[1]!r}")
         fmt, offset = int(m["fmt"]), int(m["offset"] or 0)
         simple = int(m["spf"] or 1) == 1 and int(m["skew"] or 0) == 0
     gain, baseline, units = DEFAULT_GAIN, None, "mV"
     if len(fields) > 2:
         g = _GAIN.match(fields[2])
-        if g is None:
-            raise ECGFormatError(path, f"signal line {index + 1}: unreadable gain {fields[2]!r}")
         try:
+            if g is None:
+                raise ValueError
             gain = float(g["gain"]) or DEFAULT_GAIN
-            baseline = int(g["baseline"]) if g["baseline"] is not None else None
+            baseline = None if g["baseline"] is None else int(g["baseline"])
         except ValueError:
-            raise ECGFormatError(
-                path, f"signal line {index + 1}: unreadable gain {fields[2]!r}"
-            ) from None
+            raise ECGFormatError(path, f"{where}: unreadable gain {fields[2]!r}") from None
         units = g["units"] or "mV"
     try:
         adc_zero = int(fields[4]) if len(fields) > 4 else 0
     except ValueError:
-        raise ECGFormatError(
-            path, f"signal line {index + 1}: unreadable ADC zero {fields[4]!r}"
-        ) from None
+        raise ECGFormatError(path, f"{where}: unreadable ADC zero {fields[4]!r}") from None
     name = " ".join(fields[8:]) if len(fields) > 8 else f"sig{index}"
-    return SignalSpec(
-        fields[0],
-        fmt,
-        offset,
-        gain,
-        adc_zero if baseline is None else baseline,
-        units,
-        name,
-        simple,
-    )
+    baseline = adc_zero if baseline is None else baseline
+    return SignalSpec(fields[0], fmt, offset, gain, baseline, units, name, simple)
 
 
 @functools.lru_cache(maxsize=4096)
 def _cached_spec(fmt: str, gain: str, adc_zero: str, name: tuple[str, ...]) -> tuple | None:
-    """Signal lines repeat across a database but for the file name: parse each form once.
-
-    Returns the :class:`SignalSpec` fields after ``file_name``, or ``None`` if unreadable.
-    """
+    """The :class:`SignalSpec` fields after ``file_name`` (``None`` if unreadable): signal
+    lines repeat across a database but for the file name, so each form is parsed once."""
     try:
         fields = ["", fmt, gain, "0", adc_zero, "", "", "", *name]
         return tuple(_parse_signal_line(Path("."), 0, fields))[1:]
@@ -202,27 +159,18 @@ def _cached_spec(fmt: str, gain: str, adc_zero: str, name: tuple[str, ...]) -> t
         return None  # the caller parses again, uncached, for an error naming the header
 
 
+_MV_PER_UNIT = {"mv": 1.0, "": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
+
+
 def _units_to_mv(units: str) -> float:
-    u = units.strip().lower()
-    if u in ("mv", ""):
-        return 1.0
-    if u in ("uv", "µv", "μv"):
-        return 1e-3
-    if u == "v":
-        return 1e3
-    raise ValueError(f"unsupported units {units!r}")
+    try:
+        return _MV_PER_UNIT[units.strip().lower()]
+    except KeyError:
+        raise ValueError(f"unsupported units {units!r}") from None
 
 
 def read_signals(header: Header) -> np.ndarray:
-    """All signals of a record in physical units of mV, ``(n_sig, T)`` float32.
-
-    Format-16 records are read with ``np.fromfile``; others with ``wfdb.rdrecord``.
-
-    Raises
-    ------
-    ECGFormatError
-        Signal file missing or truncated, or its size disagrees with the header.
-    """
+    """All signals of a record, ``(n_sig, T)`` float32 mV."""
     if not header.fast_path:
         return _read_with_wfdb(header)
     folder = os.path.dirname(header.path)  # plain strings: pathlib costs add up per record
@@ -326,15 +274,8 @@ BadLeadPolicy = Literal["raise", "report", "ignore"]
 
 @functools.lru_cache(maxsize=256)
 def _layout(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[tuple[str, int], ...]]:
-    """Rows of the 12 leads in standard order, and ``(name, row)`` of the other signals.
-
-    Headers of one database name their signals alike, so this runs once per naming scheme.
-
-    Raises
-    ------
-    ValueError
-        Fewer than 12 ECG leads, unknown or duplicated lead names.
-    """
+    """Rows of the 12 leads in standard order, and ``(name, row)`` of the other signals
+    (cached: the headers of one database name their signals alike)."""
     ecg_idx = [i for i, n in enumerate(names) if n.strip().lower() not in FRANK_LEADS]
     if len(ecg_idx) < 12:
         raise ValueError(
@@ -350,13 +291,7 @@ def _layout(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[tuple[str, i
 
 
 def bad_leads(signals: np.ndarray, names: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """Leads that hold NaN or are flat (constant), as ``{lead: problem}``.
-
-    Parameters
-    ----------
-    signals
-        ``(n_leads, T)``.
-    """
+    """Leads of ``(n_leads, T)`` signals that hold NaN or are flat, as ``{lead: problem}``."""
     problems: dict[str, str] = {}
     if not signals.shape[-1]:
         return problems
@@ -375,22 +310,10 @@ def bad_leads(signals: np.ndarray, names: list[str] | tuple[str, ...]) -> dict[s
 
 @dataclass
 class ECGRecord:
-    """One 12-lead record read from disk, leads in standard order.
-
-    Attributes
-    ----------
-    signals
-        ``(12, T)`` float32 mV.
-    fs
-        Sampling rate (Hz) of the file.
-    header
-        The parsed header (comments hold labels in CinC and LUDB files).
-    extra
-        The measured Frank leads ``vx, vy, vz`` by name, ``(T,)`` each, when the record has
-        them (PTB). Any other signal name besides the 12 standard leads is an error.
-    problems
-        NaN or flat-line leads found (empty when clean).
-    """
+    """One 12-lead record read from disk: ``signals`` ``(12, T)`` float32 mV in standard lead
+    order, ``fs`` (Hz) of the file, its parsed ``header`` (comments hold labels in CinC and LUDB
+    files), ``extra`` the measured Frank leads ``vx, vy, vz`` ``(T,)`` where the record has them
+    (PTB), and ``problems`` the NaN or flat-line leads found."""
 
     signals: np.ndarray
     fs: float
@@ -407,21 +330,9 @@ def read_ecg(
 ) -> ECGRecord:
     """Read one 12-lead record (path without extension, or the ``.hea`` path).
 
-    Parameters
-    ----------
-    record
-        Record path, e.g. ``.../records100/00000/00001_lr``.
-    expected_fs
-        If given, a record at another sampling rate is an error (resample explicitly with
-        :func:`threekg_lite.data.preprocess.resample` instead).
-    on_bad_lead
-        NaN or flat-line leads: ``"raise"`` an :class:`ECGFormatError`, ``"report"`` them in
-        :attr:`ECGRecord.problems`, or ``"ignore"`` them (not even checked).
-
-    Returns
-    -------
-    ECGRecord
-        ``signals`` is ``(12, T)`` float32 mV in standard lead order.
+    ``expected_fs``: a record at another rate is an error (resample explicitly instead).
+    ``on_bad_lead``: NaN or flat-line leads are an error (``"raise"``), listed in
+    ``problems`` (``"report"``) or not even checked (``"ignore"``).
     """
     header = parse_header(record)
     if expected_fs is not None and abs(header.fs - expected_fs) > 1e-6:

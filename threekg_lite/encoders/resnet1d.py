@@ -1,11 +1,5 @@
-"""The encoders: a 1-D ResNet of BasicBlocks (torchvision's ResNet-18 along time) and the
-lead-wise layout of the 3KG base code (one single-lead network shared by every lead).
-
-:class:`ResNet1d` has a stem (7-tap convolution with stride 2, batch norm, ReLU, max-pool with
-stride 2), stages of BasicBlocks with ``width * 2**i`` channels (the first block of stages
-2-4 halves the time axis and has a 1x1 convolution + batch norm shortcut), then the mean over
-time: ``(B, 12, T) -> (B, 512)`` for ResNet-18.
-"""
+"""The encoders: a 1-D ResNet (torchvision's ResNet-18 along time) and the lead-wise layout
+of the 3KG base code (one single-lead network shared by every lead)."""
 
 from __future__ import annotations
 
@@ -17,28 +11,10 @@ from torch import nn
 from threekg_lite.runtime.checks import check_int
 
 
-def _out_length(length: int, layer: nn.Conv1d | nn.MaxPool1d) -> int:
-    """Output length of a convolution or pooling layer: ``floor((L + 2p - k) / s) + 1``."""
-    k, s, p = (
-        v[0] if isinstance(v, tuple) else v
-        for v in (layer.kernel_size, layer.stride, layer.padding)
-    )
-    return (length + 2 * p - k) // s + 1
-
-
 class BasicBlock1d(nn.Module):
-    """Two ``k``-tap convolutions with batch norm, plus a shortcut, then ReLU.
-
-    Parameters
-    ----------
-    in_channels, out_channels
-        Channels in and out.
-    kernel_size
-        Odd kernel length of both convolutions (padding ``k // 2`` keeps the length).
-    stride
-        Stride of the first convolution; with a stride or a change of width the shortcut is
-        a 1x1 convolution with that stride followed by batch norm, else the identity.
-    """
+    """Two ``k``-tap convolutions (``k`` odd, padding ``k // 2``) with batch norm, plus a
+    shortcut, then ReLU. ``stride`` is the first convolution's; with a stride or a change of
+    width the shortcut is a 1x1 convolution with that stride and batch norm."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
         super().__init__()
@@ -66,25 +42,10 @@ class BasicBlock1d(nn.Module):
 class ResNet1d(nn.Module):
     """1-D ResNet of BasicBlocks: torchvision's ResNet-18 layout along time.
 
-    Parameters
-    ----------
-    in_channels
-        Leads of the input (12).
-    width
-        Channels of the first stage; stage ``i`` has ``width * 2**i``.
-    kernel_size
-        Odd kernel length of the block convolutions (3 as in the 3KG base code; 7 and 15
-        are the larger variants). The stem keeps torchvision's 7 taps.
-    layers
-        BasicBlocks per stage; ``(2, 2, 2, 2)`` is ResNet-18.
-
-    Attributes
-    ----------
-    out_dim
-        Feature dimension, ``width * 2**(len(layers) - 1)`` (512 for ResNet-18).
-    min_length
-        Shortest accepted input: the total stride (32 for four stages). A shorter input
-        would still give one output sample, computed mostly from zero padding.
+    A stem (7-tap convolution and max-pool, both stride 2), stages of ``layers[i]`` blocks of
+    ``width * 2**i`` channels (each later stage halves time), the mean over time. Odd
+    ``kernel_size``: 3 in the 3KG base code, 7 and 15 the larger variants. ``min_length``, the
+    total stride, is the shortest input accepted (a shorter one would be mostly padding).
     """
 
     def __init__(
@@ -110,94 +71,49 @@ class ResNet1d(nn.Module):
         for i, n in enumerate(layers):
             check_int(f"layers[{i}]", n)
 
-        self.in_channels = in_channels
-        self.width = width
-        self.kernel_size = kernel_size
-        self.layers = layers
+        self.in_channels, self.width = in_channels, width
+        self.kernel_size, self.layers = kernel_size, layers
 
-        self.stem = nn.Sequential(
-            nn.Conv1d(in_channels, width, 7, stride=2, padding=3, bias=False),
-            nn.BatchNorm1d(width),
-            nn.ReLU(inplace=True),
-            nn.MaxPool1d(3, stride=2, padding=1),
-        )
-        stages = []
-        channels = width
+        stem = nn.Conv1d(in_channels, width, 7, stride=2, padding=3, bias=False)
+        pool = nn.MaxPool1d(3, stride=2, padding=1)
+        self.stem = nn.Sequential(stem, nn.BatchNorm1d(width), nn.ReLU(inplace=True), pool)
+        stages, channels = [], width
         for i, n_blocks in enumerate(layers):
-            out_channels = width * 2**i
-            blocks = [BasicBlock1d(channels, out_channels, kernel_size, 1 if i == 0 else 2)]
-            blocks += [
-                BasicBlock1d(out_channels, out_channels, kernel_size) for _ in range(n_blocks - 1)
-            ]
-            stages.append(nn.Sequential(*blocks))
-            channels = out_channels
+            out = width * 2**i
+            first = BasicBlock1d(channels, out, kernel_size, 1 if i == 0 else 2)
+            rest = (BasicBlock1d(out, out, kernel_size) for _ in range(n_blocks - 1))
+            stages.append(nn.Sequential(first, *rest))
+            channels = out
         self.stages = nn.Sequential(*stages)
         self.out_dim = channels
-        self.min_length = math.prod(
-            layer.stride[0] if isinstance(layer.stride, tuple) else layer.stride
-            for layer in self._length_path()
-        )
+        self.min_length = math.prod(s for _, s, _ in self._length_path())
         init_weights(self)
 
-    def _length_path(self) -> list[nn.Conv1d | nn.MaxPool1d]:
-        """The layers along the main path that set the time length, in order."""
-        path: list[nn.Conv1d | nn.MaxPool1d] = [self.stem[0], self.stem[3]]
-        for stage in self.stages:
-            for block in stage:
-                path += [block.conv1, block.conv2]
-        return path
+    def _length_path(self) -> list[tuple[int, int, int]]:
+        """``(kernel, stride, padding)`` of the layers that set the time length, in order."""
+        layers = [self.stem[0], self.stem[3]]
+        layers += [conv for stage in self.stages for b in stage for conv in (b.conv1, b.conv2)]
+        return [
+            tuple(v[0] if isinstance(v, tuple) else v for v in (m.kernel_size, m.stride, m.padding))
+            for m in layers
+        ]
 
     def feature_length(self, length: int) -> int:
-        """Time length of the last stage's feature map for an input of ``length`` samples."""
-        for layer in self._length_path():
-            length = _out_length(length, layer)
+        """Time length of the last feature map for an input of ``length`` samples."""
+        for k, s, p in self._length_path():
+            length = (length + 2 * p - k) // s + 1
         return length
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Encode ECGs.
-
-        Parameters
-        ----------
-        x
-            ``(B, in_channels, T)``, ``T >= min_length``.
-
-        Returns
-        -------
-        ``(B, out_dim)``: the stage-4 feature map averaged over time.
-        """
-        expected = f"(B, {self.in_channels}, T)"
-        if x.ndim != 3:
-            raise ValueError(f"expected {expected} input, got {x.ndim}-D shape {tuple(x.shape)}")
-        _, channels, length = x.shape
-        if channels != self.in_channels:
-            raise ValueError(
-                f"expected {expected} input, got shape {tuple(x.shape)} ({channels} channels)"
-            )
-        if length < self.min_length:
-            raise ValueError(
-                f"input of {length} samples is too short: the encoder downsamples time by "
-                f"{self.min_length}, so it needs T >= {self.min_length}"
-            )
+        """``(B, in_channels, T >= min_length)`` -> ``(B, out_dim)``."""
+        _check_input(x, self.in_channels, self.min_length)
         return self.stages(self.stem(x)).mean(dim=-1)
 
 
 class LeadwiseEncoder(nn.Module):
-    """One single-lead :class:`ResNet1d` shared by every lead, lead embeddings averaged.
-
-    The layout of the 3KG base code's SimCLR/3KG systems: an ECG ``(B, L, T)`` is encoded as
-    ``B * L`` single-channel signals ``(B * L, 1, T)`` by the same network, and the ``L``
-    embeddings of each ECG are averaged, ``h = (1 / L) Σ_l f(x_l)``. The network never sees
-    two leads together, so it cannot read the spatial relation between leads that 3KG's
-    rotations and scalings change; it costs about ``L`` times the FLOPs of a 12-channel
-    encoder of the same width.
-
-    Parameters
-    ----------
-    leads
-        Leads of the input (12).
-    width, kernel_size, layers
-        Passed to :class:`ResNet1d` (with one input channel).
-    """
+    """One single-lead :class:`ResNet1d` shared by every lead, ``h = (1 / L) Σ_l f(x_l)``: the
+    3KG base code's layout. It never sees two leads together, so it cannot read the spatial
+    relation between leads that 3KG's rotations change, and costs ``L`` times the FLOPs."""
 
     def __init__(
         self,
@@ -214,30 +130,31 @@ class LeadwiseEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, leads, T)`` -> ``(B, out_dim)``: the mean over leads of each lead's features."""
-        if x.ndim != 3 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"expected (B, {self.in_channels}, T) input, got shape {tuple(x.shape)}"
-            )
+        _check_input(x, self.in_channels, self.min_length)
         b, leads, t = x.shape
         per_lead = self.net(x.reshape(b * leads, 1, t))  # (B * L, D)
         return per_lead.view(b, leads, -1).mean(dim=1)
 
 
+def _check_input(x: torch.Tensor, channels: int, min_length: int) -> None:
+    """Raise ``ValueError`` unless ``x`` is ``(B, channels, T >= min_length)``."""
+    expected = f"expected (B, {channels}, T) input, got"
+    if x.ndim != 3:
+        raise ValueError(f"{expected} {x.ndim}-D shape {tuple(x.shape)}")
+    if x.shape[1] != channels:
+        raise ValueError(f"{expected} shape {tuple(x.shape)} ({x.shape[1]} channels)")
+    if x.shape[2] < min_length:
+        raise ValueError(
+            f"input of {x.shape[2]} samples is too short: the encoder downsamples time by "
+            f"{min_length}, so it needs T >= {min_length}"
+        )
+
+
 @torch.no_grad()
 def init_weights(module: nn.Module, generator: torch.Generator | None = None) -> None:
-    """Initialise the convolutions, batch norms and linear layers of ``module`` in place.
-
-    Convolutions get ``kaiming_normal_(mode="fan_out", nonlinearity="relu")`` (as torchvision's
-    ResNet). Without a generator that is all (the rest keeps PyTorch's default, drawn from
-    the global RNG). With one, every parameter is redrawn from it alone: batch norm weight 1,
-    bias 0 and fresh running statistics, linear layers with PyTorch's default law
-    (``kaiming_uniform_(a=sqrt(5))``, bias ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``).
-
-    Raises
-    ------
-    TypeError
-        With a generator, if ``module`` holds parameters of another layer type.
-    """
+    """Initialise ``module``'s layers in place: convolutions as torchvision's ResNet (Kaiming
+    normal, fan out); with a ``generator``, every parameter is redrawn from it alone (batch
+    norms reset, linear layers by PyTorch's default law), so that a seed fixes the model."""
     for m in module.modules():
         if isinstance(m, nn.Conv1d):
             nn.init.kaiming_normal_(

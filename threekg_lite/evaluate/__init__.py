@@ -2,7 +2,7 @@
 AUROC with paired bootstrap intervals, the pretrain-then-evaluate experiments, and the
 probes of what an encoder learned (shortcuts).
 
-:mod:`~threekg_lite.evaluate.protocol` is the evaluation a reader calls; its names are
+The names of :mod:`~threekg_lite.evaluate.protocol`, the evaluation a reader calls, are
 re-exported here (``from threekg_lite.evaluate import EvalConfig, evaluate``).
 """
 
@@ -15,6 +15,7 @@ from threekg_lite.evaluate.protocol import (
     paired_rows,
     plot_label_efficiency,
     read_json,
+    run_evaluation,
     save_results,
     subgroup_table,
     summarise,
@@ -31,6 +32,7 @@ __all__ = [
     "paired_rows",
     "plot_label_efficiency",
     "read_json",
+    "run_evaluation",
     "save_results",
     "subgroup_table",
     "summarise",

@@ -1,24 +1,8 @@
-"""Label-efficient evaluation: an encoder put to work on a labelled task with few labels.
-
-Two ways to use an encoder, as in 3KG's evaluation:
-
-linear probe
-    The encoder is frozen; its features (:func:`threekg_lite.evaluate.features.extract_features`)
-    are fitted by a multi-label logistic regression, one binary classifier per class
-    (:class:`LinearProbe`, :func:`linear_probe`).
-fine-tuning
-    A new linear layer goes on top of the encoder and the whole network is trained with a
-    binary cross-entropy per class on random crops (:func:`fine_tune`); with
-    ``freeze_encoder=True`` only the linear layer is trained, through the network itself
-    (linear evaluation as the 3KG base code does it). :func:`supervised_from_scratch` does
-    the same from a freshly initialised network: the supervised baseline.
-
-:func:`encoder_from` gives the encoder to compare: a pretrained checkpoint or a random
-initialisation. :func:`predict_scores` turns a fine-tuned classifier's logits into
-per-class probabilities on centre crops.
-
-Labels are multi-label: ``(N, K)`` booleans (or 0/1), ``K`` classes, any number of which may
-be true for a record. Scores are ``(M, K)`` probabilities in ``[0, 1]``.
+"""An encoder put to work on a labelled task with few labels, as in 3KG's evaluation: a
+linear probe on its frozen features (:class:`LinearProbe`), or fine-tuning with a new
+linear layer (:func:`fine_tune`; from a fresh network, :func:`supervised_from_scratch`, the
+supervised baseline). :func:`encoder_from` gives a checkpoint or a random initialisation.
+Labels are multi-label ``(N, K)`` bool or 0/1; scores ``(M, K)`` probabilities in [0, 1].
 """
 
 from __future__ import annotations
@@ -50,7 +34,6 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------- checks
 def _check_features(x: Any, name: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
@@ -60,40 +43,20 @@ def _check_features(x: Any, name: str) -> np.ndarray:
     return x
 
 
-# ---------------------------------------------------------------------------- linear probe
 class LinearProbe:
-    """Multi-label logistic regression on frozen features: one binary classifier per class.
+    """Multi-label logistic regression on frozen features: a scikit-learn pipeline of a
+    ``StandardScaler`` and one L2 ``LogisticRegression`` (lbfgs) per class.
 
-    Each class is an L2-regularised :class:`sklearn.linear_model.LogisticRegression`
-    (lbfgs). A class whose training labels are all negative (or all positive) cannot be
-    fitted: it is listed in :attr:`constant_classes` and scored with its training
-    prevalence (0 or 1) for every record.
+    ``standardize``: centre and scale every feature by the training set's mean and standard
+    deviation (kept for the records scored later; a constant feature is only centred).
+    ``seed``: the regressions' ``random_state`` (lbfgs draws nothing). A class whose
+    training labels are all negative (or all positive) cannot be fitted: it is listed in
+    :attr:`constant_classes` and scored with its training prevalence (0 or 1). Classes
+    whose fit stopped at ``max_iter`` are listed in :attr:`not_converged` and named in one
+    ``UserWarning`` (scikit-learn's ``ConvergenceWarning`` is not passed on).
 
-    Parameters
-    ----------
-    C
-        Inverse regularisation strength (smaller: stronger L2 penalty).
-    max_iter, tol
-        lbfgs iterations and stopping tolerance. Classes that do not converge are named in
-        one :class:`UserWarning` (scikit-learn's ``ConvergenceWarning`` is caught).
-    standardize
-        Centre and scale every feature with the mean and standard deviation of the training
-        set (kept and applied unchanged to the records scored later); features constant on
-        the training set are only centred.
-    seed
-        ``random_state`` of the regressions (lbfgs itself draws nothing).
-
-    Attributes
-    ----------
-    constant_classes
-        Indices of the classes not fitted (no positive or no negative in training).
-    not_converged
-        Indices of the classes whose fit stopped at ``max_iter``.
-    mean_, scale_
-        ``(D,)`` training statistics used to standardise (0 and 1 without standardisation).
-    prevalence_
-        ``(K,)`` fraction of positive training records per class.
-    """
+    Attributes: ``pipeline_`` (on the other classes), ``mean_`` and ``scale_`` ``(D,)``
+    (0 and 1 without standardisation), ``prevalence_`` ``(K,)``."""
 
     def __init__(
         self,
@@ -105,72 +68,45 @@ class LinearProbe:
     ) -> None:
         if not C > 0:
             raise ValueError(f"C must be > 0, got {C}")
-        self.C = C
-        self.max_iter = check_int("max_iter", max_iter)
-        self.tol = tol
-        self.standardize = standardize
-        self.seed = seed
+        self.C, self.max_iter, self.tol = C, check_int("max_iter", max_iter), tol
+        self.standardize, self.seed = standardize, seed
         self.constant_classes: list[int] = []
         self.not_converged: list[int] = []
-        self._models: list[Any] | None = None
-
-    def _transform(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean_) / self.scale_
+        self.pipeline_: Any = None
 
     def fit(self, X: Any, y: Any) -> LinearProbe:
-        """Fit one classifier per class.
-
-        Parameters
-        ----------
-        X
-            ``(N, D)`` training features.
-        y
-            ``(N, K)`` training labels (bool or 0/1).
-
-        Returns
-        -------
-        ``self``.
-        """
+        """Fit on ``(N, D)`` features and ``(N, K)`` labels; returns ``self``."""
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
+        from sklearn.multioutput import MultiOutputClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
 
         x = _check_features(X, "training features")
         if x.shape[0] < 2:
             raise ValueError(f"need at least 2 training records, got {x.shape[0]}")
         y = check_labels(y, "labels", x.shape[0])
-        if self.standardize:
-            self.mean_ = x.mean(axis=0)
-            std = x.std(axis=0)
-            self.scale_ = np.where(std > 0, std, 1.0)
-        else:
-            self.mean_, self.scale_ = np.zeros(x.shape[1]), np.ones(x.shape[1])
-        x = self._transform(x)
         self.prevalence_ = y.mean(axis=0)
-        self.constant_classes, self.not_converged = [], []
-        models: list[Any] = []
-        other: list[warnings.WarningMessage] = []
-        for k in range(y.shape[1]):
-            if y[:, k].all() or not y[:, k].any():
-                self.constant_classes.append(k)
-                models.append(None)
-                continue
-            model = LogisticRegression(
-                C=self.C,
-                solver="lbfgs",
-                max_iter=self.max_iter,
-                tol=self.tol,
-                random_state=self.seed,
-            )
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", ConvergenceWarning)
-                model.fit(x, y[:, k])
-            if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-                self.not_converged.append(k)
-            other += [w for w in caught if not issubclass(w.category, ConvergenceWarning)]
-            models.append(model)
-        self._models = models
-        for w in other:  # anything else the fits said is passed on
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        self.constant_classes = [k for k, p in enumerate(self.prevalence_) if p in (0.0, 1.0)]
+        self._fitted = [k for k in range(y.shape[1]) if k not in self.constant_classes]
+        regression = LogisticRegression(
+            C=self.C, solver="lbfgs", max_iter=self.max_iter, tol=self.tol, random_state=self.seed
+        )
+        scaler = StandardScaler(with_mean=self.standardize, with_std=self.standardize)
+        self.pipeline_ = make_pipeline(scaler, MultiOutputClassifier(regression))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if self._fitted:
+                self.pipeline_.fit(x, y[:, self._fitted])
+            else:
+                scaler.fit(x)
+        d = x.shape[1]
+        self.mean_ = np.zeros(d) if scaler.mean_ is None else scaler.mean_
+        self.scale_ = np.ones(d) if scaler.scale_ is None else scaler.scale_
+        fits = self.pipeline_[-1].estimators_ if self._fitted else []
+        self.not_converged = [
+            k for k, m in zip(self._fitted, fits) if m.n_iter_[0] >= self.max_iter
+        ]
         if self.not_converged:
             warnings.warn(
                 f"logistic regression of classes {self.not_converged} did not converge in "
@@ -182,7 +118,7 @@ class LinearProbe:
 
     def predict_scores(self, X: Any) -> np.ndarray:
         """Probability of each class: ``(M, D)`` features -> ``(M, K)`` scores in ``[0, 1]``."""
-        if self._models is None:
+        if self.pipeline_ is None:
             raise ValueError("this LinearProbe is not fitted yet: call fit first")
         x = _check_features(X, "features")
         if x.shape[1] != self.mean_.shape[0]:
@@ -190,13 +126,10 @@ class LinearProbe:
                 f"features have {x.shape[1]} dimensions, the probe was fitted on "
                 f"{self.mean_.shape[0]}"
             )
-        x = self._transform(x)
-        scores = np.empty((x.shape[0], len(self._models)))
-        for k, model in enumerate(self._models):
-            if model is None:
-                scores[:, k] = self.prevalence_[k]
-            else:
-                scores[:, k] = model.predict_proba(x)[:, 1]
+        scores = np.tile(self.prevalence_, (x.shape[0], 1))
+        if self._fitted:
+            probs = self.pipeline_.predict_proba(x)  # one (M, 2) array per fitted class
+            scores[:, self._fitted] = np.stack([p[:, 1] for p in probs], axis=1)
         return scores
 
 
@@ -209,44 +142,17 @@ def linear_probe(
     standardize: bool = True,
     seed: int = 0,
 ) -> np.ndarray:
-    """Fit a :class:`LinearProbe` on training features and score test features.
-
-    Parameters
-    ----------
-    train_features
-        ``(N, D)`` features of the labelled records.
-    y_train
-        ``(N, K)`` their labels (bool or 0/1).
-    test_features
-        ``(M, D)`` features of the records to score.
-    C, max_iter, standardize, seed
-        As for :class:`LinearProbe`.
-
-    Returns
-    -------
-    ``(M, K)`` probabilities; classes that could not be fitted get their training prevalence
-    (use :class:`LinearProbe` to learn which).
-    """
+    """``(M, K)`` scores of ``(M, D)`` test features by a :class:`LinearProbe` fitted on
+    ``(N, D)`` training features and ``(N, K)`` labels."""
     probe = LinearProbe(C=C, max_iter=max_iter, standardize=standardize, seed=seed)
     return probe.fit(train_features, y_train).predict_scores(test_features)
 
 
-# ---------------------------------------------------------------------------- fine-tuning
 class Classifier(nn.Module):
-    """An encoder and a linear layer: ECGs ``(B, 12, L)`` -> logits ``(B, K)``.
-
-    Attributes
-    ----------
-    encoder
-        Maps ``(B, 12, L)`` to features ``(B, D)``.
-    head
-        ``nn.Linear(D, K)``.
-    history
-        Mean training loss of every epoch, filled by :func:`fine_tune`.
-    input_norm
-        The scaling of the records it takes (the pretrained model's; see
-        :func:`~threekg_lite.data.preprocess.scale_input`), applied by whoever feeds it.
-    """
+    """An encoder (``(B, 12, L)`` -> ``(B, D)``) and ``head`` ``nn.Linear(D, K)``: ECGs ->
+    logits ``(B, K)``. ``history``: mean training loss per epoch (:func:`fine_tune`);
+    ``input_norm``: the records' scaling (the pretrained model's,
+    :func:`~threekg_lite.data.preprocess.scale_input`), applied by whoever feeds it."""
 
     def __init__(self, encoder: nn.Module, head: nn.Linear, input_norm: str = "none") -> None:
         super().__init__()
@@ -256,7 +162,6 @@ class Classifier(nn.Module):
         self.history: list[float] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(B, 12, L)`` -> logits ``(B, K)``."""
         return self.head(self.encoder(x))
 
 
@@ -267,12 +172,6 @@ def _encoder_of(model: nn.Module) -> nn.Module:
             f"expected a ContrastiveModel or an encoder with an out_dim, got {type(model).__name__}"
         )
     return encoder
-
-
-def _default_device(device: torch.device | str | None) -> torch.device:
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def fine_tune(
@@ -290,47 +189,19 @@ def fine_tune(
     freeze_encoder: bool = False,
     progress: bool = False,
 ) -> Classifier:
-    """Train a copy of ``model``'s encoder and a new linear layer on labelled ECGs.
+    """The :class:`Classifier` (eval mode, on ``device``: default the GPU if any) of a copy
+    of ``model``'s encoder (a ContrastiveModel's without its projection head, or an encoder
+    with an ``out_dim``; ``model`` is not modified) and a new linear layer, trained on
+    ``(N, 12, T)`` ECGs (mV, ``N >= 2``) and ``(N, K)`` labels.
 
-    Every epoch visits the records in a random order, in batches of ``batch_size``, each
-    record as one random crop of ``crop`` samples (a fresh crop per record per epoch); the
-    loss is the binary cross-entropy of every class (``BCEWithLogitsLoss``). AdamW with a
-    cosine decay of the learning rate from ``lr`` to near 0 over all steps; autocast on a
-    GPU by its capability (:func:`~threekg_lite.runtime.precision.autocast_dtype`). A final batch
-    of one record is dropped (batch norm in training mode needs two).
-
-    With ``freeze_encoder=True`` only the linear layer is trained: the encoder stays in eval
-    mode (its batch-norm statistics untouched) and gets no gradient. The 3KG base code's
-    linear evaluation (Adam, lr 1e-3, on the classifier only) is ``weight_decay=0``.
-
-    Parameters
-    ----------
-    model
-        A :class:`~threekg_lite.models.ContrastiveModel` (its ``encoder`` is used; the
-        projection head is not) or an encoder with an ``out_dim``. It is not modified.
-    signals_train
-        ``(N, 12, T)`` float32 ECGs (mV), ``N >= 2``, ``T >= crop``.
-    y_train
-        ``(N, K)`` labels (bool or 0/1).
-    crop
-        Samples per training crop (use the same for :func:`predict_scores`).
-    epochs, batch_size, lr, weight_decay
-        Training length and optimiser settings.
-    seed
-        Seeds the linear layer's initialisation, the batch order and the crops (a
-        ``torch.Generator``; the global RNG is not used). On a CPU the same seed gives the
-        same classifier.
-    device
-        Default: the GPU when there is one, else the CPU.
-    freeze_encoder
-        Train the linear layer only.
-    progress
-        Show a progress bar over epochs.
-
-    Returns
-    -------
-    The trained :class:`Classifier` in eval mode, on ``device``; ``classifier.history`` holds
-    the mean loss of every epoch.
+    Each epoch visits the records in a random order, each as one random crop of ``crop``
+    samples (use the same for :func:`predict_scores`), with a binary cross-entropy per
+    class; AdamW, the learning rate decayed from ``lr`` to near 0 by a cosine; autocast on a
+    GPU by its capability. A final batch of one record is dropped (batch norm in training
+    mode needs two). ``seed`` seeds the layer, the batch order and the crops (a generator,
+    not the global RNG): on a CPU one seed gives one classifier. ``freeze_encoder=True``
+    trains the layer only, the encoder in eval mode (batch-norm statistics untouched): the
+    3KG base code's linear evaluation (Adam, lr 1e-3) is that with ``weight_decay=0``.
     """
     from tqdm import tqdm
 
@@ -358,7 +229,9 @@ def fine_tune(
     if not lr > 0 or not weight_decay >= 0:  # NaN fails both
         raise ValueError(f"need lr > 0 and weight_decay >= 0, got {lr}, {weight_decay}")
 
-    device = _default_device(device)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
     generator = torch.Generator().manual_seed(seed)
     with torch.device("meta"):
         head = nn.Linear(encoder.out_dim, y.shape[1])
@@ -419,32 +292,11 @@ def predict_scores(
     batch_size: int = 256,
     device: torch.device | str | None = None,
 ) -> np.ndarray:
-    """Per-class probabilities of a classifier on centre crops, without gradients.
-
-    Parameters
-    ----------
-    classifier
-        A :class:`Classifier` (or any module mapping ``(B, 12, L)`` to logits ``(B, K)``).
-        Run in eval mode; its mode is restored afterwards.
-    signals
-        ``(M, 12, T)`` ECGs (mV).
-    crop
-        Samples of the centred window (the training crop); ``None``: the whole record.
-    batch_size
-        Records per forward pass.
-    device
-        Default: where the classifier's parameters are.
-
-    Returns
-    -------
-    ``(M, K)`` float32 sigmoid probabilities.
-
-    Raises
-    ------
-    ValueError
-        ``classifier`` is a :class:`~threekg_lite.models.ContrastiveModel` (features, not
-        logits), or ``signals`` or ``crop`` do not fit.
-    """
+    """``(M, K)`` float32 sigmoid probabilities of a classifier (a :class:`Classifier` or
+    any module ECGs -> logits; not a ContrastiveModel, whose output are features) on
+    centre crops of ``crop`` samples (``None``: whole records) of ``(M, 12, T)`` ECGs,
+    without gradients, in eval mode (restored after). ``device``: default the
+    classifier's."""
     from threekg_lite.evaluate.features import extract_features
 
     if hasattr(classifier, "features"):  # extract_features would take the features instead
@@ -468,20 +320,9 @@ def supervised_from_scratch(
     seed: int = 0,
     **kwargs: Any,
 ) -> Classifier:
-    """:func:`fine_tune` of a freshly initialised network: the supervised baseline.
-
-    Parameters
-    ----------
-    config
-        A model config dict or a preset name of :data:`threekg_lite.models.PRESETS`.
-    signals_train, y_train, crop
-        As for :func:`fine_tune`.
-    seed
-        Seeds the network's initialisation (:func:`~threekg_lite.models.build_model` with a
-        generator) and the training.
-    **kwargs
-        Further arguments of :func:`fine_tune` (``epochs``, ``lr``, ``device``, ...).
-    """
+    """:func:`fine_tune` of a fresh network of ``config`` (a model config or a
+    :data:`~threekg_lite.models.PRESETS` name), initialised from ``seed`` too: the
+    supervised baseline. ``kwargs`` go to :func:`fine_tune`."""
     model = build_model(config, generator=torch.Generator().manual_seed(seed))
     return fine_tune(model, signals_train, y_train, crop=crop, seed=seed, **kwargs)
 
@@ -492,28 +333,13 @@ def encoder_from(
     seed: int = 0,
     config: dict[str, Any] | str = "tiny",
 ) -> ContrastiveModel:
-    """The network to evaluate, in eval mode: a random initialisation or a checkpoint.
+    """The network to evaluate, in eval mode.
 
-    Parameters
-    ----------
-    method_or_path
-        ``"random"``: a network built from ``config`` with weights drawn from a generator
-        seeded with ``seed``. Otherwise the path of a checkpoint file (or of a pretraining
-        run's folder holding ``checkpoint.pt``), read by
-        :func:`threekg_lite.models.load_model`. A string that is neither ``"random"``
-        nor path-like (no existing file, no folder separator, no suffix) is refused.
-    seed
-        Seed of the random initialisation.
-    config
-        Model config dict or preset name of the random network (ignored for a checkpoint,
-        which records its own).
-
-    Raises
-    ------
-    CheckpointError
-        The checkpoint is missing, unreadable, or not a threekg-lite checkpoint.
-    ValueError
-        ``method_or_path`` is an unknown method name.
+    ``"random"``: a network of ``config`` (model config or preset name) with weights drawn
+    from ``seed``. Otherwise the path of a checkpoint file, or of a run folder holding
+    ``checkpoint.pt`` (:func:`threekg_lite.models.load_model`; it records its own config).
+    A string neither ``"random"`` nor path-like (no existing file, folder separator or
+    suffix) is a ``ValueError``; a missing or bad checkpoint a ``CheckpointError``.
     """
     from threekg_lite.models import load_model
     from threekg_lite.training import CHECKPOINT
@@ -536,6 +362,4 @@ def encoder_from(
             f"unknown encoder {method_or_path!r}: use 'random' or the path of a checkpoint "
             f"file (no file of that name exists)"
         )
-    if path.is_dir():
-        path = path / CHECKPOINT
-    return load_model(path)
+    return load_model(path / CHECKPOINT if path.is_dir() else path)

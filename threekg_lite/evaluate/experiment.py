@@ -1,17 +1,15 @@
 """The comparison that decides: every method and configuration, several pretraining seeds,
 choices made on the validation fold, paired differences on the test fold.
 
-:func:`run_comparison` does, in order:
-
-1. pretrain one encoder per (augmentation, configuration, pretraining seed) on the pool
-   (which never holds the test fold), and draw as many random encoders;
-2. score every encoder on the *validation* fold (:func:`choose_on_validation`, which only
-   ever sees the training and validation records) and choose, for each augmentation, the
-   configuration with the best mean validation AUROC over the small fractions;
-3. score every encoder on the *test* fold, and compare the chosen configurations paired:
-   each augmentation minus the random encoder, 3KG minus generic SimCLR;
-4. return everything as one JSON-ready dict (:func:`save_reference`), every configuration
-   with its validation and test scores, not only the winners.
+:func:`run_comparison` (1) pretrains one encoder per (augmentation, configuration,
+pretraining seed) on the pool (which never holds the test fold) and draws as many random
+encoders; (2) scores them on the *validation* fold (:func:`choose_on_validation` only ever
+sees the training and validation records) and chooses each augmentation's configuration by
+its mean validation AUROC over the small fractions; (3) scores them on the *test* fold and
+compares the chosen configurations paired (each minus the random encoder, 3KG minus
+generic SimCLR); (4) returns every configuration's scores, not only the winners'.
+:func:`run_reference` (``threekg compare``) writes it as a reference file
+(``book/results/<name>.json``), which the tables and :func:`plot_comparison` read.
 
 Configurations (:data:`CONFIGURATIONS`) are the choices on which the 3KG base code and this
 package differ: two views of one crop (``"same-crop"``), one view of each of two different
@@ -24,6 +22,7 @@ import math
 import os
 import platform
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -35,12 +34,14 @@ import torch
 from threekg_lite.evaluate.protocol import (
     EvalConfig,
     evaluate,
+    finite_or_null,
     read_json,
     validation_split,
     write_json,
 )
 from threekg_lite.models import PRESETS, build_model
 from threekg_lite.pretrain import PretrainConfig
+from threekg_lite.runtime.checks import check_int
 from threekg_lite.training import Pretrainer
 
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
@@ -52,11 +53,10 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "cross-crop batch-256": {"crops_per_record": 2, "views_per_crop": 1, "batch_size": 256},
 }
 """Named pretraining configurations: :class:`~threekg_lite.pretrain.PretrainConfig` fields
-(and the model config keys of :data:`MODEL_KEYS`) that differ from the run's base config."""
+(and model config keys, :data:`MODEL_KEYS`) that differ from the run's base config."""
 
 MODEL_KEYS = ("layout", "input_norm")
-"""Configuration keys that belong to the model config (:func:`~threekg_lite.models.build_model`):
-the encoder layout and the records' scaling."""
+"""Configuration keys of the model config (:func:`~threekg_lite.models.build_model`)."""
 
 METHODS: dict[str, str] = {
     "SimCLR (generic)": "generic",
@@ -75,26 +75,13 @@ SUPERVISED = "supervised (scratch)"
 
 @dataclass(frozen=True)
 class ComparisonConfig:
-    """What :func:`run_comparison` runs.
-
-    Attributes
-    ----------
-    methods
-        Names of :data:`METHODS` to pretrain.
-    configurations
-        Names of :data:`CONFIGURATIONS` tried for every method.
-    pretrain_seeds
-        Encoders per (method, configuration), and random encoders.
-    pretrain
-        The base pretraining config (steps, batch size, crop, model, ...); each
-        configuration and seed replaces some of its fields.
-    evaluation
-        Fractions, label seeds, probe settings (:class:`~threekg_lite.evaluate.EvalConfig`).
-    select_fractions
-        Fractions whose mean validation AUROC chooses each method's configuration.
-    supervised
-        Also train the network from scratch on all training labels (one per label seed),
-        scored on the test part: the level the label-efficient methods are measured against.
+    """What :func:`run_comparison` runs: ``methods`` (of :data:`METHODS`), each with every
+    one of ``configurations`` (of :data:`CONFIGURATIONS`), ``pretrain_seeds`` encoders each
+    (and as many random encoders); ``pretrain``: the base config, whose fields each
+    configuration and seed replace; ``evaluation``: fractions, label seeds, probe settings;
+    ``select_fractions``: those whose mean validation AUROC chooses each method's
+    configuration; ``supervised``: also train the network from scratch on all training
+    labels (one per label seed), the level the label-efficient methods are measured against.
     """
 
     methods: tuple[str, ...] = tuple(METHODS)
@@ -106,16 +93,13 @@ class ComparisonConfig:
     supervised: bool = False
 
     def __post_init__(self) -> None:
-        for name in self.methods:
-            if name not in METHODS:
-                raise ValueError(f"unknown method {name!r}; known: {list(METHODS)}")
-        for name in self.configurations:
-            if name not in CONFIGURATIONS:
-                raise ValueError(f"unknown configuration {name!r}; known: {list(CONFIGURATIONS)}")
+        for kind, known in (("method", METHODS), ("configuration", CONFIGURATIONS)):
+            for name in getattr(self, kind + "s"):
+                if name not in known:
+                    raise ValueError(f"unknown {kind} {name!r}; known: {list(known)}")
         if not self.methods or not self.configurations:
             raise ValueError("need at least one method and one configuration")
-        if self.pretrain_seeds < 1:
-            raise ValueError(f"pretrain_seeds must be >= 1, got {self.pretrain_seeds}")
+        check_int("pretrain_seeds", self.pretrain_seeds)
         if not set(self.select_fractions) <= set(self.evaluation.fractions):
             raise ValueError(
                 f"select_fractions {self.select_fractions} must be among the evaluated "
@@ -124,8 +108,7 @@ class ComparisonConfig:
 
 
 def pretrain_config(base: PretrainConfig, method: str, configuration: str, seed: int):
-    """The :class:`PretrainConfig` of one run: ``base`` with the method's augmentation, the
-    configuration's fields and the seed."""
+    """``base`` with the method's augmentation, the configuration's fields and the seed."""
     fields = dict(CONFIGURATIONS[configuration])
     model_keys = {k: fields.pop(k) for k in MODEL_KEYS if k in fields}
     model = base.model
@@ -148,28 +131,17 @@ def choose_on_validation(
     device: torch.device | str | None = None,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """Score ``encoders`` on the validation part; the test part is never read.
-
-    The records are cut to the training and validation parts *before* anything is computed,
-    so no signal or label of the test part can take part (tested by corrupting it).
-    Returns the rows of :func:`threekg_lite.evaluate.protocol.evaluate` on the validation part.
-    """
+    """The rows of :func:`~threekg_lite.evaluate.protocol.evaluate` of ``encoders`` on the
+    validation part. The records are cut to the training and validation parts *before*
+    anything is computed, so no signal or label of the test part can take part (tested by
+    corrupting it)."""
     from threekg_lite.data.splits import Split
 
     keep = np.concatenate([split.train, split.val])
-    inner = records.subset(keep)
-    n_train = len(split.train)
-    cut = Split(
-        train=np.arange(n_train),
-        val=np.arange(n_train, len(keep)),
-        test=np.arange(0),
-        description=split.description,
-    )
-    return list(
-        evaluate(
-            encoders, inner, validation_split(cut), task, config, device=device, progress=progress
-        )
-    )
+    n = len(split.train)
+    cut = Split(np.arange(n), np.arange(n, len(keep)), np.arange(0), split.description)
+    inner, part = records.subset(keep), validation_split(cut)
+    return list(evaluate(encoders, inner, part, task, config, device=device, progress=progress))
 
 
 def select(
@@ -204,52 +176,33 @@ def run_comparison(
     device: torch.device | str | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Pretrain, choose on the validation part, compare on the test part.
+    """Pretrain on ``pool`` (which must not hold the test part:
+    :func:`~threekg_lite.data.sources.load_source` leaves PTB-XL's fold 10 out), choose on
+    the validation part of ``split``, compare on its test part.
 
-    Parameters
-    ----------
-    pool
-        Records to pretrain on (without the test part:
-        :func:`~threekg_lite.data.sources.load_source` leaves PTB-XL's fold 10 out).
-    records, split, task
-        The labelled records, their split (with a validation part) and the label task.
-
-    Returns
-    -------
-    dict
-        ``rows`` (``split`` "validation" or "test", ``method``, ``configuration``,
-        ``fraction``, ``pretrain_seed``, ``label_seed``, ``n_labelled``, ``auroc``),
-        ``paired`` (``method, baseline, fraction, runs, diff, ci_low, ci_high``; method and
-        baseline as ``"name | configuration"`` row names), ``selected`` (method ->
-        configuration), ``pretraining`` (loss, contrastive top-1 and seconds of every run).
+    Returns ``rows`` (``split`` "validation" or "test", ``method, configuration, fraction,
+    pretrain_seed, label_seed, n_labelled, auroc``), ``paired`` (``method, baseline,
+    fraction, runs, diff, ci_low, ci_high``, methods named ``"name | configuration"``),
+    ``selected`` (method -> configuration), ``pretraining`` (loss, contrastive top-1 and
+    seconds of every run) and ``config``.
     """
     from tqdm import tqdm
 
     config = config or ComparisonConfig()
     base, seeds = config.pretrain, config.pretrain_seeds
-    encoders: dict[str, list[Any]] = {
-        RANDOM: [
-            build_model(base.model, generator=torch.Generator().manual_seed(1000 + s)).eval()
-            for s in range(seeds)
-        ]
-    }
+    encoders: dict[str, list[Any]] = {RANDOM: []}
+    for s in range(seeds):
+        generator = torch.Generator().manual_seed(1000 + s)
+        encoders[RANDOM].append(build_model(base.model, generator=generator).eval())
     runs = [(m, c, s) for m in config.methods for c in config.configurations for s in range(seeds)]
     pretraining = []
     for method, configuration, seed in tqdm(runs, desc="pretrain", disable=not progress):
         cfg = pretrain_config(base, method, configuration, seed)
         trainer = Pretrainer(pool, cfg, device=device, progress=False)
-        result = trainer.run()
+        r = trainer.run()
         encoders.setdefault(method_name(method, configuration), []).append(trainer.model.eval())
-        pretraining.append(
-            {
-                "method": method,
-                "configuration": configuration,
-                "pretrain_seed": seed,
-                "loss": result.loss,
-                "top1": result.top1,
-                "seconds": result.seconds,
-            }
-        )
+        run = dict(method=method, configuration=configuration, pretrain_seed=seed)
+        pretraining.append(dict(run, loss=r.loss, top1=r.top1, seconds=r.seconds))
 
     options = {m: [method_name(m, c) for c in config.configurations] for m in config.methods}
     val_rows = choose_on_validation(
@@ -265,45 +218,69 @@ def run_comparison(
     test_rows = evaluate(
         encoders, records, split, task, config.evaluation, device, progress, compare=compare
     )
-    rows = [_row("validation", r) for r in val_rows] + [_row("test", r) for r in test_rows]
+    parts = [("validation", val_rows), ("test", test_rows)]
     if config.supervised:
         full = replace(config.evaluation, fractions=(1.0,))
         methods = {SUPERVISED: ("supervised", base.model)}
-        supervised = evaluate(methods, records, split, task, full, device, progress)
-        rows += [_row("test", r) for r in supervised]
+        parts.append(("test", evaluate(methods, records, split, task, full, device, progress)))
+    settings = asdict(config)
+    settings["configurations"] = {name: CONFIGURATIONS[name] for name in config.configurations}
     return {
-        "rows": rows,
-        "paired": _finite(test_rows.paired),
+        "rows": [_row(part, r) for part, rows in parts for r in rows],
+        "paired": finite_or_null(test_rows.paired),
         "selected": {m: name.split(" | ", 1)[1] for m, name in selected.items()},
         "pretraining": pretraining,
-        "config": _config_dict(config),
+        "config": settings,
     }
 
 
 def _row(part: str, r: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of :func:`run_comparison` from one of ``evaluate`` on ``part``."""
     method, _, configuration = r["method"].partition(" | ")
-    return {
-        "split": part,
-        "method": method,
-        "configuration": configuration or None,
-        "fraction": r["fraction"],
-        "pretrain_seed": int(r["pretrain_seed"]),
-        "label_seed": int(r["seed"]),
-        "n_labelled": int(r["n_labelled"]),
-        "auroc": r["auroc"] if math.isfinite(r["auroc"]) else None,
-    }
+    row = dict(split=part, method=method, configuration=configuration or None)
+    row.update(fraction=r["fraction"], pretrain_seed=int(r["pretrain_seed"]))
+    row.update(label_seed=int(r["seed"]), n_labelled=int(r["n_labelled"]))
+    return dict(row, auroc=r["auroc"] if math.isfinite(r["auroc"]) else None)
 
 
-def _finite(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
-        for r in rows
-    ]
+def run_reference(
+    config: ComparisonConfig,
+    out: str | os.PathLike[str],
+    command: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    fs: float = 100.0,
+    threads: int | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> Path:
+    """``threekg compare``: :func:`run_comparison` on PTB-XL's superclasses (and the pool of
+    every database found to pretrain on), records at ``fs`` Hz band-passed 0.5-40 Hz; write
+    the reference file ``out`` with ``command``, the commit the run started from, the
+    hardware (``threads``: torch CPU threads) and the wall time; print the choices and the
+    paired differences. Returns ``out``."""
+    from threekg_lite.data import load_ptbxl
+    from threekg_lite.data.sources import load_source
+    from threekg_lite.data.splits import ptbxl_split
 
-
-def _config_dict(config: ComparisonConfig) -> dict[str, Any]:
-    out = asdict(config)
-    out["configurations"] = {name: CONFIGURATIONS[name] for name in config.configurations}
+    start = time.perf_counter()
+    sha = git_sha()  # the code this run starts from, whatever is committed while it runs
+    if threads:
+        torch.set_num_threads(threads)
+    load = dict(data_dir=data_dir, fs=fs, bandpass=(0.5, 40.0), progress=False)
+    pool = load_source("pool", duration=10.0, **load)
+    records = load_ptbxl(**load)
+    split = ptbxl_split(records)
+    result = run_comparison(pool, records, split, "superclass", config, device, progress)
+    data = dict(labelled="PTB-XL superclasses", records=len(records), fs=records.fs)
+    data.update(folds=split.description, sizes={k: int(v) for k, v in split.sizes().items()})
+    data.update(pool={"records": len(pool), "source": pool.source})
+    payload = reference_payload(result, command, time.perf_counter() - start, data, sha)
+    out = save_reference(out, payload)
+    print(f"chosen on the validation fold: {result['selected']}")
+    for p in result["paired"]:
+        print(f"{p['method']:>38s} - {p['baseline']:<28s} {p['fraction']:>5.0%}: {_cell(p)}")
+    print(f"reference: {out}")
     return out
 
 
@@ -318,14 +295,9 @@ PAIRED_KEYS = ("method", "baseline", "fraction", "diff", "ci_low", "ci_high")
 
 def hardware() -> dict[str, Any]:
     """Where a run ran: processor, cores, torch threads and version, GPU if any."""
-    info: dict[str, Any] = {
-        "machine": platform.machine(),
-        "processor": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "torch": str(torch.__version__),
-        "python": platform.python_version(),
-    }
+    info = dict(machine=platform.machine(), processor=_cpu_name(), cpu_count=os.cpu_count())
+    info.update(torch_threads=torch.get_num_threads(), torch=str(torch.__version__))
+    info.update(python=platform.python_version())
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
     return info
@@ -345,17 +317,13 @@ def git_sha(folder: str | os.PathLike[str] | None = None) -> str | None:
     """The commit of the checkout holding this package (``None`` outside a git checkout);
     ``-dirty`` appended when tracked files differ from it."""
     where = Path(folder) if folder else Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, check=True)
+        return run.stdout.strip()
+
     try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        sha, dirty = git("rev-parse", "HEAD"), git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return None
     return sha + ("-dirty" if dirty else "")
@@ -363,8 +331,7 @@ def git_sha(folder: str | os.PathLike[str] | None = None) -> str | None:
 
 def save_reference(path: str | os.PathLike[str], payload: Mapping[str, Any]) -> Path:
     """Write a reference file atomically after checking its schema (:func:`check_reference`)."""
-    path = Path(path)
-    check_reference(payload, path)
+    check_reference(payload, Path(path))
     return write_json(path, payload)
 
 
@@ -382,11 +349,14 @@ def check_reference(payload: Any, path: str | os.PathLike[str] = "<reference>") 
     def fail(problem: str) -> None:
         raise ValueError(f"{path}: {problem}")
 
+    def need(keys: Sequence[str], entry: Mapping[str, Any], what: str) -> None:
+        absent = [k for k in keys if k not in entry]
+        if absent:
+            fail(f"{what} {absent}")
+
     if not isinstance(payload, Mapping):
         fail("not a JSON object")
-    missing = [k for k in REFERENCE_KEYS if k not in payload]
-    if missing:
-        fail(f"missing keys {missing}")
+    need(REFERENCE_KEYS, payload, "missing keys")
     if not isinstance(payload["wall_s"], (int, float)) or payload["wall_s"] < 0:
         fail(f"wall_s must be a number of seconds, got {payload['wall_s']!r}")
     for key in ("records", "fs", "folds"):
@@ -394,9 +364,7 @@ def check_reference(payload: Any, path: str | os.PathLike[str] = "<reference>") 
             fail(f"data has no {key!r}")
     known_methods = set(METHODS) | {RANDOM, SUPERVISED}
     for i, row in enumerate(payload["rows"]):
-        absent = [k for k in ROW_KEYS if k not in row]
-        if absent:
-            fail(f"row {i} lacks {absent}")
+        need(ROW_KEYS, row, f"row {i} lacks")
         if row["method"] not in known_methods:
             fail(f"row {i}: method {row['method']!r} no longer exists")
         if row["configuration"] is not None and row["configuration"] not in CONFIGURATIONS:
@@ -409,9 +377,7 @@ def check_reference(payload: Any, path: str | os.PathLike[str] = "<reference>") 
     if not payload["rows"]:
         fail("no rows")
     for i, p in enumerate(payload["paired"]):
-        absent = [k for k in PAIRED_KEYS if k not in p]
-        if absent:
-            fail(f"paired entry {i} lacks {absent}")
+        need(PAIRED_KEYS, p, f"paired entry {i} lacks")
         for key in ("method", "baseline"):
             name, _, configuration = str(p[key]).partition(" | ")
             if name not in known_methods or (configuration and configuration not in CONFIGURATIONS):
@@ -428,29 +394,22 @@ def reference_payload(
     sha: str | None = None,
 ) -> dict[str, Any]:
     """The reference file's content: :func:`run_comparison`'s result with how it was made.
+    ``sha``: the commit the run started from (a long run must not record a commit made
+    while it ran); default: now."""
+    made = {"command": command, "git_sha": sha if sha is not None else git_sha()}
+    made.update(hardware=hardware(), wall_s=round(float(wall_s), 1), data=dict(data))
+    return {**made, **result}
 
-    ``sha`` is the commit the run started from (``threekg compare`` reads it before it
-    starts: a long run must not record a commit made while it ran); default: now."""
-    return {
-        "command": command,
-        "git_sha": sha if sha is not None else git_sha(),
-        "hardware": hardware(),
-        "wall_s": round(float(wall_s), 1),
-        "data": dict(data),
-        **dict(result),
-    }
+
+def find_reference(name: str) -> Path | None:
+    """``book/results/<name>.json`` of the checkout this package runs from, or ``None``
+    (a package installed without its repository has no ``book/`` folder)."""
+    roots = [Path(__file__).resolve().parents[1], Path.cwd(), Path.cwd().parent]
+    candidates = [root / "book" / "results" / f"{name}.json" for root in roots]
+    return next((p for p in candidates if p.is_file()), None)
 
 
 # ------------------------------------------------------------------------- reading a result
-
-
-def _frame(payload: Mapping[str, Any]):
-    import pandas as pd
-
-    rows = pd.DataFrame(payload["rows"])
-    rows["configuration"] = rows["configuration"].fillna("")
-    rows["auroc"] = rows["auroc"].astype(float)
-    return rows
 
 
 def chosen_rows(payload: Mapping[str, Any], part: str = "test"):
@@ -462,6 +421,15 @@ def chosen_rows(payload: Mapping[str, Any], part: str = "test"):
     for method, configuration in payload["selected"].items():
         keep |= (rows["method"] == method) & (rows["configuration"] == configuration)
     return rows[keep]
+
+
+def _frame(payload: Mapping[str, Any]):
+    import pandas as pd
+
+    rows = pd.DataFrame(payload["rows"])
+    rows["configuration"] = rows["configuration"].fillna("")
+    rows["auroc"] = rows["auroc"].astype(float)
+    return rows
 
 
 def results_table(payload: Mapping[str, Any], part: str = "test"):
@@ -479,9 +447,8 @@ def configuration_table(payload: Mapping[str, Any]):
     and the test part at each fraction, and whether it was chosen (on validation)."""
     rows = _frame(payload)
     rows = rows[rows["method"].isin(list(METHODS))]
-    table = rows.pivot_table(
-        index=["method", "configuration"], columns=["split", "fraction"], values="auroc"
-    )
+    columns = ["split", "fraction"]
+    table = rows.pivot_table(index=["method", "configuration"], columns=columns, values="auroc")
     table = table.reindex(columns=["validation", "test"], level=0)
     table.columns = [f"{part} {100 * f:g} %" for part, f in table.columns]
     chosen = [payload["selected"].get(m) == c for m, c in table.index]
@@ -489,27 +456,30 @@ def configuration_table(payload: Mapping[str, Any]):
     return table
 
 
+def _cell(p: Mapping[str, Any]) -> str:
+    return f"{p['diff']:+.3f} [{p['ci_low']:+.3f}, {p['ci_high']:+.3f}]"
+
+
 def paired_table(payload: Mapping[str, Any], chosen_only: bool = True):
     """The paired differences as ``method - baseline`` rows, fractions as columns, each cell
     ``+0.012 [-0.010, +0.035]``."""
     import pandas as pd
 
-    chosen = {f"{m} | {c}" for m, c in payload["selected"].items()}
+    chosen = {method_name(m, c) for m, c in payload["selected"].items()}
     out: dict[str, dict[str, str]] = {}
     for p in payload["paired"]:
-        if chosen_only and p["method"] not in chosen:
-            continue
-        name = f"{p['method']}  −  {p['baseline']}"
-        cell = f"{p['diff']:+.3f} [{p['ci_low']:+.3f}, {p['ci_high']:+.3f}]"
-        out.setdefault(name, {})[f"{100 * p['fraction']:g} %"] = cell
+        if not chosen_only or p["method"] in chosen:
+            name = f"{p['method']}  −  {p['baseline']}"
+            out.setdefault(name, {})[f"{100 * p['fraction']:g} %"] = _cell(p)
     return pd.DataFrame(out).T
 
 
 def paired_entry(payload: Mapping[str, Any], method: str, baseline: str, fraction: float):
     """The paired entry of ``method`` (its chosen configuration) against ``baseline`` (a
     method, its chosen configuration, or the random encoder) at ``fraction``."""
-    name = f"{method} | {payload['selected'][method]}"
-    base = baseline if baseline == RANDOM else f"{baseline} | {payload['selected'][baseline]}"
+    selected = payload["selected"]
+    name = method_name(method, selected[method])
+    base = baseline if baseline == RANDOM else method_name(baseline, selected[baseline])
     for p in payload["paired"]:
         if p["method"] == name and p["baseline"] == base and math.isclose(p["fraction"], fraction):
             return p
@@ -519,8 +489,8 @@ def paired_entry(payload: Mapping[str, Any], method: str, baseline: str, fractio
 def plot_comparison(payload: Mapping[str, Any], title: str | None = None):
     """Two panels: macro AUROC of each method's chosen configuration per labelled fraction
     (mean over runs, bars: 2.5-97.5 % of the runs, dodged), and the paired difference of
-    each to the random encoder with its bootstrap 95 % interval. 3KG is drawn heavier;
-    a supervised row at 100 %, when the file has one, is a dashed line."""
+    each to the random encoder with its bootstrap 95 % interval. 3KG is drawn heavier; a
+    supervised row at 100 %, when the file has one, is a dashed line."""
     import matplotlib.pyplot as plt
 
     from threekg_lite.viz.figures import OKABE_ITO
@@ -529,59 +499,35 @@ def plot_comparison(payload: Mapping[str, Any], title: str | None = None):
     rows = chosen_rows(payload)
     methods = [RANDOM] + [m for m in METHODS if m in payload["selected"]]
     fractions = sorted(rows["fraction"].unique())
-    x = np.arange(len(fractions))
-    width = 0.8 / len(methods)
+    x, width = np.arange(len(fractions)), 0.8 / len(methods)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     for i, method in enumerate(methods):
         part = rows[rows["method"] == method]
         heavy = method == "3KG"
-        style = dict(
-            color=OKABE_ITO[i % len(OKABE_ITO)],
-            marker=MARKERS[i % len(MARKERS)],
-            ms=8 if heavy else 5,
-            lw=2.5 if heavy else 1.2,
-            capsize=3,
-            ls="none",
-            zorder=3 if heavy else 2,
-        )
-        offset = (i - (len(methods) - 1) / 2) * width
-        right_offset = (i - 1 - (len(methods) - 2) / 2) * width
+        style = dict(color=OKABE_ITO[i % len(OKABE_ITO)], marker=MARKERS[i % len(MARKERS)])
+        style.update(ms=8 if heavy else 5, lw=2.5 if heavy else 1.2, zorder=3 if heavy else 2)
+        style.update(capsize=3, ls="none", label=method)
         grouped = [part[np.isclose(part["fraction"], f)]["auroc"].to_numpy() for f in fractions]
         mean = np.array([g.mean() for g in grouped])
-        low = np.array([np.percentile(g, 2.5) for g in grouped])
-        high = np.array([np.percentile(g, 97.5) for g in grouped])
-        left.errorbar(x + offset, mean, yerr=[mean - low, high - mean], label=method, **style)
-        if method == RANDOM:
-            continue
-        entries = [paired_entry(payload, method, RANDOM, f) for f in fractions]
-        d = np.array([e["diff"] for e in entries])
-        lo = np.array([e["ci_low"] for e in entries])
-        hi = np.array([e["ci_high"] for e in entries])
-        right.errorbar(x + right_offset, d, yerr=[d - lo, hi - d], label=method, **style)
-    supervised = [r for r in payload["rows"] if r["method"] == SUPERVISED]
+        low, high = np.array([np.percentile(g, [2.5, 97.5]) for g in grouped]).T
+        offset = (i - (len(methods) - 1) / 2) * width
+        left.errorbar(x + offset, mean, yerr=[mean - low, high - mean], **style)
+        if method != RANDOM:
+            entries = [paired_entry(payload, method, RANDOM, f) for f in fractions]
+            d, lo, hi = (np.array([e[k] for e in entries]) for k in ("diff", "ci_low", "ci_high"))
+            right.errorbar(x + offset - width / 2, d, yerr=[d - lo, hi - d], **style)
+    supervised = [r["auroc"] for r in payload["rows"] if r["method"] == SUPERVISED]
     if supervised:
-        level = float(np.mean([r["auroc"] for r in supervised]))
+        level = float(np.mean(supervised))
         left.axhline(level, color="0.3", ls="--", lw=1, label="supervised, 100 % of labels")
-    labels = [f"{100 * f:g} %" for f in fractions]
-    left.set(xticks=x, xticklabels=labels, xlabel="labelled fraction of the training folds")
-    left.set(ylabel="macro AUROC, test fold")
-    left.legend(fontsize=8, loc="lower right")
     right.axhline(0, color="0.3", lw=1)
-    right.set(xticks=x, xticklabels=labels, xlabel="labelled fraction of the training folds")
+    left.set(ylabel="macro AUROC, test fold")
     right.set(ylabel="AUROC minus random encoder (paired, 95 % CI)")
+    left.legend(fontsize=8, loc="lower right")
     for ax in (left, right):
+        xlabel = "labelled fraction of the training folds"
+        ax.set(xticks=x, xticklabels=[f"{100 * f:g} %" for f in fractions], xlabel=xlabel)
         ax.grid(axis="y", alpha=0.3)
     if title:
         fig.suptitle(title)
     return fig
-
-
-def find_reference(name: str) -> Path | None:
-    """``book/results/<name>.json`` of the checkout this package runs from, or ``None``
-    (a package installed without its repository has no ``book/`` folder)."""
-    candidates = [
-        Path(__file__).resolve().parents[1] / "book" / "results" / f"{name}.json",
-        Path.cwd() / "book" / "results" / f"{name}.json",
-        Path.cwd().parent / "book" / "results" / f"{name}.json",
-    ]
-    return next((p for p in candidates if p.is_file()), None)

@@ -1,11 +1,6 @@
-"""Encoder features of whole record sets, and what can be read off them without labels.
-
-:func:`extract_features` runs a trained (or random) encoder over records in batches, on
-centre crops, without gradients; :func:`nearest_neighbours` finds the records most similar
-to a query by cosine similarity; :func:`knn_accuracy` measures how well a feature space
-separates known classes (leave-one-out k-nearest-neighbour vote), a quick probe used before
-the full linear evaluation.
-"""
+"""Encoder features of whole record sets, and what can be read off them without labels:
+the nearest neighbours of a record (cosine similarity) and a leave-one-out k-nearest-
+neighbour accuracy of known classes, a quick probe before the full linear evaluation."""
 
 from __future__ import annotations
 
@@ -24,24 +19,15 @@ def extract_features(
     batch_size: int = 256,
     device: torch.device | str | None = None,
 ) -> np.ndarray:
-    """Encoder features of every record: ``(N, 12, T) -> (N, D)`` float32.
+    """Encoder features of every record: ``(N, 12, T)`` mV -> ``(N, D)`` float32, in
+    batches, without gradients, in eval mode (restored after).
 
-    Parameters
-    ----------
-    model
-        A :class:`~threekg_lite.models.ContrastiveModel` (its ``features``) or any module
-        mapping ``(B, 12, L)`` to ``(B, D)``. Records are scaled by its ``input_norm``
-        (:func:`~threekg_lite.data.preprocess.scale_input`, over the whole record) before cropping.
-    signals
-        ``(N, 12, T)`` mV.
-    crop
-        Samples of the centred window fed to the encoder (the pretraining crop length);
-        default the whole record.
-    batch_size
-        Records per forward pass.
-    device
-        Where to run: the model is moved there (in place, as ``model.to`` does) and every
-        batch with it. Default: where the model's parameters are.
+    ``model``: a :class:`~threekg_lite.models.ContrastiveModel` (its ``features``) or any
+    module ``(B, 12, L)`` -> ``(B, D)``; records are first scaled by its ``input_norm``
+    (:func:`~threekg_lite.data.preprocess.scale_input`, over the whole record), then
+    centre-cropped to ``crop`` samples (the pretraining crop; default the whole record).
+    ``device``: the model is moved there (in place, as ``model.to``), and every batch;
+    default where its parameters are.
     """
     x = torch.as_tensor(np.asarray(signals) if not torch.is_tensor(signals) else signals)
     if x.ndim != 3 or x.shape[1] != 12:
@@ -73,27 +59,23 @@ def extract_features(
     return torch.cat(out).numpy() if out else np.zeros((0, d), np.float32)
 
 
-def _unit(features: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(features, axis=1, keepdims=True)
-    return features / np.maximum(norm, 1e-12)
+def unit_rows(features: np.ndarray) -> np.ndarray:
+    """``(N, D)`` float64 rows scaled to unit length (a zero row stays zero)."""
+    f = np.asarray(features, dtype=np.float64)
+    return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
 
 
 def nearest_neighbours(
     features: np.ndarray, query: int, k: int = 3
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` records most similar to record ``query`` (itself excluded).
-
-    Returns
-    -------
-    index, similarity
-        ``(k,)`` record positions, most similar first, and their cosine similarities.
-    """
+    """``(index, similarity)``: the ``(k,)`` records most cosine-similar to record
+    ``query`` (itself excluded), most similar first, and their similarities."""
     n = features.shape[0]
     if not 0 <= query < n:
         raise ValueError(f"query must be in [0, {n}), got {query}")
     if not 1 <= k < n:
         raise ValueError(f"k must be in [1, {n - 1}], got {k}")
-    unit = _unit(np.asarray(features, dtype=np.float64))
+    unit = unit_rows(features)
     similarity = unit @ unit[query]
     similarity[query] = -np.inf
     index = np.argsort(-similarity, kind="stable")[:k]
@@ -108,11 +90,10 @@ def knn_accuracy(
 ) -> float:
     """Leave-one-out accuracy of a ``k``-nearest-neighbour vote (cosine similarity).
 
-    Each record's class is predicted by the majority class of its ``k`` most similar other
-    records (ties: the class of the nearest among the tied). Plain accuracy rewards always
-    answering the most frequent class; ``balanced=True`` returns the mean over classes of
-    the fraction of each class's records predicted right, whose chance level is
-    ``1 / n_classes``.
+    Each record's class is the majority class of its ``k`` most similar other records
+    (ties: the class of the nearest among the tied). Plain accuracy rewards always answering
+    the most frequent class; ``balanced=True`` returns the mean over classes of each class's
+    fraction predicted right, whose chance level is ``1 / n_classes``.
     """
     labels = np.asarray(labels)
     n = features.shape[0]
@@ -120,7 +101,7 @@ def knn_accuracy(
         raise ValueError(f"labels must be ({n},), got {labels.shape}")
     if not 1 <= k < n:
         raise ValueError(f"k must be in [1, {n - 1}], got {k}")
-    unit = _unit(np.asarray(features, dtype=np.float64))
+    unit = unit_rows(features)
     similarity = unit @ unit.T
     np.fill_diagonal(similarity, -np.inf)
     order = np.argsort(-similarity, axis=1, kind="stable")[:, :k]  # (N, k)

@@ -1,10 +1,10 @@
-"""Evaluation metrics for multi-label ECG classification: macro AUROC, its bootstrap interval,
-AUROC per group of related classes, and mean and spread over seeds.
+"""Metrics of multi-label ECG classification: macro AUROC, bootstrap and paired intervals,
+AUROC per group of related classes, mean and spread over seeds.
 
-The AUROC of one class is the probability that a randomly chosen positive record scores
-higher than a randomly chosen negative one, ties counting one half. It is defined only when
-the class has both positives and negatives; the macro AUROC is the mean over the classes for
-which it is defined (the PTB-XL benchmark's ``macro_auc``, Strodthoff et al. 2021).
+Labels are ``(N, C)`` bool or 0/1, scores ``(N, C)`` (only their order matters). The AUROC
+of a class is the probability that a random positive scores above a random negative, ties
+counting one half; it is defined only for a class with both. The macro AUROC is the mean
+over the defined classes (the PTB-XL benchmark's ``macro_auc``, Strodthoff et al. 2021).
 """
 
 from __future__ import annotations
@@ -45,32 +45,16 @@ CINC_SUBGROUPS: dict[str, tuple[str, ...]] = {
     "other": ("LQRSV", "PR"),
 }
 """The 24 merged scored classes of the CinC 2020 challenge
-(:data:`threekg_lite.data.cinc.SCORED_CLASSES`) in six clinical groups:
-
-================  =====================================================================
-group             classes
-================  =====================================================================
-rhythm            AF, AFL, Brady, NSR (sinus rhythm), PAC (and SVPB), PVC (and VPB),
-                  SA (sinus arrhythmia), SB (sinus bradycardia), STach (sinus tachycardia)
-conduction        IAVB, CRBBB (and RBBB), IRBBB, LAnFB, LBBB, LPR (prolonged PR: the
-                  AV-conduction delay IAVB describes), NSIVCB
-ST/T              TAb (T wave abnormal), TInv (T wave inversion), LQT (prolonged QT, a
-                  repolarisation finding)
-infarction        QAb (pathological Q waves)
-hypertrophy/axis  LAD, RAD (left / right axis deviation)
-other             LQRSV (low QRS voltages), PR (pacing rhythm, set by a device)
-================  =====================================================================
-"""
+(:data:`threekg_lite.data.cinc.SCORED_CLASSES`) in six clinical groups. PAC includes SVPB,
+PVC VPB, CRBBB RBBB; LPR (prolonged PR) is the AV-conduction delay IAVB describes; LQT
+(prolonged QT) is a repolarisation finding; QAb: pathological Q waves; LAD/RAD: axis
+deviation; LQRSV: low QRS voltages; PR: pacing rhythm (set by a device)."""
 
 
 def _check_inputs(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(y, s)`` as ``(N, C)`` bool and float64; a 1-D pair is one class, ``(N, 1)``."""
-    y = np.asarray(y_true)
-    s = np.asarray(scores, dtype=float)
-    if y.ndim == 1:
-        y = y[:, None]
-    if s.ndim == 1:
-        s = s[:, None]
+    y, s = np.asarray(y_true), np.asarray(scores, dtype=float)
+    y, s = (y[:, None] if y.ndim == 1 else y), (s[:, None] if s.ndim == 1 else s)
     if y.ndim != 2 or y.shape != s.shape:
         raise ValueError(
             f"y_true and scores must both be (N, C), got shapes {np.shape(y_true)} and "
@@ -92,20 +76,7 @@ def _defined(y: np.ndarray) -> np.ndarray:
 
 
 def per_class_auroc(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """AUROC of each class.
-
-    Parameters
-    ----------
-    y_true
-        ``(N, C)`` bool or 0/1 labels.
-    scores
-        ``(N, C)`` scores (logits or probabilities: only their order matters).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(C,)`` float64, NaN for classes without both positives and negatives.
-    """
+    """``(C,)`` AUROC of each class; NaN for a class without both positives and negatives."""
     y, s = _check_inputs(y_true, scores)
     out = np.full(y.shape[1], np.nan)
     for c in np.flatnonzero(_defined(y)):
@@ -114,46 +85,20 @@ def per_class_auroc(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def macro_auroc(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """Mean AUROC over the classes that have both positives and negatives.
-
-    Parameters
-    ----------
-    y_true
-        ``(N, C)`` bool or 0/1 labels.
-    scores
-        ``(N, C)`` scores.
-
-    Returns
-    -------
-    float
-        The macro AUROC, or NaN when no class is defined (callers check with ``math.isnan``).
-    """
+    """Mean AUROC over the defined classes; NaN when none is (check with ``math.isnan``)."""
     per_class = per_class_auroc(y_true, scores)
     defined = per_class[~np.isnan(per_class)]
     return float(defined.mean()) if defined.size else float("nan")
 
 
 def _weighted_auroc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """AUROC of one class under record weights, for many weightings at once.
+    """``(B,)`` AUROC of one class (``y``, ``s``: ``(N,)``) under ``(B, N)`` record weights.
 
-    With weight ``w_i`` for record ``i`` (the number of times a bootstrap resample drew it),
+    With weight ``w_i`` (the times a bootstrap resample drew record ``i``),
     ``AUROC = Σ_{i pos, j neg} w_i w_j ([s_i > s_j] + ½ [s_i = s_j]) / (W_pos W_neg)``.
     Records are sorted by score and grouped by equal score; each group's positive weight
-    meets the negative weight of all lower groups, plus half its own.
-
-    Parameters
-    ----------
-    y
-        ``(N,)`` bool labels.
-    s
-        ``(N,)`` scores.
-    w
-        ``(B, N)`` non-negative weights.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(B,)`` AUROC, NaN where the weighted positives or negatives are zero.
+    meets the negative weight of all lower groups, plus half its own. NaN where the weighted
+    positives or negatives are zero.
     """
     order = np.argsort(s, kind="stable")
     s_sorted, y_sorted = s[order], y[order]
@@ -168,6 +113,11 @@ def _weighted_auroc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
+def _percentiles(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(low), float(high)
+
+
 def bootstrap_auroc(
     y_true: np.ndarray,
     scores: np.ndarray,
@@ -175,36 +125,13 @@ def bootstrap_auroc(
     seed: int | np.random.Generator = 0,
     alpha: float = 0.05,
 ) -> tuple[float, float, float]:
-    """Macro AUROC with a percentile bootstrap confidence interval.
+    """``(estimate, low, high)``: macro AUROC on all records with a percentile bootstrap
+    ``1 - alpha`` interval (``seed``: an int or a Generator, which is advanced).
 
     Each resample draws N records with replacement; its macro AUROC is the mean over the
-    classes defined in that resample (others are skipped), and resamples with no defined class
-    are skipped. The interval is the ``alpha/2`` and ``1 - alpha/2`` percentiles of the
-    resamples' values. Resamples are computed as record weights, many at a time.
-
-    Parameters
-    ----------
-    y_true
-        ``(N, C)`` bool or 0/1 labels.
-    scores
-        ``(N, C)`` scores.
-    n_boot
-        Number of resamples (>= 1).
-    seed
-        An int, or a ``numpy.random.Generator`` (which is advanced).
-    alpha
-        One minus the interval's coverage, in (0, 1): 0.05 gives a 95 % interval.
-
-    Returns
-    -------
-    tuple of float
-        ``(estimate, low, high)``: the macro AUROC on all records and the interval's bounds.
-
-    Raises
-    ------
-    ValueError
-        If no class is defined on the full set, or fewer than half the resamples have a
-        defined class (too few positives or negatives to bootstrap).
+    classes defined *in that resample*, and resamples with no defined class are skipped.
+    ``ValueError`` when no class is defined on all records, or fewer than half the
+    resamples have one (too few positives or negatives to bootstrap).
     """
     y, s = _check_inputs(y_true, scores)
     if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 1:
@@ -216,18 +143,15 @@ def bootstrap_auroc(
         raise ValueError(
             "no class has both positives and negatives in y_true: the AUROC is undefined"
         )
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n_boot = int(n_boot)
-    values = macro_auroc_resampled(y, s, resample_weights(y.shape[0], n_boot, rng))
+    values = macro_auroc_resampled(y, s, resample_weights(y.shape[0], n_boot, seed))
     usable = ~np.isnan(values)
     if usable.sum() < n_boot / 2:
         raise ValueError(
             f"only {int(usable.sum())} of {n_boot} resamples have a class with both positives "
             "and negatives: too few records to bootstrap the AUROC"
         )
-    values = values[usable]
-    low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return estimate, float(low), float(high)
+    return (estimate, *_percentiles(values[usable], alpha))
 
 
 def resample_weights(n: int, n_boot: int, seed: int | np.random.Generator = 0) -> np.ndarray:
@@ -237,7 +161,7 @@ def resample_weights(n: int, n_boot: int, seed: int | np.random.Generator = 0) -
     Scoring several classifiers under the same weights gives *paired* resamples: the same
     test records, drawn the same number of times, for every classifier.
     """
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)  # a Generator is used as is (and advanced)
     chunk = max(1, 2_000_000 // max(1, n))  # resamples per draw: bounds the index matrix
     parts = []
     for start in range(0, n_boot, chunk):
@@ -251,11 +175,8 @@ def resample_weights(n: int, n_boot: int, seed: int | np.random.Generator = 0) -
 def macro_auroc_resampled(
     y_true: np.ndarray, scores: np.ndarray, weights: np.ndarray
 ) -> np.ndarray:
-    """``(B,)`` macro AUROC under each row of record weights ``(B, N)`` (a resample).
-
-    Each resample's value is the mean over the classes defined in it (both positive and
-    negative weight); NaN where no class is.
-    """
+    """``(B,)`` macro AUROC under each row of record weights ``(B, N)`` (a resample): the
+    mean over the classes defined in it (positive and negative weight); NaN where none is."""
     y, s = _check_inputs(y_true, scores)
     w = np.asarray(weights)
     if w.ndim != 2 or w.shape[1] != y.shape[0]:
@@ -278,31 +199,16 @@ def paired_difference(
     seed: int | np.random.Generator = 0,
     alpha: float = 0.05,
 ) -> tuple[float, float, float]:
-    """Mean AUROC difference of two methods over paired runs, with a bootstrap interval.
+    """``(diff, low, high)``: mean AUROC difference A - B over paired runs, with a bootstrap
+    ``1 - alpha`` interval.
 
-    Run ``r`` of method A is paired with run ``r`` of method B: the same labelled subset
-    (label seed) and the same pretraining-seed index, scored on the same test records. The
-    estimate is the mean over runs of ``auroc_A - auroc_B``. Each bootstrap replicate ``j``
-    resamples the test records (the same resample for both methods: column ``j`` of the
-    ``*_boot`` arrays, from :func:`resample_weights` and :func:`macro_auroc_resampled`)
-    *and* the runs (with replacement), so the interval covers both the test set's sampling
-    and the spread over pretraining and label seeds.
-
-    Parameters
-    ----------
-    a, b
-        ``(R,)`` AUROC of the paired runs on all test records.
-    a_boot, b_boot
-        ``(R, B)`` the same runs' AUROC on ``B`` shared test resamples.
-    seed
-        Draws the resampled runs.
-    alpha
-        One minus the coverage: 0.05 gives a 95 % interval.
-
-    Returns
-    -------
-    tuple of float
-        ``(diff, low, high)``.
+    ``a``, ``b``: ``(R,)`` AUROC of the runs on all test records; ``a_boot``, ``b_boot``:
+    ``(R, B)`` the same runs on ``B`` shared test resamples (:func:`resample_weights`,
+    :func:`macro_auroc_resampled`). Run ``r`` of A and of B share the labelled subset (label
+    seed), the pretraining-seed index and the test records. Each replicate ``j`` resamples
+    the test records (column ``j``, the same for both) *and* the runs (with replacement,
+    drawn from ``seed``), so the interval covers both the test set's sampling and the
+    spread over pretraining and label seeds.
     """
     a, b = np.asarray(a, float), np.asarray(b, float)
     a_boot, b_boot = np.asarray(a_boot, float), np.asarray(b_boot, float)
@@ -312,16 +218,14 @@ def paired_difference(
         raise ValueError(
             f"a_boot and b_boot must be ({a.size}, B), got {a_boot.shape} and {b_boot.shape}"
         )
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     runs, n_boot = a_boot.shape
-    pick = rng.integers(0, runs, size=(n_boot, runs))  # (B, R): runs drawn per replicate
+    pick = np.random.default_rng(seed).integers(0, runs, size=(n_boot, runs))  # (B, R)
     diff_boot = a_boot - b_boot  # (R, B)
     replicate = np.nanmean(diff_boot[pick, np.arange(n_boot)[:, None]], axis=1)  # (B,)
     replicate = replicate[~np.isnan(replicate)]
     if replicate.size < n_boot / 2:
         raise ValueError("fewer than half the resamples define the AUROC of both methods")
-    low, high = np.percentile(replicate, [100 * alpha / 2, 100 * (1 - alpha / 2)])
-    return float(np.mean(a - b)), float(low), float(high)
+    return (float(np.mean(a - b)), *_percentiles(replicate, alpha))
 
 
 def subgroup_auroc(
@@ -330,31 +234,9 @@ def subgroup_auroc(
     class_names: Sequence[str],
     groups: Mapping[str, Sequence[str]],
 ) -> dict[str, float]:
-    """Macro AUROC within each group of classes.
-
-    Parameters
-    ----------
-    y_true
-        ``(N, C)`` bool or 0/1 labels.
-    scores
-        ``(N, C)`` scores.
-    class_names
-        The C class names, in column order.
-    groups
-        Group name -> class names, e.g. :data:`PTBXL_SUBGROUPS` or :data:`CINC_SUBGROUPS`.
-
-    Returns
-    -------
-    dict
-        Group name -> macro AUROC over its classes present in ``class_names`` (NaN when none
-        of them has both positives and negatives). Groups with no class in ``class_names``
-        are left out.
-
-    Raises
-    ------
-    ValueError
-        If ``class_names`` does not match the columns, or no group has a class among them.
-    """
+    """Group name -> macro AUROC over its classes among ``class_names`` (the C column
+    names; NaN when none of them is defined). Groups with no class there are left out; no
+    group at all is a ``ValueError`` (the groups are for another label set)."""
     y, s = _check_inputs(y_true, scores)
     names = list(class_names)
     if len(names) != y.shape[1]:
@@ -374,18 +256,7 @@ def subgroup_auroc(
 
 
 def mean_and_spread(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
-    """Mean and sample standard deviation (``ddof=1``) of results over seeds.
-
-    Parameters
-    ----------
-    values
-        ``(K,)`` one result per seed, K >= 1; the spread of one value is 0.
-
-    Returns
-    -------
-    tuple of float
-        ``(mean, std)``.
-    """
+    """``(mean, std)`` of ``(K,)`` results over seeds: sample std (``ddof=1``), 0 for one."""
     v = np.asarray(values, dtype=float)
     if v.ndim != 1 or v.size == 0:
         raise ValueError(f"values must be a non-empty 1-D sequence, got shape {v.shape}")
@@ -395,9 +266,8 @@ def mean_and_spread(values: Sequence[float] | np.ndarray) -> tuple[float, float]
 
 
 def subgroups_for(class_names: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """The subgroup table that fits a label set: :data:`PTBXL_SUBGROUPS` or
-    :data:`CINC_SUBGROUPS`, whichever covers more of ``class_names``; ``{}`` when neither
-    covers any (subgroup AUROC is then not reported)."""
+    """:data:`PTBXL_SUBGROUPS` or :data:`CINC_SUBGROUPS`, whichever covers more of
+    ``class_names``; ``{}`` when neither covers any (no subgroup AUROC is reported)."""
     names = set(class_names)
     best: dict[str, tuple[str, ...]] = {}
     covered = 0

@@ -1,19 +1,14 @@
 """The label-efficiency experiment: every method, every labelled fraction, several seeds.
 
-For each method (a pretrained checkpoint, a random-initialised encoder, or supervised
-training from scratch) and each labelled fraction of the training split, a labelled subset is
-drawn (stratified so that every class has a positive where the data allows,
-:func:`threekg_lite.data.splits.label_fraction`) with each seed; a classifier is trained on it
-(a linear layer on frozen features, or full fine-tuning) and scored on the test split by
-macro AUROC with a bootstrap 95 % interval, overall and per clinical subgroup. The rows go to
-a JSON file; :func:`summarise` averages them over seeds and :func:`plot_label_efficiency`
-draws the curve.
-
-A method may hold several encoders, one per pretraining seed: every one of them meets every
-labelled subset. Every classifier is also scored on one shared set of test resamples, so
-that two methods can be compared *paired* (:func:`threekg_lite.evaluate.metrics.paired_difference`):
-``evaluate(..., compare=[("3KG", "random encoder")])`` returns rows whose ``paired``
-attribute holds the mean difference per fraction with its bootstrap interval.
+For each method (a pretrained encoder, a random one, or supervised training from scratch)
+and labelled fraction of the training split, each seed draws a labelled subset (stratified:
+every class has a positive where the data allows, :func:`~threekg_lite.data.splits.label_fraction`);
+a classifier trained on it (a linear probe on frozen features, or fine-tuning) is scored on
+the test split by macro AUROC with a bootstrap 95 % interval, overall and per clinical
+subgroup. A method may hold one encoder per pretraining seed: each meets every subset.
+Every classifier is also scored on one shared set of test resamples, so that two methods
+can be compared *paired* (``evaluate(..., compare=[("3KG", "random encoder")])``).
+:func:`run_evaluation` (``threekg evaluate``) goes from a data source to a results file.
 """
 
 from __future__ import annotations
@@ -22,7 +17,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,30 +25,25 @@ import numpy as np
 import pandas as pd
 import torch
 
+from threekg_lite.runtime.checks import check_choice, check_int
+
 FRACTIONS = (0.01, 0.05, 0.1, 1.0)
 """The labelled fractions of the paper's table."""
+
+DEFAULT_TASKS = dict(ptbxl="superclass", cinc="scored", ludb="rhythm", synthetic="diagnosis")
+"""The label task :func:`run_evaluation` predicts on each database by default."""
 
 
 @dataclass(frozen=True)
 class EvalConfig:
     """How the classifiers are trained and scored.
 
-    Attributes
-    ----------
-    fractions
-        Labelled fractions of the training split, in (0, 1].
-    seeds
-        Seeds per fraction (each draws its own labelled subset and initialisation).
-    mode
-        ``"linear"``: logistic regression on frozen encoder features; ``"finetune"``: the
-        whole network trained on the labelled subset.
-    crop
-        Samples per input (centre crops for features, random crops for fine-tuning).
-    epochs, batch_size, lr
-        Fine-tuning and supervised training settings.
-    n_boot
-        Bootstrap resamples for the 95 % interval of the macro AUROC and of the paired
-        differences.
+    ``fractions``: labelled fractions of the training split, in (0, 1]; ``seeds`` per
+    fraction (each draws its own subset and initialisation); ``mode``: ``"linear"``
+    (logistic regression on frozen features) or ``"finetune"`` (the whole network);
+    ``crop``: samples per input (centre crops for features, random crops for training);
+    ``epochs``, ``batch_size``, ``lr``: fine-tuning and supervised training; ``n_boot``:
+    bootstrap resamples of the AUROC intervals and of the paired differences.
     """
 
     fractions: tuple[float, ...] = FRACTIONS
@@ -68,26 +58,14 @@ class EvalConfig:
     def __post_init__(self) -> None:
         if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
             raise ValueError(f"fractions must be in (0, 1], got {self.fractions}")
-        if self.seeds < 1:
-            raise ValueError(f"seeds must be >= 1, got {self.seeds}")
-        if self.mode not in ("linear", "finetune"):
-            raise ValueError(f"mode must be 'linear' or 'finetune', got {self.mode!r}")
-        for name in ("crop", "epochs", "batch_size", "n_boot"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_choice("mode", self.mode, ("linear", "finetune"))
+        for name in ("seeds", "crop", "epochs", "batch_size", "n_boot"):
+            check_int(name, getattr(self, name))
 
 
 class EvalRows(list):
-    """The result rows of :func:`evaluate` (a list of dicts), with the paired comparisons.
-
-    Attributes
-    ----------
-    paired
-        One dict per (method, baseline, fraction) of ``compare``: ``method, baseline,
-        fraction, runs, diff, ci_low, ci_high`` (see :func:`paired_rows`).
-    boot
-        ``(rows, n_boot)`` each row's macro AUROC on the shared test resamples.
-    """
+    """The rows of :func:`evaluate`, with ``paired`` (:func:`paired_rows` of its ``compare``)
+    and ``boot``: ``(rows, n_boot)`` macro AUROC on the shared test resamples."""
 
     paired: list[dict[str, Any]]
     boot: np.ndarray
@@ -103,50 +81,21 @@ def evaluate(
     progress: bool = True,
     compare: Sequence[tuple[str, str]] = (),
 ) -> EvalRows:
-    """Run the experiment; one result row per (method, pretraining seed, fraction, seed).
+    """Rows ``method, pretrain_seed, fraction, seed`` (the label seed), ``n_labelled, auroc,
+    ci_low, ci_high, subgroups`` (subgroup -> macro AUROC), ``mode``, scored on ``split.test``
+    (:func:`validation_split` scores the validation part).
 
-    Parameters
-    ----------
-    methods
-        Name -> what to evaluate: a :class:`~threekg_lite.models.ContrastiveModel` (its
-        encoder: frozen features in linear mode, the starting point in fine-tune mode), a
-        list of them (one per pretraining seed), or ``("supervised", preset)`` for a
-        network of that preset trained from scratch on the labelled subset.
-    records
-        :class:`~threekg_lite.data.records.ECGRecords` with the label task ``task``.
-    split
-        A :class:`~threekg_lite.data.splits.Split` of ``records`` (patient-disjoint); its
-        ``test`` part is scored (pass a split whose ``test`` is the validation fold to
-        choose configurations, :func:`validation_split`).
-    task
-        Label task of ``records`` to predict.
-    compare
-        ``(method, baseline)`` pairs to compare paired, e.g. ``[("3KG", "random encoder")]``.
-
-    Returns
-    -------
-    EvalRows
-        A list of dicts ``method, pretrain_seed, fraction, seed`` (the label seed),
-        ``n_labelled, auroc, ci_low, ci_high, subgroups`` (subgroup -> macro AUROC),
-        ``mode``; with ``.paired`` and ``.boot``.
+    ``methods``: name -> a :class:`~threekg_lite.models.ContrastiveModel` (frozen features
+    in linear mode, the starting point in fine-tune mode), a list of them (one per
+    pretraining seed), or ``("supervised", preset)`` (trained from scratch on each labelled
+    subset). ``compare``: ``(method, baseline)`` pairs to compare paired.
     """
     from tqdm import tqdm
 
     from threekg_lite.data.splits import label_fraction
-    from threekg_lite.evaluate.downstream import (
-        LinearProbe,
-        fine_tune,
-        predict_scores,
-        supervised_from_scratch,
-    )
+    from threekg_lite.evaluate import downstream as ds
+    from threekg_lite.evaluate import metrics as m
     from threekg_lite.evaluate.features import extract_features
-    from threekg_lite.evaluate.metrics import (
-        bootstrap_auroc,
-        macro_auroc_resampled,
-        resample_weights,
-        subgroup_auroc,
-        subgroups_for,
-    )
 
     config = config or EvalConfig()
     encoders: dict[str, list[Any]] = {}
@@ -159,18 +108,17 @@ def evaluate(
         if not encoders[name]:
             raise ValueError(f"method {name!r}: an empty list of encoders")
     for pair in compare:
-        unknown = [m for m in pair if m not in methods]
-        if len(pair) != 2 or unknown:
+        if len(pair) != 2 or any(name not in methods for name in pair):
             raise ValueError(f"compare: {pair!r} must name two of the methods {list(methods)}")
     split.check_disjoint(records)
     y = records.y(task)
     names = list(records.labels[task].names)
     y_train, y_test = y[split.train], y[split.test]
     x_train, x_test = records.signals[split.train], records.signals[split.test]
-    groups = subgroups_for(names)
-    weights = resample_weights(len(split.test), config.n_boot, seed=12345)  # shared by all
-    rows = EvalRows()
-    boot: list[np.ndarray] = []
+    groups = m.subgroups_for(names)
+    weights = m.resample_weights(len(split.test), config.n_boot, seed=12345)  # shared by all
+    train = dict(crop=config.crop, epochs=config.epochs, batch_size=config.batch_size)
+    rows, boot = EvalRows(), []
     jobs = sum(len(e) for e in encoders.values()) * len(config.fractions) * config.seeds
     bar = tqdm(total=jobs, desc="evaluate", unit="fit", disable=not progress)
     for name, runs in encoders.items():
@@ -182,47 +130,24 @@ def evaluate(
             for fraction in config.fractions:
                 for seed in range(config.seeds):
                     subset = label_fraction(y_train, fraction, seed)
+                    xs, ys = x_train[subset], y_train[subset]
                     if supervised or config.mode == "finetune":
-                        kwargs = dict(
-                            crop=config.crop,
-                            epochs=config.epochs,
-                            batch_size=config.batch_size,
-                            lr=config.lr,
-                            seed=seed + 1000 * pretrain_seed,
-                            device=device,
-                        )
+                        kw = dict(train, lr=config.lr, seed=seed + 1000 * pretrain_seed)
                         if supervised:
-                            net = supervised_from_scratch(
-                                method[1], x_train[subset], y_train[subset], **kwargs
-                            )
+                            net = ds.supervised_from_scratch(method[1], xs, ys, device=device, **kw)
                         else:
-                            net = fine_tune(
-                                _copy(method), x_train[subset], y_train[subset], **kwargs
-                            )
-                        scores = predict_scores(net, x_test, crop=config.crop, device=device)
+                            net = ds.fine_tune(method, xs, ys, device=device, **kw)
+                        scores = ds.predict_scores(net, x_test, crop=config.crop, device=device)
                     else:
-                        probe = LinearProbe(seed=seed).fit(f_train[subset], y_train[subset])
+                        probe = ds.LinearProbe(seed=seed).fit(f_train[subset], ys)
                         scores = probe.predict_scores(f_test)
-                    auroc, low, high = bootstrap_auroc(
-                        y_test, scores, n_boot=config.n_boot, seed=seed
-                    )
-                    boot.append(macro_auroc_resampled(y_test, scores, weights))
-                    rows.append(
-                        {
-                            "method": name,
-                            "pretrain_seed": pretrain_seed,
-                            "fraction": fraction,
-                            "seed": seed,
-                            "n_labelled": int(len(subset)),
-                            "auroc": auroc,
-                            "ci_low": low,
-                            "ci_high": high,
-                            "subgroups": (
-                                subgroup_auroc(y_test, scores, names, groups) if groups else {}
-                            ),
-                            "mode": "supervised" if supervised else config.mode,
-                        }
-                    )
+                    auroc, low, high = m.bootstrap_auroc(y_test, scores, config.n_boot, seed)
+                    boot.append(m.macro_auroc_resampled(y_test, scores, weights))
+                    row = dict(method=name, pretrain_seed=pretrain_seed, fraction=fraction)
+                    row.update(seed=seed, n_labelled=len(subset), auroc=auroc, ci_low=low)
+                    sub = m.subgroup_auroc(y_test, scores, names, groups) if groups else {}
+                    row.update(ci_high=high, subgroups=sub)
+                    rows.append(dict(row, mode="supervised" if supervised else config.mode))
                     bar.update(1)
     bar.close()
     rows.boot = np.stack(boot) if boot else np.zeros((0, config.n_boot))
@@ -236,25 +161,28 @@ def paired_rows(
     compare: Sequence[tuple[str, str]],
     seed: int = 0,
 ) -> list[dict[str, Any]]:
-    """Paired differences ``method - baseline`` per fraction, with bootstrap intervals.
+    """Paired differences ``method - baseline`` per fraction: dicts ``method, baseline,
+    fraction, runs, diff, ci_low, ci_high``.
 
     Runs are paired on the label seed and the pretraining-seed index (a baseline with fewer
-    pretraining seeds, e.g. one supervised network per subset, reuses them cyclically), and
-    scored on the same test resamples (``boot``, rows aligned with ``rows``); see
-    :func:`threekg_lite.evaluate.metrics.paired_difference`.
-
-    Returns
-    -------
-    list of dict
-        ``method, baseline, fraction, runs, diff, ci_low, ci_high``.
+    pretraining seeds, e.g. one supervised network per subset, reuses them cyclically) and
+    scored on the same test resamples (``boot``, aligned with ``rows``); see
+    :func:`~threekg_lite.evaluate.metrics.paired_difference`.
     """
     from threekg_lite.evaluate.metrics import paired_difference
 
+    def runs(method: str, fraction: float) -> dict[tuple[int, int], int]:
+        """``(pretrain_seed, label seed) -> row position``."""
+        return {
+            (int(r.get("pretrain_seed", 0)), int(r["seed"])): i
+            for i, r in enumerate(rows)
+            if r["method"] == method and math.isclose(r["fraction"], fraction)
+        }
+
     out = []
     for method, baseline in compare:
-        fractions = dict.fromkeys(r["fraction"] for r in rows if r["method"] == method)
-        for fraction in fractions:
-            a, b = _runs(rows, method, fraction), _runs(rows, baseline, fraction)
+        for fraction in dict.fromkeys(r["fraction"] for r in rows if r["method"] == method):
+            a, b = runs(method, fraction), runs(baseline, fraction)
             p_b = 1 + max(k[0] for k in b)
             keys = [k for k in a if (k[0] % p_b, k[1]) in b]
             if not keys:
@@ -265,60 +193,25 @@ def paired_rows(
             diff, low, high = paired_difference(
                 auroc[: len(ia)], auroc[len(ia) :], boot[ia], boot[ib], seed=seed
             )
-            out.append(
-                {
-                    "method": method,
-                    "baseline": baseline,
-                    "fraction": fraction,
-                    "runs": len(keys),
-                    "diff": diff,
-                    "ci_low": low,
-                    "ci_high": high,
-                }
-            )
+            entry = dict(method=method, baseline=baseline, fraction=fraction, runs=len(keys))
+            out.append(dict(entry, diff=diff, ci_low=low, ci_high=high))
     return out
 
 
-def _runs(
-    rows: Sequence[Mapping[str, Any]], method: str, fraction: float
-) -> dict[tuple[int, int], int]:
-    """``(pretrain_seed, label seed) -> row position`` of one method at one fraction."""
-    return {
-        (int(r.get("pretrain_seed", 0)), int(r["seed"])): i
-        for i, r in enumerate(rows)
-        if r["method"] == method and math.isclose(r["fraction"], fraction)
-    }
-
-
 def validation_split(split: Any) -> Any:
-    """The split that scores on the validation part: train as given, ``test`` = ``val``.
-
-    Configurations are chosen on it, so that the test part takes no part in any choice.
-    """
+    """The split with ``test`` = its validation part (train as given), to choose
+    configurations on, so that the test part takes no part in any choice."""
     from threekg_lite.data.splits import Split
 
     if len(split.val) == 0:
         raise ValueError(f"the split has no validation part to choose on ({split.description})")
-    return Split(
-        train=split.train,
-        val=split.val[:0],
-        test=split.val,
-        description=f"validation part of: {split.description}",
-    )
-
-
-def _copy(model: torch.nn.Module) -> torch.nn.Module:
-    import copy
-
-    return copy.deepcopy(model)
+    description = f"validation part of: {split.description}"
+    return Split(split.train, split.val[:0], split.val, description)
 
 
 def summarise(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Mean and spread over seeds of each method and fraction.
-
-    Columns: ``method, fraction, n_labelled, auroc_mean, auroc_std, ci_low, ci_high,
-    seeds`` (``ci_*``: the mean over seeds of the bootstrap interval bounds).
-    """
+    """Mean and spread over seeds per method and fraction: ``method, fraction, n_labelled,
+    auroc_mean, auroc_std, ci_low, ci_high, seeds`` (``ci_*``: the mean interval bounds)."""
     table = pd.DataFrame([{k: v for k, v in r.items() if k != "subgroups"} for r in rows])
     if table.empty:
         raise ValueError("no result rows to summarise")
@@ -339,8 +232,7 @@ def summarise(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def subgroup_table(rows: Sequence[Mapping[str, Any]], fraction: float) -> pd.DataFrame:
-    """Mean subgroup AUROC over seeds at one fraction: methods as rows, subgroups as
-    columns."""
+    """Mean subgroup AUROC over seeds at one fraction: methods x subgroups."""
     picked = [r for r in rows if math.isclose(r["fraction"], fraction)]
     if not picked:
         raise ValueError(f"no rows at fraction {fraction}")
@@ -354,19 +246,16 @@ def save_results(
     config: EvalConfig,
     meta: Mapping[str, Any],
 ) -> Path:
-    """Write the rows, the configuration and what was evaluated on as JSON (atomically).
-
-    The file is strict JSON: a NaN or infinite number (a subgroup whose classes have no
-    positive in the test split) is written as ``null``, which :func:`load_results` reads back
-    as NaN.
-    """
-    payload = _finite_or_null({"config": asdict(config), "meta": dict(meta), "rows": list(rows)})
-    return write_json(path, payload)
+    """Write ``config``, ``meta`` and ``rows`` as strict JSON (:func:`write_json`): a NaN
+    (a subgroup without a positive in the test split) is ``null``, read back as NaN by
+    :func:`load_results`."""
+    payload = {"config": asdict(config), "meta": dict(meta), "rows": list(rows)}
+    return write_json(path, finite_or_null(payload))
 
 
 def write_json(path: str | os.PathLike[str], payload: Any) -> Path:
-    """Write strict JSON atomically (a temporary file, then renamed over ``path``): a reader
-    never sees half a file, and a failed write leaves the previous one."""
+    """Write strict JSON atomically (a temporary file renamed over ``path``): a reader never
+    sees half a file, and a failed write leaves the previous one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -376,8 +265,8 @@ def write_json(path: str | os.PathLike[str], payload: Any) -> Path:
 
 
 def read_json(path: str | os.PathLike[str], what: str) -> Any:
-    """The JSON content of ``path``; an unreadable file is a ``ValueError`` naming it and
-    saying that it is not a readable ``what``."""
+    """The JSON content of ``path``; an unreadable file is a ``ValueError`` naming it as not
+    a readable ``what``."""
     path = Path(path)
     try:
         return json.loads(path.read_text())
@@ -386,15 +275,14 @@ def read_json(path: str | os.PathLike[str], what: str) -> Any:
 
 
 def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a results file written by :func:`save_results` (``null`` AUROCs back to NaN)."""
-    path = Path(path)
+    """Read a file of :func:`save_results` (``null`` AUROCs back to NaN)."""
     payload = read_json(path, "results file")
     if (
         not isinstance(payload, dict)
         or not isinstance(payload.get("rows"), list)
         or not all(isinstance(r, dict) for r in payload["rows"])
     ):
-        raise ValueError(f"{path}: not a threekg-lite results file (no list of 'rows')")
+        raise ValueError(f"{Path(path)}: not a threekg-lite results file (no list of 'rows')")
     for row in payload["rows"]:
         for key in ("auroc", "ci_low", "ci_high"):
             if key in row and row[key] is None:
@@ -406,12 +294,12 @@ def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     return payload
 
 
-def _finite_or_null(value: Any) -> Any:
+def finite_or_null(value: Any) -> Any:
     """``value`` with every NaN or infinite float (nested in dicts, lists, tuples) as None."""
     if isinstance(value, Mapping):
-        return {k: _finite_or_null(v) for k, v in value.items()}
+        return {k: finite_or_null(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite_or_null(v) for v in value]
+        return [finite_or_null(v) for v in value]
     if isinstance(value, (float, np.floating)) and not math.isfinite(value):
         return None
     return value
@@ -429,10 +317,9 @@ def plot_label_efficiency(
     order: Sequence[str] | None = None,
 ):
     """Macro AUROC against the labelled fraction (log scale), one line per method: the mean
-    over seeds, with error bars from the mean bootstrap 95 % interval.
-
-    ``order``: method names whose position fixes each method's colour and marker, so that
-    several figures draw one method alike (default: the order of ``rows``)."""
+    over seeds, error bars from the mean bootstrap 95 % interval. ``order``: method names
+    whose position fixes each method's colour and marker, so that several figures draw a
+    method alike (default: the order of ``rows``)."""
     import matplotlib.pyplot as plt
 
     from threekg_lite.viz.figures import OKABE_ITO
@@ -445,11 +332,10 @@ def plot_label_efficiency(
     for method, part in table.groupby("method", sort=False):
         i = style.index(method)
         part = part.sort_values("fraction")
-        x = 100 * part["fraction"].to_numpy()
         mean = part["auroc_mean"].to_numpy()
         err = np.stack([mean - part["ci_low"].to_numpy(), part["ci_high"].to_numpy() - mean])
         ax.errorbar(
-            x,
+            100 * part["fraction"].to_numpy(),
             mean,
             yerr=np.clip(err, 0, None),
             label=method,
@@ -467,3 +353,90 @@ def plot_label_efficiency(
     if title:
         ax.set_title(title)
     return fig
+
+
+def parse_methods(specs: Sequence[str] | None, checkpoint: str | None = None) -> dict[str, str]:
+    """Name -> spec of ``NAME=SPEC`` strings; ``checkpoint`` comes first as ``pretrained``,
+    and without ``specs`` brings the ``random`` and ``supervised`` baselines."""
+    specs = list(specs or [])
+    if checkpoint:
+        specs = [f"pretrained={checkpoint}", *(specs or ["random=random", "supervised=supervised"])]
+    if not specs:
+        raise ValueError("nothing to evaluate: give --checkpoint PATH or --method NAME=SPEC")
+    methods: dict[str, str] = {}
+    for spec in specs:
+        name, sep, what = spec.partition("=")
+        if not sep or not name or not what:
+            raise ValueError(f"--method needs NAME=SPEC, got {spec!r}")
+        if name in methods:
+            raise ValueError(f"method name {name!r} given twice")
+        methods[name] = what
+    return methods
+
+
+def run_evaluation(
+    source: str,
+    methods: Mapping[str, str],
+    out: str | os.PathLike[str],
+    config: EvalConfig | None = None,
+    *,
+    task: str | None = None,
+    crop_s: float = 5.0,
+    model: str = "tiny",
+    data_dir: str | os.PathLike[str] | None = None,
+    fs: float = 100.0,
+    duration: float = 10.0,
+    n_synthetic: int = 2000,
+    split_seed: int = 0,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> Path:
+    """``threekg evaluate``: :func:`evaluate` ``methods`` (name -> checkpoint or run folder,
+    ``"random"`` or ``"supervised"``, of preset ``model``) on a database of
+    :data:`DEFAULT_TASKS` (at ``fs`` Hz, ``duration`` s) or a prepared folder, on crops of
+    ``crop_s`` seconds; write the results JSON ``out`` and its plot beside it (``.png``);
+    print the summary. Returns ``out``.
+
+    Split: PTB-XL's ``strat_fold`` (1-8 / 9 / 10) where the records have it, else a patient
+    split seeded with ``split_seed`` (which also seeds synthetic records). Checkpoints are
+    read before the data, so that a bad path fails fast.
+    """
+    import matplotlib.pyplot as plt
+
+    from threekg_lite.data.prepare import load_database, load_prepared
+    from threekg_lite.data.splits import patient_split, ptbxl_split
+    from threekg_lite.evaluate.downstream import encoder_from
+
+    task = task or DEFAULT_TASKS.get(source)
+    if task is None:
+        raise ValueError(f"give --task for source {source!r}")
+    built = {
+        name: ("supervised", model) if spec == "supervised" else encoder_from(spec, config=model)
+        for name, spec in methods.items()
+    }
+    if source == "synthetic":
+        records = load_database(source, fs=fs, duration=duration, n=n_synthetic, seed=split_seed)
+    elif source in DEFAULT_TASKS:
+        kw = dict(fs=fs, duration=duration, progress=progress)
+        records = load_database(source, data_dir=data_dir, **kw)
+    else:
+        records = load_prepared(source)
+    if task not in records.labels:
+        raise ValueError(f"no label task {task!r} in {source}; it has {sorted(records.labels)}")
+    if "strat_fold" in records.meta:
+        split = ptbxl_split(records)
+    else:
+        split = patient_split(records, seed=split_seed, task=task)
+    config = replace(config or EvalConfig(), crop=round(crop_s * records.fs))
+    rows = evaluate(built, records, split, task, config, device=device, progress=progress)
+    meta = dict(source=source, task=task, classes=list(records.labels[task].names))
+    meta.update(records=len(records), fs=records.fs, split=split.description)
+    meta.update(sizes={k: int(v) for k, v in split.sizes().items()}, methods=dict(methods))
+    out = save_results(out, rows, config, meta)
+    plot = out.with_suffix(".png")
+    fig = plot_label_efficiency(rows, title=f"{source}, {task}: {split.description}")
+    fig.savefig(plot, dpi=150)
+    plt.close(fig)
+    print(summarise(rows).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"results: {out}\nplot: {plot}")
+    return out

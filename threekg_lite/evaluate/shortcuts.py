@@ -5,15 +5,10 @@ of the same ECG. When both views come from the *same* crop, they share the exact
 every beat: rotation, scaling and masking change the leads and blank out stretches, but a
 QRS complex stays at the same sample in both. A feature that only knows *when* something
 happens, and nothing of the waveform, can then solve the task. This module measures that:
-
-* :func:`twin_pairs` makes two views of each record, either of one crop or of two
-  non-overlapping windows of the record (the beat timing then differs);
-* :func:`timing_signature` is such a morphology-blind feature: the smoothed mean absolute
-  slope over the leads, standardised, i.e. *where* in the crop activity happens;
-* :func:`twin_retrieval` is the pretext task as a test: the fraction of first views whose
-  most similar second view (cosine) is their own twin;
-* :func:`heart_rate_similarity` measures how much of an encoder's similarity between
-  *different* records follows their heart rates (Spearman correlation over pairs).
+:func:`twin_pairs` (two views of one crop, or of two windows whose beat timing differs),
+:func:`timing_signature` (such a morphology-blind feature), :func:`twin_retrieval` (the
+pretext task as a test) and :func:`heart_rate_similarity` (how much of an encoder's
+similarity between *different* records follows their heart rates).
 """
 
 from __future__ import annotations
@@ -24,6 +19,8 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
+from threekg_lite.evaluate.features import unit_rows
+
 
 def twin_pairs(
     signals: np.ndarray | torch.Tensor,
@@ -32,22 +29,12 @@ def twin_pairs(
     generator: torch.Generator,
     same_crop: bool,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two views ``(N, 12, crop)`` of every record.
+    """Two views ``(N, 12, crop)`` of every record of ``(N, 12, T)`` mV by ``augment``
+    (``(x, generator) -> view``, e.g. :func:`threekg_lite.baselines.make_augmentation`);
+    ``generator`` is the only source of randomness (crop places and views).
 
-    Parameters
-    ----------
-    signals
-        ``(N, 12, T)`` records, mV.
-    crop
-        Samples per view; with ``same_crop=False`` the records need ``2 * crop`` samples.
-    augment
-        A view-making transform ``(x, generator) -> view`` (e.g.
-        :func:`threekg_lite.baselines.make_augmentation`).
-    generator
-        The only source of randomness (crop places and views).
-    same_crop
-        ``True``: both views of one random crop; ``False``: one view of each of two
-        non-overlapping windows, at random places, in random order.
+    ``same_crop=True``: both views of one random crop; ``False``: one view of each of two
+    non-overlapping windows at random places, in random order (needs ``T >= 2 crop``).
     """
     x = torch.as_tensor(np.asarray(signals, dtype=np.float32))
     n, _, t = x.shape
@@ -83,18 +70,16 @@ def timing_signature(x: torch.Tensor | np.ndarray, fs: float, smooth_s: float = 
     width = max(1, round(smooth_s * fs))
     kernel = np.ones(width) / width
     smooth = np.apply_along_axis(lambda s: np.convolve(s, kernel, mode="same"), 1, slope)
-    smooth -= smooth.mean(axis=1, keepdims=True)
-    return smooth / np.maximum(np.linalg.norm(smooth, axis=1, keepdims=True), 1e-12)
+    return unit_rows(smooth - smooth.mean(axis=1, keepdims=True))
 
 
 def twin_retrieval(first: np.ndarray, second: np.ndarray) -> float:
     """Fraction of rows ``i`` of ``first`` whose most cosine-similar row of ``second`` is row
     ``i``: the pretext task's top-1 accuracy among ``N`` candidates (chance ``1 / N``)."""
-    a, b = (np.asarray(f, dtype=np.float64) for f in (first, second))
+    a, b = np.asarray(first), np.asarray(second)
     if a.shape != b.shape or a.ndim != 2:
         raise ValueError(f"need two (N, D) arrays of one shape, got {a.shape} and {b.shape}")
-    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    a, b = unit_rows(a), unit_rows(b)
     return float(np.mean(np.argmax(a @ b.T, axis=1) == np.arange(a.shape[0])))
 
 
@@ -111,7 +96,7 @@ def heart_rate_similarity(features: np.ndarray, heart_rate: np.ndarray) -> float
     f, hr = f[keep], hr[keep]
     if len(hr) < 3:
         raise ValueError("need at least 3 records with a heart rate")
-    f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    f = unit_rows(f)
     i, j = np.triu_indices(len(hr), k=1)
     similarity = np.einsum("pd,pd->p", f[i], f[j])
     return float(spearmanr(similarity, -np.abs(hr[i] - hr[j])).statistic)

@@ -1,50 +1,13 @@
-r"""Clinical measurements on the vectorcardiogram: beats, QRS/T boundaries, mean vectors,
-the frontal QRS axis, the spatial QRS-T angle, and two checks against real references
-(measured Frank leads of PTB, cardiologists' axis labels and wave boundaries of LUDB).
+"""Clinical measurements on the vectorcardiogram: beats, QRS/T boundaries, mean vectors,
+the frontal QRS axis, the spatial QRS-T angle, and checks against real references (PTB's
+measured Frank leads, LUDB's cardiologists' axis labels and wave boundaries).
 
-Everything works on one record at a time, NumPy only: a VCG ``(3, T)`` (X to the patient's
-left, Y to the feet, Z to the back, in mV; see :mod:`threekg_lite.vcg`) or a 12-lead ECG
-``(12, T)`` in standard lead order, at ``fs`` Hz. Sample indices are ``int`` and ``-1``
-marks a boundary that could not be found (as in :func:`threekg_lite.data.load_ludb_annotations`).
-
-The pipeline, with the formulas each step uses:
-
-1. **Beats** (:func:`detect_beats`). The VCG is band-passed to 5-30 Hz (zero-phase), which
-   keeps the steep QRS and suppresses the slow P and T waves and baseline wander. Its spatial
-   magnitude :math:`m(t) = \sqrt{X^2 + Y^2 + Z^2}` is smoothed by a 50 ms moving average
-   (one hump per QRS even when the loop has several lobes). Peaks of the smoothed magnitude
-   are found with :func:`scipy.signal.find_peaks`, at least 0.25 s apart (the refractory
-   period: at most 240 bpm) and at least 30 % of an *adaptive* reference height, the median
-   of the maxima of consecutive 1.5 s segments (so one artefact does not raise it and one
-   missing beat does not lower it). Each peak is then moved to the maximum of :math:`|VCG|`
-   (0.5-40 Hz) within +-60 ms: the R peak.
-2. **Delineation** (:func:`delineate_qrs`). The spatial velocity
-   :math:`v(t) = |d\,VCG/dt|` (2-40 Hz VCG, central differences, 10 ms smoothing, mV/s)
-   is large only while the QRS loop is drawn. With :math:`v_{max}` its maximum within
-   +-60 ms of the R peak, the QRS is the run of samples with :math:`v \ge f\,v_{max}`
-   (``f = 0.1`` by default) around the peak, dips shorter than 20 ms bridged (the turn
-   between two lobes, a notch), searched at most 120 ms before and 180 ms after the peak;
-   its first and last samples are the QRS onset and offset. The T wave is looked for from
-   QRS offset + 40 ms to :math:`\min(\text{peak} + 0.6\,RR,\ \text{next onset})`; its
-   peak is the maximum of
-   :math:`|VCG - VCG_{iso}|` there (:math:`VCG_{iso}` the isoelectric vector, the mean over
-   the 20 ms before QRS onset), and the T end is the first sample after the T peak where that
-   magnitude is below 15 % of the T peak's, i.e. where the loop has returned to baseline.
-   :func:`ludb_qrs_windows` turns LUDB's manual annotations into the same table.
-3. **Mean vectors** (:func:`mean_vectors`): area vectors, the time integral of X, Y and Z
-   (minus the isoelectric vector) over each beat's QRS (onset to offset) and T (QRS offset
-   to T end), in mV·ms, averaged over beats.
-4. **Axis and angle**: the frontal QRS axis :math:`\operatorname{atan2}(A_Y, A_X)` of the
-   QRS area vector (:func:`frontal_axis`; 0° = lead I, +90° = aVF/feet, negative =
-   superior), the bedside estimate from the net QRS areas of leads I and aVF
-   (:func:`frontal_axis_from_leads`), LUDB's five axis names (:func:`axis_category`) and the
-   spatial QRS-T angle :math:`\arccos(q \cdot t / |q||t|)` (:func:`spatial_qrs_t_angle`).
-   The VCG's frontal plane is not the limb leads' hexaxial frame (Kors' X draws on V6 as
-   much as on lead I, inverse Dower's Y mostly on lead II), so the two axes differ by tens
-   of degrees in some records; LUDB's cardiologists read the limb leads, and their labels
-   agree better with :func:`frontal_axis_from_leads` (see :func:`ludb_axis_agreement`).
-5. **Checks**: :func:`frank_agreement` (reconstructed vs measured Frank leads on PTB) and
-   :func:`ludb_axis_agreement` (computed vs annotated axis category on LUDB).
+One record at a time, NumPy only: a VCG ``(3, T)`` (Frank axes: X to the patient's left, Y to
+the feet, Z to the back, mV; :mod:`threekg_lite.vcg`) or a 12-lead ECG ``(12, T)`` in standard
+lead order, at ``fs`` Hz. Beats and their boundaries travel as a beat-window table
+(:data:`WINDOW_COLUMNS`, from :func:`delineate_qrs` or :func:`ludb_qrs_windows`), int sample
+indices with ``-1`` for a boundary not found, as in
+:func:`threekg_lite.data.load_ludb_annotations`.
 """
 
 from __future__ import annotations
@@ -67,20 +30,13 @@ WINDOW_COLUMNS: tuple[str, ...] = ("peak", "qrs_onset", "qrs_offset", "t_end")
 """Columns of a beat-window table (sample indices, -1 where unknown)."""
 
 AXIS_CATEGORIES: tuple[str, ...] = (
-    "left axis deviation",
-    "horizontal",
-    "normal",
-    "vertical",
-    "right axis deviation",
-)
+    "left axis deviation", "horizontal", "normal", "vertical", "right axis deviation",
+)  # fmt: skip
 """LUDB's five axis classes, from most superior-left to most rightward."""
 
 AXIS_EDGES_DEG: tuple[float, float, float, float] = (0.0, 30.0, 70.0, 90.0)
-"""Lower edges (degrees) of horizontal, normal, vertical and right axis deviation.
-
-The convention of Russian clinical practice, which LUDB's cardiologists (Nizhny Novgorod)
-follow: left axis deviation below 0°, horizontal 0° to +29°, normal +30° to +69°, vertical
-+70° to +90°, right axis deviation above +90°.
+"""Lower edges (degrees) of horizontal, normal, vertical and right axis deviation: the
+convention of Russian clinical practice, which LUDB's cardiologists (Nizhny Novgorod) follow.
 
 Checked against LUDB's labels (190 records with one axis label, LUDB's own QRS boundaries,
 leads I/aVF net amplitude): these edges agree with 64 % of the labels, the Western edge for
@@ -90,16 +46,13 @@ median axis of about -10° (interquartile range -30° to +17°), so the class do
 an implausible 5°-wide horizontal band (+20° to +25°), so the documented convention is kept."""
 
 DETECT_BAND_HZ: tuple[float, float] = (5.0, 30.0)
-"""Pass band for beat detection."""
+"""Pass band for beat detection: keeps the steep QRS, suppresses P, T and baseline wander."""
 VELOCITY_BAND_HZ: tuple[float, float] = (2.0, 40.0)
 """Pass band of the VCG whose spatial velocity delineates the QRS. The 2 Hz high-pass takes
 the slow T wave's velocity further below the QRS's, so that at fast rates (T close behind
 the QRS) the QRS offset does not run into the T wave; on LUDB it changes nothing."""
 SIGNAL_BAND_HZ: tuple[float, float] = (0.5, 40.0)
 """Pass band of the VCG used for delineation, velocity and areas."""
-
-
-# --------------------------------------------------------------------------- helpers
 
 
 def _as_vcg(x: np.ndarray, method: Method = "dower") -> np.ndarray:
@@ -138,16 +91,6 @@ def _isoelectric(vcg: np.ndarray, onset: int, fs: float) -> np.ndarray:
     return vcg[:, lo:onset].mean(axis=1)
 
 
-def _check_windows(windows: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in WINDOW_COLUMNS if c not in windows.columns]
-    if missing:
-        raise ValueError(f"windows lack column(s) {missing}; expected {list(WINDOW_COLUMNS)}")
-    return windows
-
-
-# --------------------------------------------------------------------------- beats
-
-
 def detect_beats(
     x: np.ndarray,
     fs: float,
@@ -156,23 +99,15 @@ def detect_beats(
     refractory_s: float = 0.25,
     height_fraction: float = 0.3,
 ) -> np.ndarray:
-    """R-peak sample indices of one record (method in the module docstring, step 1).
+    r"""R-peak sample indices, ``(B,)`` int64 increasing, of a VCG ``(3, T)`` or an ECG
+    ``(12, T)`` (converted by ``method``), mV.
 
-    Parameters
-    ----------
-    x
-        VCG ``(3, T)`` or 12-lead ECG ``(12, T)`` (converted with ``method``), mV.
-    fs
-        Sampling rate, Hz.
-    refractory_s
-        Smallest distance between two beats, s (>= 0.25).
-    height_fraction
-        A peak of the smoothed 5-30 Hz magnitude must reach this fraction of the reference
-        height (median of the 1.5 s segment maxima).
-
-    Returns
-    -------
-    ``(B,)`` int64, increasing sample indices of the R peaks.
+    The 5-30 Hz VCG's magnitude :math:`\sqrt{X^2 + Y^2 + Z^2}`, smoothed over 50 ms (one
+    hump per QRS even when the loop has several lobes), peaks at least ``refractory_s``
+    apart (0.25 s at least: 240 bpm) and at least ``height_fraction`` of a reference height:
+    the median of the maxima of consecutive 1.5 s segments, so that one artefact does not
+    raise it nor one missing beat lower it. Each peak then moves to the maximum of the
+    0.5-40 Hz :math:`|VCG|` within +-60 ms: the R peak.
     """
     if refractory_s < 0.25:
         raise ValueError(f"refractory_s must be >= 0.25 s, got {refractory_s}")
@@ -185,17 +120,13 @@ def detect_beats(
     reference = float(np.median(maxima))
     if reference <= 0:
         return np.zeros(0, dtype=np.int64)
-    found, _ = find_peaks(
-        envelope, height=height_fraction * reference, distance=max(1, round(refractory_s * fs))
-    )
+    distance = max(1, round(refractory_s * fs))
+    found, _ = find_peaks(envelope, height=height_fraction * reference, distance=distance)
     # Move each peak to the maximum of |VCG| nearby: the R peak.
     spatial = np.linalg.norm(_filtered(vcg, fs, SIGNAL_BAND_HZ), axis=0)
     half = round(0.06 * fs)
-    peaks = []
-    for p in found:
-        lo, hi = max(0, p - half), min(len(spatial), p + half + 1)
-        peaks.append(lo + int(np.argmax(spatial[lo:hi])))
-    peaks = np.unique(np.asarray(peaks, dtype=np.int64))
+    lo, hi = np.maximum(found - half, 0), np.minimum(found + half + 1, len(spatial))
+    peaks = np.unique([a + int(np.argmax(spatial[a:b])) for a, b in zip(lo, hi)]).astype(np.int64)
     # Refinement can pull two neighbours together: keep the larger of any too-close pair.
     keep: list[int] = []
     for p in peaks:
@@ -207,25 +138,16 @@ def detect_beats(
     return np.asarray(keep, dtype=np.int64)
 
 
-# --------------------------------------------------------------------------- delineation
-
-
 def spatial_velocity(vcg: np.ndarray, fs: float) -> np.ndarray:
-    """``(T,)`` spatial velocity ``|dVCG/dt|`` in mV/s of a ``(3, T)`` VCG.
-
-    Central differences (:func:`numpy.gradient`) of each axis, then the Euclidean norm,
-    smoothed by a 10 ms moving average.
-    """
+    """``(T,)`` spatial velocity ``|dVCG/dt|`` in mV/s of a ``(3, T)`` VCG: central
+    differences of each axis, their Euclidean norm, a 10 ms moving average."""
     d = np.gradient(np.asarray(vcg, dtype=np.float64), axis=-1) * fs
     return _smooth(np.linalg.norm(d, axis=0), round(0.01 * fs))
 
 
 def _connected_extent(mask: np.ndarray, anchor: int, gap: int) -> tuple[int, int]:
-    """First and last index of the run of ``mask`` around ``anchor``, bridging gaps <= ``gap``.
-
-    Starts from the ``True`` sample nearest to ``anchor``; returns ``(anchor, anchor)`` when
-    ``mask`` has no ``True``.
-    """
+    """First and last index of the run of ``mask`` around (nearest to) ``anchor``, bridging
+    gaps <= ``gap``; ``(anchor, anchor)`` when ``mask`` has no ``True``."""
     idx = np.flatnonzero(mask)
     if idx.size == 0:
         return anchor, anchor
@@ -248,33 +170,21 @@ def delineate_qrs(
     t_fraction: float = 0.15,
     gap_s: float = 0.02,
 ) -> pd.DataFrame:
-    """QRS onset/offset and T end of each beat (method in the module docstring, step 2).
+    r"""QRS onset/offset and T end of each beat of a VCG ``(3, T)`` or ECG ``(12, T)``, mV.
 
-    Parameters
-    ----------
-    x
-        VCG ``(3, T)`` or 12-lead ECG ``(12, T)`` (converted with ``method``), mV; it is
-        band-passed to 0.5-40 Hz here.
-    fs
-        Sampling rate, Hz.
-    peaks
-        R-peak indices (default :func:`detect_beats`).
-    fraction
-        QRS boundaries: where the spatial velocity (of the 2-40 Hz VCG) falls below
-        ``fraction`` of its QRS maximum, searching at most 120 ms before and 180 ms after
-        the peak.
-    gap_s
-        Dips of the velocity below the threshold shorter than this (s) inside the QRS (a
-        notch, the turn between two lobes) do not end it.
-    t_fraction
-        T end: where ``|VCG - VCG_iso|`` falls below ``t_fraction`` of its T-peak value.
+    ``peaks`` default to :func:`detect_beats`. The spatial velocity :math:`v` of the 2-40 Hz
+    VCG (:func:`spatial_velocity`) is large only while the QRS loop is drawn: with
+    :math:`v_{max}` its maximum within +-60 ms of the peak, the QRS is the run of samples
+    with :math:`v \ge` ``fraction`` :math:`v_{max}` around the peak, searched at most 120 ms
+    before and 180 ms after it, dips shorter than ``gap_s`` bridged (a notch, the turn
+    between two lobes). The T wave is looked for from QRS offset + 40 ms to
+    :math:`\min(\text{peak} + 0.6\,RR,\ \text{next onset})`: its peak is the maximum of
+    :math:`|VCG - VCG_{iso}|` there (the isoelectric vector: mean over the 20 ms before QRS
+    onset), its end the first later sample below ``t_fraction`` of that, where the loop
+    has returned to baseline.
 
-    Returns
-    -------
-    pandas.DataFrame
-        One row per beat, columns :data:`WINDOW_COLUMNS` (``peak``, ``qrs_onset``,
-        ``qrs_offset``, ``t_end``), int sample indices, ``t_end = -1`` where no T wave fits
-        (a beat too close to the record's end).
+    Returns one row per beat, columns :data:`WINDOW_COLUMNS`, int sample indices;
+    ``t_end = -1`` where no T wave fits (a beat too close to the record's end).
     """
     vcg = _filtered(_as_vcg(x, method), fs, SIGNAL_BAND_HZ)
     n = vcg.shape[1]
@@ -318,26 +228,13 @@ def ludb_qrs_windows(
     *,
     annotation_fs: float = 500.0,
 ) -> pd.DataFrame:
-    """LUDB's manual QRS and T boundaries as a beat-window table.
+    """LUDB's manual QRS and T boundaries (:func:`threekg_lite.data.load_ludb_annotations`,
+    indices at ``annotation_fs``) as a beat-window table at ``fs``.
 
-    Parameters
-    ----------
-    annotations
-        From :func:`threekg_lite.data.load_ludb_annotations` (samples at 500 Hz).
-    fs
-        Sampling rate of the signal the windows are for (indices are rescaled).
-    lead
-        Use this lead's annotations; ``None``: the median over all leads given, QRS
-        complexes of different leads being the same beat when their peaks lie within 100 ms.
-    annotation_fs
-        Rate of the annotation indices (LUDB: 500 Hz).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns :data:`WINDOW_COLUMNS`: ``peak`` (the QRS peak mark), ``qrs_onset``,
-        ``qrs_offset`` and ``t_end`` (offset of the T wave between this QRS and the next),
-        -1 where not annotated. Beats lacking an annotated QRS onset or offset are dropped.
+    ``lead``: use this lead's marks; ``None``: the median over the leads given, QRS marks of
+    different leads being one beat when their peaks lie within 100 ms. ``peak`` is the QRS
+    peak mark, ``t_end`` the offset of the T wave before the next QRS (-1 if not
+    annotated); beats without an annotated QRS onset or offset are dropped.
     """
     ann = annotations if lead is None else annotations[annotations["lead"] == lead]
     if ann.empty:
@@ -365,65 +262,43 @@ def ludb_qrs_windows(
     return pd.DataFrame(scaled.astype(np.int64), columns=list(WINDOW_COLUMNS))
 
 
-# --------------------------------------------------------------------------- vectors, axis
-
-
-def _areas(
-    signals: np.ndarray,
-    windows: pd.DataFrame,
-    fs: float,
-    isoelectric: bool,
-    net_amplitude: bool = False,
-) -> tuple[np.ndarray, np.ndarray]:
+def _areas(signals: np.ndarray, windows: pd.DataFrame, fs: float, isoelectric, amplitude=False):
     """Per-beat QRS and T areas ``(B, k)`` of ``(k, T)`` signals, mV·ms; NaN rows where a
-    window is missing. ``net_amplitude``: max + min instead of the QRS area, mV."""
-    _check_windows(windows)
+    window is missing. ``amplitude``: max + min instead of the QRS area, mV."""
+    if missing := [c for c in WINDOW_COLUMNS if c not in windows.columns]:
+        raise ValueError(f"windows lack column(s) {missing}; expected {list(WINDOW_COLUMNS)}")
     dt_ms = 1000.0 / fs
     k, n = signals.shape
+
+    def area(a: int, b: int, iso: np.ndarray, amplitude: bool = False) -> np.ndarray:
+        if not 0 <= a < b < n:
+            return np.full(k, np.nan)
+        seg = signals[:, a : b + 1] - iso[:, None]
+        return seg.max(1) + seg.min(1) if amplitude else seg.sum(1) * dt_ms
+
     qrs, t = [], []
     for onset, offset, t_end in windows[["qrs_onset", "qrs_offset", "t_end"]].to_numpy(int):
         iso = _isoelectric(signals, onset, fs) if isoelectric and onset >= 0 else np.zeros(k)
-        nan = np.full(k, np.nan)
-        if 0 <= onset < offset < n:
-            seg = signals[:, onset : offset + 1] - iso[:, None]
-            qrs.append(seg.max(1) + seg.min(1) if net_amplitude else seg.sum(1) * dt_ms)
-        else:
-            qrs.append(nan)
-        if 0 <= offset < t_end < n:
-            t.append((signals[:, offset : t_end + 1] - iso[:, None]).sum(1) * dt_ms)
-        else:
-            t.append(nan)
+        qrs.append(area(onset, offset, iso, amplitude))
+        t.append(area(offset, t_end, iso))
     return np.asarray(qrs).reshape(-1, k), np.asarray(t).reshape(-1, k)
 
 
 def _nanmean_rows(a: np.ndarray) -> np.ndarray:
     ok = ~np.isnan(a).any(axis=1)
-    if not ok.any():
-        return np.full(a.shape[1], np.nan)
-    return a[ok].mean(axis=0)
+    return a[ok].mean(axis=0) if ok.any() else np.full(a.shape[1], np.nan)
 
 
 def mean_vectors(
     vcg: np.ndarray, windows: pd.DataFrame, fs: float = 500.0, *, isoelectric: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""The mean QRS and T vectors of a record: area vectors, averaged over beats.
+    r"""The mean QRS and T vectors of a VCG ``(3, T)`` (band-pass it first, e.g. 0.5-40 Hz):
+    area vectors, averaged over the beats of a beat-window table.
 
-    For each beat, :math:`A_{QRS} = \sum_{t=\text{onset}}^{\text{offset}}
-    (VCG(t) - VCG_{iso})\,\Delta t` and :math:`A_T` likewise from QRS offset to T end
-    (:math:`\Delta t = 1000/f_s` ms, :math:`VCG_{iso}` the mean over the 20 ms before QRS
-    onset, or 0 with ``isoelectric=False``). Beats whose window is missing (-1) are skipped.
-
-    Parameters
-    ----------
-    vcg
-        ``(3, T)`` in mV (band-pass it first, e.g. 0.5-40 Hz).
-    windows
-        Beat-window table (:func:`delineate_qrs` or :func:`ludb_qrs_windows`).
-    fs
-        Sampling rate, Hz.
-
-    Returns
-    -------
+    :math:`A_{QRS} = \sum_{\text{onset}}^{\text{offset}} (VCG(t) - VCG_{iso})\,\Delta t`, and
+    :math:`A_T` likewise from QRS offset to T end (:math:`\Delta t = 1000/f_s` ms,
+    :math:`VCG_{iso}` the mean over the 20 ms before QRS onset, 0 with
+    ``isoelectric=False``); beats whose window is missing (-1) are skipped. Returns
     ``(qrs_vec, t_vec)``, each ``(3,)`` X, Y, Z in mV·ms (NaN if no beat has the window).
     """
     vcg = np.asarray(vcg, dtype=np.float64)
@@ -434,16 +309,9 @@ def mean_vectors(
 
 
 def frontal_axis(vcg: np.ndarray, windows: pd.DataFrame, fs: float = 500.0) -> float:
-    """Frontal QRS axis in degrees, ``atan2(A_Y, A_X)`` of the mean QRS area vector.
-
-    Clinical convention: 0° = lead I's direction (patient's left), +90° = feet (aVF),
-    negative = superior, +-180° = right; result in (-180, 180].
-
-    Parameters
-    ----------
-    vcg
-        ``(3, T)`` mV; windows, fs as in :func:`mean_vectors`.
-    """
+    """Frontal QRS axis in degrees, ``atan2(A_Y, A_X)`` of the mean QRS area vector
+    (:func:`mean_vectors`), in (-180, 180]. Clinical convention: 0° = lead I's direction
+    (patient's left), +90° = feet (aVF), negative = superior, +-180° = right."""
     qrs, _ = mean_vectors(vcg, windows, fs)
     return float(np.degrees(np.arctan2(qrs[1], qrs[0])))
 
@@ -454,30 +322,22 @@ def frontal_axis_from_leads(
     fs: float = 500.0,
     measure: Literal["area", "amplitude"] = "area",
 ) -> float:
-    r"""Frontal QRS axis in degrees from the net QRS of leads I and aVF (bedside method).
+    r"""Frontal QRS axis in degrees from the net QRS of leads I and aVF (bedside method) of
+    an ECG ``(12, T)`` (band-pass it first).
 
     In the hexaxial reference system a frontal dipole of size :math:`M` at angle
     :math:`\theta` gives :math:`I = M\cos\theta` and
     :math:`aVF = II - I/2 = \tfrac{\sqrt3}{2} M \sin\theta`, so
     :math:`\theta = \operatorname{atan2}(2\,aVF/\sqrt3,\ I)` with the net QRS of the two
-    leads (isoelectric level subtracted, as in :func:`mean_vectors`), averaged over beats.
-
-    Parameters
-    ----------
-    ecg
-        ``(12, T)`` standard lead order, mV (band-pass it first).
-    windows, fs
-        As in :func:`mean_vectors`.
-    measure
-        ``"area"``: net QRS area (mV·ms); ``"amplitude"``: net deflection, the highest plus
-        the lowest value inside the QRS (R height minus Q/S depth, what the eye reads off a
-        paper ECG).
+    leads (isoelectric level subtracted), averaged over beats: its ``"area"`` (mV·ms) or
+    ``"amplitude"``, the highest plus the lowest value in the QRS (R height minus Q/S
+    depth, what the eye reads off a paper ECG).
     """
     check_ecg(ecg)
     if measure not in ("area", "amplitude"):
         raise ValueError(f"measure must be 'area' or 'amplitude', got {measure!r}")
     leads = np.asarray(ecg, dtype=np.float64)[[0, 5]]  # I, aVF
-    qrs, _ = _areas(leads, windows, fs, isoelectric=True, net_amplitude=measure == "amplitude")
+    qrs, _ = _areas(leads, windows, fs, isoelectric=True, amplitude=measure == "amplitude")
     net_i, net_avf = _nanmean_rows(qrs)
     return float(np.degrees(np.arctan2(2.0 * net_avf / np.sqrt(3.0), net_i)))
 
@@ -485,27 +345,20 @@ def frontal_axis_from_leads(
 def axis_category(
     deg: float | np.ndarray, edges: Sequence[float] = AXIS_EDGES_DEG
 ) -> str | np.ndarray:
-    """LUDB's axis class of frontal axes (degrees), vectorised.
+    """LUDB's axis class of frontal axes (degrees, wrapped to (-180, 180]), vectorised: a
+    ``str`` for a scalar, else an object array of the same shape; NaN gives ``""``.
 
     Bins (default :data:`AXIS_EDGES_DEG`, Russian clinical convention): left axis deviation
     ``-90 <= deg < 0``, horizontal ``0 <= deg < 30``, normal ``30 <= deg < 70``, vertical
     ``70 <= deg <= 90``, right axis deviation ``deg > 90``. LUDB has no class for the
-    remaining superior-right quadrant (``-180 < deg < -90``, "northwest" or extreme axis);
-    it is called right axis deviation here (extreme right). Angles are wrapped to
-    (-180, 180] first.
-
-    Returns
-    -------
-    A ``str`` for a scalar, else an object array of the same shape. NaN gives ``""``.
+    superior-right quadrant (``-180 < deg < -90``, "northwest" or extreme axis): it is
+    called right axis deviation here (extreme right).
     """
     a = np.asarray(deg, dtype=np.float64)
     wrapped = -(np.mod(-a + 180.0, 360.0) - 180.0)  # (-180, 180]
     e0, e1, e2, e3 = edges
-    index = np.select(
-        [wrapped < -90.0, wrapped < e0, wrapped < e1, wrapped < e2, wrapped <= e3],
-        [4, 0, 1, 2, 3],
-        default=4,
-    )
+    bins = [wrapped < -90.0, wrapped < e0, wrapped < e1, wrapped < e2, wrapped <= e3]
+    index = np.select(bins, [4, 0, 1, 2, 3], default=4)
     names = np.asarray(AXIS_CATEGORIES + ("",), dtype=object)
     out = names[np.where(np.isnan(a), 5, index)]
     return str(out) if a.ndim == 0 else out
@@ -522,9 +375,6 @@ def spatial_qrs_t_angle(qrs_vec: np.ndarray, t_vec: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(q, t)), q @ t)))
 
 
-# --------------------------------------------------------------------------- checks
-
-
 def frank_agreement(
     ecg: np.ndarray,
     frank: np.ndarray,
@@ -532,25 +382,12 @@ def frank_agreement(
     methods: Iterable[Method] = ("dower", "kors"),
     band: tuple[float, float] = (0.5, 40.0),
 ) -> pd.DataFrame:
-    """How well each 12-lead -> VCG matrix reproduces measured Frank leads.
+    """How well each 12-lead -> VCG matrix reproduces measured Frank leads ``(3, T)`` (PTB:
+    ``records.aux["frank"][i]``) from the ECG ``(12, T)``, mV.
 
-    Both the reconstruction ``ecg_to_vcg(ecg, method)`` and the measured ``frank`` go
-    through the same zero-phase band-pass ``band``; then per axis the Pearson correlation
-    ``r`` and the RMS error ``sqrt(mean((x_rec - x_frank)^2))`` in mV.
-
-    Parameters
-    ----------
-    ecg
-        ``(12, T)`` standard lead order, mV.
-    frank
-        ``(3, T)`` measured vx, vy, vz (PTB: ``records.aux["frank"][i]``), mV.
-    fs
-        Sampling rate, Hz.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``method``, ``axis`` (X, Y, Z), ``r``, ``rmse_mv``; one row per method and axis.
+    Reconstruction and measurement go through the same zero-phase band-pass ``band``; then
+    per axis the Pearson ``r`` and the RMS error ``rmse_mv``. Returns one row per method and
+    axis, columns ``method``, ``axis`` (X, Y, Z), ``r``, ``rmse_mv``.
     """
     check_ecg(ecg)
     frank = np.asarray(frank, dtype=np.float64)
@@ -575,32 +412,16 @@ def ludb_axis_agreement(
     measure: Literal["area", "amplitude"] = "area",
     edges: Sequence[float] = AXIS_EDGES_DEG,
 ) -> tuple[float, pd.DataFrame]:
-    """Computed frontal-axis class vs LUDB's annotated class.
+    """Computed frontal-axis class vs LUDB's annotated class (:func:`threekg_lite.data.load_ludb`)
+    over the records with exactly one axis label: ``(agreement_rate, confusion)``, the
+    latter counts with LUDB's classes as rows (``ludb``), the computed as columns.
 
-    Each record is band-passed to 0.5-40 Hz; its axis is :func:`frontal_axis` of the VCG
-    by ``method`` over its ``windows`` or, with ``method="leads"``,
-    :func:`frontal_axis_from_leads` (``measure``); then :func:`axis_category`. Only records
-    with exactly one axis label count.
-
-    Parameters
-    ----------
-    records
-        From :func:`threekg_lite.data.load_ludb` (label task ``"axis"``).
-    windows
-        One beat-window table per record, in the same order (e.g. :func:`ludb_qrs_windows`
-        or :func:`delineate_qrs`, at ``records.fs``).
-    method
-        The ECG -> VCG matrix, or ``"leads"`` for the hexaxial I/aVF method.
-    measure
-        Net QRS ``"area"`` or ``"amplitude"`` (``method="leads"`` only).
-    edges
-        Bin edges for :func:`axis_category`.
-
-    Returns
-    -------
-    ``(agreement_rate, confusion)``: the fraction of counted records whose computed class
-    equals the label, and a table of counts with LUDB's classes as rows (``ludb``) and the
-    computed classes as columns (``computed``), all five in :data:`AXIS_CATEGORIES` order.
+    Each record is band-passed to 0.5-40 Hz; its axis is :func:`frontal_axis` of the VCG by
+    ``method`` over its beat-window table (``windows[i]``, at ``records.fs``) or, with
+    ``method="leads"``, :func:`frontal_axis_from_leads` (``measure``). The VCG's frontal
+    plane is not the limb leads' hexaxial frame (Kors' X draws on V6 as much as on lead I,
+    inverse Dower's Y mostly on lead II), so the two axes differ by tens of degrees in some
+    records; LUDB's cardiologists read the limb leads, and agree better with ``"leads"``.
     """
     if len(windows) != len(records):
         raise ValueError(f"{len(windows)} window tables for {len(records)} records")
@@ -618,29 +439,17 @@ def ludb_axis_agreement(
         computed.append(axis_category(deg, edges))
     if not truth:
         raise ValueError("no record with exactly one axis label")
-    confusion = pd.crosstab(
-        pd.Categorical(truth, categories=AXIS_CATEGORIES),
-        pd.Categorical(computed, categories=AXIS_CATEGORIES),
-        rownames=["ludb"],
-        colnames=["computed"],
-        dropna=False,
-    )
+    rows, cols = (pd.Categorical(v, categories=AXIS_CATEGORIES) for v in (truth, computed))
+    confusion = pd.crosstab(rows, cols, rownames=["ludb"], colnames=["computed"], dropna=False)
     rate = float(np.mean(np.asarray(truth, dtype=object) == np.asarray(computed, dtype=object)))
     return rate, confusion
 
 
 def dipole_energy_fraction(ecg: np.ndarray, method: Method = "dower") -> np.ndarray:
-    """Share of the signal energy of the eight independent leads that the dipole explains.
-
-    Parameters
-    ----------
-    ecg
-        ``(..., 12, T)`` NumPy array (baseline wander inflates both terms: band-pass first).
-
-    Returns
-    -------
-    ``(...)``: ``1 - |x - Px|^2 / |x|^2`` over leads I, II, V1-V6 and time, in [0, 1] for the
-    orthogonal projection (``method="dower"``).
+    """Share of the signal energy of the eight independent leads (I, II, V1-V6) of an ECG
+    ``(..., 12, T)`` that the dipole explains: ``(...)``, ``1 - |x - Px|^2 / |x|^2`` over
+    those leads and time, in [0, 1] for the orthogonal projection (``method="dower"``).
+    Band-pass first: baseline wander inflates both terms.
     """
     check_ecg(ecg)
     idx = list(INDEPENDENT_INDEX)

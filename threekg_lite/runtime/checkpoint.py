@@ -1,22 +1,10 @@
 """Checkpoints: written atomically, read safely, checked against the model they are for.
 
-A checkpoint is one file, a dict of tensors, numbers, strings, lists and dicts only, so that
-it loads with ``torch.load(weights_only=True)`` (no pickled code runs):
-
-``format``, ``version``
-    ``"threekg-lite-checkpoint"`` and :data:`VERSION`.
-``model_config``
-    The dict :func:`threekg_lite.models.build_model` rebuilds the model from.
-``model``
-    The model's ``state_dict``.
-``step``
-    Optimisation steps done.
-anything else
-    The trainer's state (optimizer, scheduler, random generators, run configuration).
-
-It is written to a temporary file in the same folder, flushed to disk, then renamed over the
-old one, so that a run killed at any moment leaves either the old or the new checkpoint,
-never half of one.
+One file, a dict of tensors, numbers, strings, lists and dicts only, so that it loads with
+``torch.load(weights_only=True)`` (no pickled code runs): ``format``, ``version``,
+``model_config`` (what :func:`threekg_lite.models.build_model` takes), ``model`` (the
+``state_dict``), ``step``, and the trainer's state. It is written to a temporary file, flushed,
+then renamed over the old one: a run killed at any moment leaves the old or the new one.
 """
 
 from __future__ import annotations
@@ -32,24 +20,22 @@ from threekg_lite.runtime.errors import ThreeKGError
 
 FORMAT = "threekg-lite-checkpoint"
 VERSION = 1
+PathLike = str | os.PathLike[str]
 
 
 class CheckpointError(ThreeKGError, ValueError):
     """A checkpoint file is unreadable, of another format, or for another model."""
 
-    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+    def __init__(self, path: PathLike, problem: str) -> None:
         self.path = str(path)
         super().__init__(f"{self.path}: {problem}")
 
 
-def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path:
-    """Write ``state`` (with ``model_config``, ``model`` and ``step``) to ``path`` atomically.
-
-    Returns the path written.
-    """
+def save_checkpoint(path: PathLike, state: dict[str, Any]) -> Path:
+    """Write ``state`` (with ``model_config``, ``model`` and ``step``) to ``path`` atomically;
+    returns the path."""
     path = Path(path)
-    missing = [k for k in ("model_config", "model", "step") if k not in state]
-    if missing:
+    if missing := [k for k in ("model_config", "model", "step") if k not in state]:
         raise ValueError(f"a checkpoint needs {missing}")
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": FORMAT, "version": VERSION, **state}
@@ -66,17 +52,9 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
     return path
 
 
-def load_checkpoint(
-    path: str | os.PathLike[str], map_location: str | torch.device | None = "cpu"
-) -> dict[str, Any]:
-    """Read a checkpoint with ``torch.load(weights_only=True)``.
-
-    Raises
-    ------
-    CheckpointError
-        The file is missing, truncated or corrupt, not a torch file, or not a threekg-lite
-        checkpoint of a version this code reads.
-    """
+def load_checkpoint(path: PathLike, map_location: str | torch.device | None = "cpu") -> dict:
+    """Read a checkpoint with ``torch.load(weights_only=True)``; ``CheckpointError`` if it is
+    missing, corrupt, or not a threekg-lite checkpoint of a version this code reads."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
@@ -95,18 +73,20 @@ def load_checkpoint(
     return state
 
 
-def check_model_config(
-    path: str | os.PathLike[str], found: dict[str, Any], expected: dict[str, Any]
-) -> None:
+def check_model_config(path: PathLike, found: dict[str, Any], expected: dict[str, Any]) -> None:
     """Refuse a checkpoint written for another architecture, naming the differences."""
     # Keys added later, with the value that checkpoints written before them meant.
     found = {"layout": "12-channel", "input_norm": "none", **found}
-    keys = sorted(set(found) | set(expected))
-    diff = [f"{k}: checkpoint {found.get(k)!r}, asked {expected.get(k)!r}" for k in keys]
-    diff = [d for d, k in zip(diff, keys) if _norm(found.get(k)) != _norm(expected.get(k))]
-    if diff:
-        raise CheckpointError(path, "checkpoint is for another model (" + "; ".join(diff) + ")")
+    if diff := config_changes(found, expected, sorted(set(found) | set(expected))):
+        listed = "; ".join(f"{k}: checkpoint {a!r}, asked {b!r}" for k, (a, b) in diff.items())
+        raise CheckpointError(path, f"checkpoint is for another model ({listed})")
 
 
-def _norm(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+def config_changes(old: dict[str, Any], new: dict[str, Any], keys: Any) -> dict[str, tuple]:
+    """``{key: (old value, new value)}`` for the ``keys`` whose values differ (a tuple equals
+    the list it becomes in a checkpoint); a missing value is ``None``."""
+
+    def norm(value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+    return {k: (old.get(k), new.get(k)) for k in keys if norm(old.get(k)) != norm(new.get(k))}

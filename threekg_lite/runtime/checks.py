@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,13 @@ def check_int(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_float(name: str, value: Any, positive: bool = False) -> float:
+    """``value`` if it is finite and ``>= 0`` (``> 0`` if ``positive``); else ``ValueError``."""
+    if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+        raise ValueError(f"{name} must be finite and {'> 0' if positive else '>= 0'}, got {value}")
+    return value
 
 
 def check_labels(y: Any, name: str = "labels", n: int | None = None) -> np.ndarray:
@@ -38,3 +46,17 @@ def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
         choices = ", ".join(map(repr, allowed[:-1])) + " or " + repr(allowed[-1])
         raise ValueError(f"{name} must be {choices}, got {value!r}")
     return value
+
+
+def check_batch(x: Any, min_length: int = 1) -> None:
+    """Raise unless ``x`` is a floating torch tensor ``(B, 12, T)`` with ``T >= min_length``."""
+    import torch  # here, so that the other checks do not import torch
+
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected a torch.Tensor of shape (B, 12, T), got {type(x).__name__}")
+    if x.ndim != 3 or x.shape[1] != 12 or x.shape[2] < min_length:
+        raise ValueError(
+            f"expected a batch of shape (B, 12, T) with T >= {min_length}, got {tuple(x.shape)}"
+        )
+    if not x.is_floating_point():
+        raise ValueError(f"expected a floating-point tensor, got dtype {x.dtype}")

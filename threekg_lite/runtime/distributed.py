@@ -1,19 +1,11 @@
-"""Helpers for ``torchrun`` and DistributedDataParallel that also work without either.
+"""Helpers for ``torchrun`` and DistributedDataParallel that also work without either (rank
+0, world size 1, :func:`all_gather_with_grad` returns its input). Importing initialises nothing.
 
-Without an initialised process group every helper behaves as a single process would: rank
-0, world size 1, and :func:`all_gather_with_grad` returns its input.
-
-**Why the gathered loss gives the single-process gradient.** A contrastive loss needs the
-negatives of the whole global batch, so each of the ``W`` ranks gathers every rank's
-embeddings with :func:`all_gather_with_grad` and computes the *same* global loss ``L`` on
-them. In the backward pass, the all-gather sends each rank's gradient for slice ``r`` back to
-rank ``r`` and sums them: rank ``r`` receives ``W · ∂L/∂z_r`` (``W`` identical copies), and its
-parameter gradient is ``W · (∂L/∂z_r)(∂z_r/∂θ)``. DistributedDataParallel then *averages*
-parameter gradients over ranks, dividing by ``W``:
-``(1/W) Σ_r W · (∂L/∂z_r)(∂z_r/∂θ) = Σ_r (∂L/∂z_r)(∂z_r/∂θ) = ∂L/∂θ``, the gradient a single
-process would compute on the whole global batch. No rescaling of the loss is needed.
-
-Importing this module initialises nothing.
+**Why the gathered loss gives the single-process gradient.** Each of the ``W`` ranks gathers
+every rank's embeddings and computes the *same* global loss ``L`` (a contrastive loss needs
+the whole global batch's negatives). The backward pass sums the ``W`` identical gradients for
+slice ``r`` on rank ``r``, ``W · ∂L/∂z_r``; DistributedDataParallel averages over ranks,
+dividing by ``W``: ``Σ_r (∂L/∂z_r)(∂z_r/∂θ) = ∂L/∂θ``. No rescaling of the loss is needed.
 """
 
 from __future__ import annotations
@@ -27,20 +19,15 @@ import torch.distributed as dist
 from torch import Tensor
 
 __all__ = [
-    "all_gather_with_grad",
-    "cleanup",
-    "init_from_env",
-    "is_distributed",
-    "rank",
-    "world_size",
-]
+    "all_gather_with_grad", "cleanup", "init_from_env", "is_distributed", "rank", "world_size"
+]  # fmt: skip
 
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 """The environment variables ``torchrun`` sets for each worker."""
 
 
 def is_distributed() -> bool:
-    """``True`` iff ``torch.distributed`` is available and its process group initialised."""
+    """Whether ``torch.distributed`` is available and its process group initialised."""
     return dist.is_available() and dist.is_initialized()
 
 
@@ -55,11 +42,7 @@ def world_size() -> int:
 
 
 def _check_equal_shapes(t: Tensor, world: int) -> None:
-    """Raise ``ValueError`` on every rank unless all ranks hold tensors of one shape.
-
-    One small all-gather of each rank's shape, on ``t``'s device (which the backend must
-    support). All ranks must pass tensors with the same number of dimensions.
-    """
+    """Raise ``ValueError`` on every rank unless all ranks hold one shape."""
     shape = torch.tensor(t.shape, dtype=torch.long, device=t.device)  # (t.dim(),)
     shapes = [torch.empty_like(shape) for _ in range(world)]
     dist.all_gather(shapes, shape)
@@ -73,31 +56,10 @@ def _check_equal_shapes(t: Tensor, world: int) -> None:
 
 
 def all_gather_with_grad(t: Tensor, check_shapes: bool = True) -> Tensor:
-    """Concatenate ``t`` from every rank along dim 0, in rank order, keeping autograd.
-
-    The backward pass sums the gradients that all ranks compute for each slice and returns
-    to each rank the sum for its own slice (see the module docstring for why this is right).
-
-    Parameters
-    ----------
-    t
-        ``(N, ...)`` this rank's tensor. Every rank must hold the same shape: ranks with
-        different ``N`` are not supported.
-    check_shapes
-        Gather every rank's shape first (one small extra collective) and raise a clear error
-        if they differ, instead of failing inside the backend or hanging.
-
-    Returns
-    -------
-    Tensor
-        ``(W * N, ...)``: rank 0's rows, then rank 1's, ...; ``t`` itself when not
-        distributed or with one process.
-
-    Raises
-    ------
-    ValueError
-        If ``t`` is 0-D, or ``check_shapes`` and the ranks' shapes differ (on every rank).
-    """
+    """``(N, ...)`` on every rank -> ``(W * N, ...)``, rank 0's rows first, keeping autograd;
+    the backward pass gives each rank the sum of all ranks' gradients for its rows. Every rank
+    must hold one shape: ``check_shapes`` gathers them first (one small collective) to raise a
+    clear error instead of failing inside the backend or hanging."""
     if t.dim() < 1:
         raise ValueError("all_gather_with_grad needs a tensor with a batch dimension, got 0-D")
     world = world_size()
@@ -112,22 +74,20 @@ class _AllGather(torch.autograd.Function):
     """All-gather whose backward all-reduces (sums) the gradient and keeps this rank's rows."""
 
     @staticmethod
-    def forward(ctx: Any, t: Tensor) -> Tensor:  # noqa: D102
+    def forward(ctx: Any, t: Tensor) -> Tensor:
         parts = [torch.empty_like(t) for _ in range(dist.get_world_size())]
         dist.all_gather(parts, t.contiguous())
         ctx.rows = (dist.get_rank() * t.shape[0], (dist.get_rank() + 1) * t.shape[0])
         return torch.cat(parts, dim=0)
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:  # noqa: D102
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         grad = grad.contiguous().clone()
         dist.all_reduce(grad)  # sum of every rank's gradient
-        first, last = ctx.rows
-        return grad[first:last]
+        return grad[slice(*ctx.rows)]
 
 
 def _env_int(name: str) -> int:
-    """The environment variable ``name`` as an integer, or ``ValueError``."""
     value = os.environ[name]
     try:
         return int(value)
@@ -136,7 +96,8 @@ def _env_int(name: str) -> int:
 
 
 def _device_for(local_rank: int, backend: str | None) -> torch.device:
-    """``cuda:local_rank`` where CUDA is available and the backend is not plain gloo."""
+    """``cuda:local_rank`` where CUDA is available and the backend is not gloo (which cannot
+    all-gather CUDA tensors), else the CPU."""
     if torch.cuda.is_available() and backend != "gloo":
         if local_rank >= torch.cuda.device_count():
             raise ValueError(
@@ -148,45 +109,18 @@ def _device_for(local_rank: int, backend: str | None) -> torch.device:
 
 
 def init_from_env(
-    backend: str | None = None,
-    timeout: datetime.timedelta | None = None,
+    backend: str | None = None, timeout: datetime.timedelta | None = None
 ) -> tuple[int, int, torch.device]:
-    """Initialise the process group from ``torchrun``'s environment, if there is one.
-
-    With ``WORLD_SIZE > 1`` and the variables in :data:`TORCHRUN_ENV` set, initialise the
-    default process group (``env://``), select this process's device and return its place.
-    Otherwise (no ``WORLD_SIZE``, or ``WORLD_SIZE=1``) initialise nothing and return
-    ``(0, 1, device)``. If a process group is already initialised it is kept and described.
-
-    The device is ``cuda:LOCAL_RANK`` where CUDA is available and ``backend`` is not
-    ``"gloo"`` (gloo cannot all-gather CUDA tensors), otherwise the CPU.
-
-    Parameters
-    ----------
-    backend
-        The process group backend; by default ``"nccl"`` where CUDA is available, else
-        ``"gloo"``.
-    timeout
-        Timeout of the process group's collectives; ``None`` for torch's default.
-
-    Returns
-    -------
-    tuple[int, int, torch.device]
-        ``(rank, world_size, device)``.
-
-    Raises
-    ------
-    ValueError
-        If ``WORLD_SIZE > 1`` but another of the variables is missing, or one of them is not
-        an integer.
-    """
+    """``(rank, world_size, device)``, initialising the default process group (``env://``)
+    from ``torchrun``'s environment when ``WORLD_SIZE > 1`` (one already initialised is kept).
+    ``backend`` defaults to ``"nccl"`` where CUDA is available, else ``"gloo"``."""
     local_rank = _env_int("LOCAL_RANK") if "LOCAL_RANK" in os.environ else 0
     if is_distributed():
         return rank(), world_size(), _device_for(local_rank, dist.get_backend())
-    if "WORLD_SIZE" not in os.environ or _env_int("WORLD_SIZE") <= 1:
+    world = _env_int("WORLD_SIZE") if "WORLD_SIZE" in os.environ else 1
+    if world <= 1:
         return 0, 1, _device_for(local_rank, backend)
-    missing = [name for name in TORCHRUN_ENV if name not in os.environ]
-    if missing:
+    if missing := [name for name in TORCHRUN_ENV if name not in os.environ]:
         raise ValueError(
             f"WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} not set: "
             "start the processes with torchrun"
@@ -197,22 +131,14 @@ def init_from_env(
     if device.type == "cuda":
         torch.cuda.set_device(device)
     kwargs = {} if timeout is None else {"timeout": timeout}
-    dist.init_process_group(
-        backend=backend,
-        init_method="env://",
-        rank=_env_int("RANK"),
-        world_size=_env_int("WORLD_SIZE"),
-        **kwargs,
-    )
+    me = _env_int("RANK")
+    dist.init_process_group(backend, init_method="env://", rank=me, world_size=world, **kwargs)
     return rank(), world_size(), device
 
 
 def cleanup() -> None:
-    """Destroy the default process group if one is initialised; otherwise do nothing.
-
-    Every process first waits at a barrier: with gloo on torch 2.2-2.3 a process that tears
-    the group down while another still sends hangs now and then (about 1 run in 3).
-    """
+    """Destroy the default process group, if any, after a barrier: with gloo on torch 2.2-2.3
+    a process that tears the group down while another still sends hangs (about 1 run in 3)."""
     if is_distributed():
         dist.barrier()
         dist.destroy_process_group()

@@ -1,8 +1,5 @@
-"""Exceptions raised by threekg_lite.
-
-Every error about a file names the file, so that a user looking at a stack trace from a
-batch conversion of thousands of records knows which one to look at.
-"""
+"""Exceptions raised by threekg_lite. Every error about a file names the file, so that the
+stack trace of a batch conversion of thousands of records says which one to look at."""
 
 from __future__ import annotations
 
@@ -14,19 +11,12 @@ class ThreeKGError(Exception):
 
 
 class ECGFormatError(ThreeKGError, ValueError):
-    """A record on disk is malformed: truncated, inconsistent header, unknown leads, bad values.
-
-    Parameters
-    ----------
-    path
-        The file (or record path without extension) at fault.
-    problem
-        What is wrong, in words a user can act on.
-    """
+    """A record on disk (``path``, a file or record path without extension) is malformed:
+    truncated, inconsistent header, unknown leads, bad values; ``problem`` says what, in words
+    a user can act on."""
 
     def __init__(self, path: str | PathLike[str], problem: str) -> None:
-        self.path = str(path)
-        self.problem = problem
+        self.path, self.problem = str(path), problem
         super().__init__(f"{self.path}: {problem}")
 
 
@@ -38,9 +28,7 @@ class ChecksumError(ThreeKGError, OSError):
     """A downloaded file does not match the SHA-256 sum its source publishes."""
 
     def __init__(self, path: str | PathLike[str], expected: str, actual: str) -> None:
-        self.path = str(path)
-        self.expected = expected
-        self.actual = actual
+        self.path, self.expected, self.actual = str(path), expected, actual
         super().__init__(
             f"{self.path}: SHA-256 mismatch (expected {expected}, got {actual}); "
             "the file was not kept. Run the download again; if it keeps failing, the mirror "

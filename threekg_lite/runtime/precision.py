@@ -1,10 +1,7 @@
-"""Mixed precision chosen by what the device can do.
-
-A GPU of compute capability 8.0 or newer (A100, H100, RTX 30xx and later) trains in
-bfloat16 autocast: float32's exponent range, so no loss scaling. Older GPUs (the T4 of a
-free Colab runtime is 7.5, a V100 7.0) have no bfloat16 convolutions in cuDNN; they train in
-float16 autocast, whose narrow range needs the loss scaled up before the backward pass and
-the gradients scaled back before the update (:func:`grad_scaler`). A CPU trains in float32.
+"""Mixed precision chosen by what the device can do: a GPU of compute capability >= 8.0
+(A100, H100, RTX 30xx) trains in bfloat16 autocast, float32's exponent range, so no loss
+scaling. Older GPUs (T4 7.5, V100 7.0) have no bfloat16 convolutions in cuDNN: float16
+autocast, whose narrow range needs the loss scaled (:func:`grad_scaler`). A CPU: float32.
 """
 
 from __future__ import annotations
@@ -19,31 +16,17 @@ AMP_MODES = ("auto", "bf16", "fp16", "off")
 
 
 def autocast_dtype(
-    device: torch.device | str,
-    amp: str = "auto",
-    capability: tuple[int, int] | None = None,
+    device: torch.device | str, amp: str = "auto", capability: tuple[int, int] | None = None
 ) -> torch.dtype | None:
-    """The autocast dtype for ``device`` (``None``: float32, no autocast).
-
-    Parameters
-    ----------
-    device
-        Where the model runs.
-    amp
-        One of :data:`AMP_MODES`.
-    capability
-        The GPU's compute capability; default asked from the device (only for ``"auto"`` on
-        CUDA). Given, it lets a CPU test take either branch.
-    """
+    """The autocast dtype for ``device`` and ``amp`` (``None``: float32). ``capability``
+    (default: the GPU's, asked only for ``"auto"`` on CUDA) lets a CPU test take either branch."""
     if amp not in AMP_MODES:
         raise ValueError(f"amp must be one of {AMP_MODES}, got {amp!r}")
     device = torch.device(device)
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
         return None
-    if amp == "bf16":
-        return torch.bfloat16
-    if amp == "fp16":
-        return torch.float16
+    if amp != "auto":
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
     if capability is None:
         capability = torch.cuda.get_device_capability(device)
     return torch.bfloat16 if tuple(capability) >= (8, 0) else torch.float16

@@ -1,17 +1,11 @@
-"""Pretraining runs: devices, several processes, checkpoints, resuming and logging around the
-step of :mod:`threekg_lite.pretrain`.
+"""Pretraining runs: devices, processes, checkpoints, resuming and logging around the step of
+:mod:`threekg_lite.pretrain`.
 
-Reproducibility: the batch order of epoch ``e`` is a permutation drawn from a generator
-seeded with ``(seed, e)``, and the augmentation generator is re-seeded from
-``(seed, step, rank)`` at every step. A run's batches, crops and views are therefore a
-function of the seed and the step alone, so a run resumed from a checkpoint (model,
-optimizer, step) continues exactly as if it had never stopped (on a CPU, where the kernels
-are deterministic).
-
-Several processes: started with ``torchrun``, each process takes its share of every global
-batch, the projections are gathered across processes before the loss
-(:func:`~threekg_lite.runtime.distributed.all_gather_with_grad`), so the loss is the
-single-process loss of the global batch; DistributedDataParallel averages the gradients.
+Epoch ``e``'s batch order is seeded by ``(seed, e)`` and the augmentation generator re-seeded
+from ``(seed, step, rank)`` at every step: batches, crops and views depend on the seed and the
+step alone, so a resumed run continues exactly as if it had never stopped (on a CPU, where
+kernels are deterministic). Under ``torchrun`` each process takes its share of the global
+batch and the projections are gathered: the loss is the global batch's single-process loss.
 """
 
 from __future__ import annotations
@@ -26,21 +20,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm  # not tqdm.auto: without ipywidgets it warns on stderr in notebooks
 
 from threekg_lite.baselines import make_augmentation
 from threekg_lite.data.pool import RecordPool, group_ids
 from threekg_lite.losses import contrastive_accuracy
 from threekg_lite.models import build_model
-from threekg_lite.pretrain import (
-    PretrainConfig,
-    crop_starts,
-    learning_rate,
-    make_views,
-    train_step,
-)
+from threekg_lite.pretrain import PretrainConfig, crop_starts, learning_rate, make_views, train_step
+from threekg_lite.runtime import checkpoint as ckpt
 from threekg_lite.runtime import distributed as dist
-from threekg_lite.runtime.checkpoint import check_model_config, load_checkpoint, save_checkpoint
 from threekg_lite.runtime.precision import autocast_dtype, grad_scaler
 
 log = logging.getLogger(__name__)
@@ -71,31 +60,13 @@ class PretrainResult:
 
 
 class Pretrainer:
-    """Contrastive pretraining of a :class:`~threekg_lite.models.ContrastiveModel`.
+    """Contrastive pretraining of a :class:`~threekg_lite.models.ContrastiveModel` on
+    :class:`~threekg_lite.data.records.ECGRecords`.
 
-    Parameters
-    ----------
-    records
-        An :class:`~threekg_lite.data.records.ECGRecords` (any source; see
-        :func:`threekg_lite.data.sources.load_source`).
-    config
-        The run's :class:`PretrainConfig`.
-    out_dir
-        Folder for ``checkpoint.pt`` and ``metrics.jsonl``; a run whose folder already
-        holds a checkpoint resumes from it. ``None``: nothing written.
-    device
-        Default: the GPU of this process when there is one, else the CPU.
-    progress
-        Show a progress bar (on the first process only).
-
-    Examples
-    --------
-    >>> from threekg_lite.data import generate
-    >>> records = generate(64, fs=100, duration=10, seed=0)
-    >>> cfg = PretrainConfig(steps=2, batch_size=16, crop=500, model="tiny")
-    >>> result = Pretrainer(records, cfg, progress=False).run()
-    >>> result.steps
-    2
+    ``out_dir`` holds ``checkpoint.pt`` and ``metrics.jsonl``; a run whose folder already holds
+    a checkpoint resumes from it (``None``: nothing written). ``device`` defaults to this
+    process's GPU if there is one. E.g. ``Pretrainer(records, PretrainConfig(steps=2,
+    model="tiny"), progress=False).run()``.
     """
 
     def __init__(
@@ -112,22 +83,18 @@ class Pretrainer:
         backend = "gloo" if asked is not None and asked.type == "cpu" else None
         self.rank, self.world, default_device = dist.init_from_env(backend=backend)
         self.device = asked if asked is not None else default_device
-        if config.batch_size % self.world:
-            raise ValueError(
-                f"batch_size {config.batch_size} is not divisible by the {self.world} processes"
-            )
+        bs, k = config.batch_size, config.crops_per_record
         n, t = len(records), records.signals.shape[-1]
-        k = config.crops_per_record
+        if bs % self.world:
+            raise ValueError(f"batch_size {bs} is not divisible by the {self.world} processes")
         if k * config.crop > t:
             raise ValueError(
-                f"{k} non-overlapping crop(s) of {config.crop} samples do not fit in the "
-                f"records ({t} samples at {records.fs:g} Hz); use crops_per_record * crop "
-                f"<= {t}"
+                f"{k} non-overlapping crop(s) of {config.crop} samples do not fit in the records "
+                f"({t} samples at {records.fs:g} Hz); use crops_per_record * crop <= {t}"
             )
-        if config.batch_size > n:
+        if bs > n:
             raise ValueError(
-                f"batch_size {config.batch_size} is larger than the {n} records; "
-                f"use batch_size <= {n}"
+                f"batch_size {bs} is larger than the {n} records; use batch_size <= {n}"
             )
         self.fs = float(records.fs)
         self.data_info = {"source": records.source, "records": n, "fs": self.fs, "length": t}
@@ -139,12 +106,11 @@ class Pretrainer:
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.progress = progress and self.rank == 0
 
+        params = self.model.parameters()
         if config.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+            self.optimizer = torch.optim.Adam(params, lr=config.lr)
         else:
-            self.optimizer = torch.optim.AdamW(
-                self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
-            )
+            self.optimizer = torch.optim.AdamW(params, config.lr, weight_decay=config.weight_decay)
         self.amp_dtype = autocast_dtype(self.device, config.amp)
         self.scaler = grad_scaler(self.device, self.amp_dtype)
         self.step = 0
@@ -152,14 +118,11 @@ class Pretrainer:
         if self.out_dir is not None and (self.out_dir / CHECKPOINT).is_file():
             self._resume(self.out_dir / CHECKPOINT)
         elif self.out_dir is not None and self.rank == 0:
-            # A fresh start: metrics left by a run that never wrote a checkpoint (killed
-            # before its first one) describe steps this run does again; drop them.
+            # metrics of a run killed before its first checkpoint describe steps done again
             (self.out_dir / METRICS).unlink(missing_ok=True)
 
         self.forward = self.model
         if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward = DistributedDataParallel(self.model, device_ids=ids)
         if config.compile:
@@ -168,10 +131,8 @@ class Pretrainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
-    # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
         """Everything a checkpoint holds (see :mod:`threekg_lite.runtime.checkpoint`)."""
-        cfg = asdict(self.config)
         return {
             "model_config": self.model.config,
             "model": self.model.state_dict(),
@@ -179,15 +140,15 @@ class Pretrainer:
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "scheduler": {"name": "warmup-cosine", "warmup": self.config.warmup},
-            "config": cfg,
+            "config": asdict(self.config),
             "data": dict(self.data_info),
             "world_size": self.world,
             "torch_version": str(torch.__version__),
         }
 
     def _resume(self, path: Path) -> None:
-        state = load_checkpoint(path, map_location=self.device)
-        check_model_config(path, state["model_config"], self.model.config)
+        state = ckpt.load_checkpoint(path, map_location=self.device)
+        ckpt.check_model_config(path, state["model_config"], self.model.config)
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -196,13 +157,8 @@ class Pretrainer:
         except (RuntimeError, ValueError, KeyError) as e:
             raise ValueError(f"{path}: cannot restore the run from this checkpoint: {e}") from e
         self.step = int(state["step"])
-        old = state.get("config", {})
-        changed = {
-            k: (old[k], v)
-            for k, v in asdict(self.config).items()
-            if k in old and k != "steps" and _norm(old[k]) != _norm(v)
-        }
-        if changed:
+        old, new = state.get("config", {}), asdict(self.config)
+        if changed := ckpt.config_changes(old, new, [k for k in new if k in old and k != "steps"]):
             log.warning(
                 "resuming %s with other settings than it was started with: %s", path, changed
             )
@@ -216,22 +172,17 @@ class Pretrainer:
         """Write the checkpoint now (first process only); returns its path."""
         if self.out_dir is None or self.rank != 0:
             return None
-        return save_checkpoint(self.out_dir / CHECKPOINT, self.state())
+        return ckpt.save_checkpoint(self.out_dir / CHECKPOINT, self.state())
 
-    # ------------------------------------------------------------------ steps
     def _seed_step(self, step: int) -> None:
-        seed = np.random.SeedSequence([self.config.seed, step, self.rank]).generate_state(2)
-        self.generator.manual_seed(int(seed[0]) << 32 | int(seed[1]))
+        self.generator.manual_seed(_seed(self.config.seed, step, self.rank, words=2))
 
     def _batch_index(self, step: int) -> torch.Tensor:
         """This process's record indices at ``step``: its share of the global batch."""
         n, b = len(self.pool), self.config.batch_size
-        per_epoch = n // b
-        epoch, k = divmod(step, per_epoch)
+        epoch, k = divmod(step, n // b)
         if getattr(self, "_order_epoch", None) != epoch:
-            g = torch.Generator().manual_seed(
-                int(np.random.SeedSequence([self.config.seed, epoch, 1]).generate_state(1)[0])
-            )
+            g = torch.Generator().manual_seed(_seed(self.config.seed, epoch, 1, words=1))
             self._order = torch.randperm(n, generator=g).to(self.device)
             self._order_epoch = epoch
         share = b // self.world
@@ -265,24 +216,16 @@ class Pretrainer:
             self.scaler, self.amp_dtype, gather,
         )  # fmt: skip
 
-    # ------------------------------------------------------------------ run
     def run(self, stop_after: int | None = None) -> PretrainResult:
         """Train from the current step to ``config.steps`` (or to ``stop_after``, writing a
         checkpoint there: a time-boxed session that a later run resumes)."""
         cfg = self.config
         end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
         self.model.train()
-        bar = tqdm(
-            total=cfg.steps,
-            initial=self.step,
-            unit="step",
-            disable=not self.progress,
-            desc="pretrain",
-        )
+        off = not self.progress
+        bar = tqdm(total=cfg.steps, initial=self.step, unit="step", desc="pretrain", disable=off)
         t_start = tick = time.perf_counter()
-        done_since_tick = 0
-        first = self.step
-        rates = []
+        done_since_tick, first, rates = 0, self.step, []
         while self.step < end:
             loss, z1, z2 = self.train_step(self.step)
             self.step += 1
@@ -293,19 +236,13 @@ class Pretrainer:
                 now = time.perf_counter()
                 rate = done_since_tick * cfg.batch_size / (now - tick)
                 rates.append(rate)
-                acc = contrastive_accuracy(z1, z2)
-                entry = {
-                    "step": self.step,
-                    "loss": loss_value,
-                    "top1": acc["top1"],
-                    "top5": acc["top5"],
-                    "lr": learning_rate(self.step - 1, cfg),
-                    "pairs_per_s": rate,
-                    "time": now - t_start,
-                }
+                acc = contrastive_accuracy(z1, z2)  # top1, top5
+                entry = {"step": self.step, "loss": loss_value, **acc}
+                entry.update(lr=learning_rate(self.step - 1, cfg), pairs_per_s=rate)
+                entry["time"] = now - t_start
                 self.history.append(entry)
                 if self.out_dir is not None and self.rank == 0:
-                    _append_metrics(self.out_dir / METRICS, entry)
+                    _write_metrics(self.out_dir / METRICS, [entry], append=True)
                 bar.set_postfix(
                     loss=f"{loss_value:.3f}", top1=f"{acc['top1']:.2f}", pairs_s=f"{rate:,.0f}"
                 )
@@ -314,19 +251,15 @@ class Pretrainer:
             if self.step % cfg.checkpoint_every == 0 or last:
                 self.save()
         bar.close()
-        seconds = time.perf_counter() - t_start
+        seconds, nan = time.perf_counter() - t_start, float("nan")
         recent = [h for h in self.history if h["step"] > first] or self.history
+        last_entry = recent[-1] if recent else {"loss": nan, "top1": nan}
         steady = rates[1:] or rates
         return PretrainResult(
-            steps=self.step,
-            loss=recent[-1]["loss"] if recent else float("nan"),
-            top1=recent[-1]["top1"] if recent else float("nan"),
-            pairs_per_s=float(np.median(steady)) if steady else float("nan"),
-            seconds=seconds,
-            device=str(self.device),
-            checkpoint=self.out_dir / CHECKPOINT if self.out_dir is not None else None,
-            history=list(self.history),
-        )
+            self.step, last_entry["loss"], last_entry["top1"],
+            float(np.median(steady)) if steady else nan, seconds, str(self.device),
+            self.out_dir / CHECKPOINT if self.out_dir is not None else None, list(self.history),
+        )  # fmt: skip
 
 
 def pretrain(
@@ -338,24 +271,22 @@ def pretrain(
     **overrides: Any,
 ) -> tuple[Any, PretrainResult]:
     """Pretrain on ``records``; returns the model (unwrapped, in eval mode) and the result.
-
-    ``overrides`` replace fields of ``config`` (default :class:`PretrainConfig`).
-    """
+    ``overrides`` replace fields of ``config`` (default :class:`PretrainConfig`)."""
     config = replace(config or PretrainConfig(), **overrides)
     trainer = Pretrainer(records, config, out_dir=out_dir, device=device, progress=progress)
     result = trainer.run()
     return trainer.model.eval(), result
 
 
-def _norm(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
+def _seed(*entropy: int, words: int) -> int:
+    """A seed of ``32 * words`` bits from numpy's ``SeedSequence(entropy)``."""
+    state = np.random.SeedSequence(list(entropy)).generate_state(words)  # uint32 words
+    return int.from_bytes(state.astype(">u4").tobytes(), "big")
 
 
 def _read_metrics(path: Path) -> list[dict[str, float]]:
-    if not path.is_file():
-        return []
     out = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text().splitlines() if path.is_file() else []:
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:  # a line cut by a kill
@@ -363,13 +294,12 @@ def _read_metrics(path: Path) -> list[dict[str, float]]:
     return out
 
 
-def _write_metrics(path: Path, entries: list[dict[str, float]]) -> None:
-    tmp = path.with_suffix(".jsonl.tmp")
-    tmp.write_text("".join(json.dumps(e) + "\n" for e in entries))
-    os.replace(tmp, path)
-
-
-def _append_metrics(path: Path, entry: dict[str, float]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        f.write(json.dumps(entry) + "\n")
+def _write_metrics(path: Path, entries: list[dict[str, float]], append: bool = False) -> None:
+    text = "".join(json.dumps(e) + "\n" for e in entries)
+    if append:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            f.write(text)
+    else:  # atomically, by a rename
+        path.with_suffix(".jsonl.tmp").write_text(text)
+        os.replace(path.with_suffix(".jsonl.tmp"), path)

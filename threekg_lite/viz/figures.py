@@ -6,13 +6,13 @@ colour blindness; bars also carry their counts as text, so nothing depends on co
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from threekg_lite.data.records import LabelSet
+from threekg_lite.viz.plotting import _axes
 
 OKABE_ITO: tuple[str, ...] = (
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
@@ -29,33 +29,16 @@ def plot_label_counts(
     top: int | None = None,
     color: str = OKABE_ITO[0],
 ) -> Figure:
-    """Horizontal bar chart of how many records carry each class.
-
-    Parameters
-    ----------
-    labels
-        A multi-hot label set, ``y`` of shape ``(N, C)``.
-    ax
-        Axes to draw into; a new figure when ``None``.
-    sort
-        Most frequent class on top.
-    top
-        Show only the ``top`` most frequent classes.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
+    """Horizontal bars: how many records of a multi-hot label set (``y`` ``(N, C)``) carry
+    each class; ``sort`` puts the most frequent on top, ``top`` keeps the ``top`` most
+    frequent, ``ax=None`` makes a new figure."""
     counts = labels.y.sum(axis=0).astype(int)
     names = np.array(labels.names)
     order = np.argsort(-counts, kind="stable") if sort else np.arange(len(names))
     if top is not None:
         order = order[:top]
     n_rec = labels.y.shape[0]
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 0.28 * len(order) + 1.0), layout="constrained")
-    else:
-        fig = ax.figure  # type: ignore[assignment]
+    fig, ax = _axes(ax, (6.0, 0.28 * len(order) + 1.0))
     y = np.arange(len(order))[::-1]
     ax.barh(y, counts[order], color=color)
     ax.set_yticks(y, names[order])
@@ -83,29 +66,13 @@ def plot_wave_annotations(
     title: str | None = None,
     lead: str = "",
 ) -> Figure:
-    """One lead with annotated P waves, QRS complexes and T waves shaded from onset to offset.
-
-    Parameters
-    ----------
-    signal
-        ``(T,)`` one lead in mV.
-    fs
-        Sampling rate in Hz.
-    waves
-        Rows with ``wave`` (P, QRS, T), ``onset``, ``peak``, ``offset`` in samples (as returned
-        by :func:`threekg_lite.data.ludb.load_ludb_annotations`); -1 marks a missing boundary.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
+    """One lead ``(T,)`` in mV with its P waves, QRS complexes and T waves shaded from onset
+    to offset. ``waves`` has ``wave`` (P, QRS, T), ``onset``, ``peak``, ``offset`` in samples
+    (:func:`threekg_lite.data.ludb.load_ludb_annotations`), -1 where a boundary is missing."""
     signal = np.asarray(signal)
     if signal.ndim != 1:
         raise ValueError(f"signal must be one lead of shape (T,), got {signal.shape}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 2.6), layout="constrained")
-    else:
-        fig = ax.figure  # type: ignore[assignment]
+    fig, ax = _axes(ax, (10, 2.6))
     t = np.arange(signal.size) / fs
     ax.plot(t, signal, color="black", lw=0.8)
     seen = set()

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from threekg_lite.viz.figures import OKABE_ITO
-from threekg_lite.viz.plotting import check_fs
+from threekg_lite.viz.plotting import _axes, check_fs
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
@@ -21,17 +21,10 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 def plot_training_curves(
     history: Sequence[Mapping[str, float]], title: str | None = None, chance: float | None = None
 ) -> Figure:
-    """Loss and contrastive accuracy against the optimisation step.
-
-    Parameters
-    ----------
-    history
-        The run's metric lines (``step``, ``loss``, ``top1``, ``top5``), e.g.
-        :attr:`threekg_lite.training.PretrainResult.history`.
-    chance
-        Top-1 accuracy of a random guess among the candidates (``1 / (2N - 1)``), drawn as a
-        dotted line.
-    """
+    """Loss and contrastive accuracy against the optimisation step, from the run's metric
+    lines (``step``, ``loss``, ``top1``, ``top5``; e.g.
+    :attr:`threekg_lite.training.PretrainResult.history`). ``chance``, the top-1 accuracy of
+    a random guess among the candidates (``1 / (2N - 1)``), is drawn dotted."""
     if not history:
         raise ValueError("no metrics to plot: the run logged no steps")
     step = np.array([h["step"] for h in history])
@@ -44,12 +37,8 @@ def plot_training_curves(
     )
     if chance is not None:
         ax_acc.axhline(100 * chance, color="0.4", ls=":", lw=1, label="chance (top-1)")
-    ax_acc.set(
-        xlabel="optimisation step",
-        ylabel="twin found (% of views)",
-        title="contrastive accuracy",
-        ylim=(0, 100),
-    )
+    ax_acc.set(xlabel="optimisation step", ylabel="twin found (% of views)", ylim=(0, 100))
+    ax_acc.set_title("contrastive accuracy")
     ax_acc.legend(loc="lower right", fontsize=8)
     if title:
         fig.suptitle(title)
@@ -64,16 +53,9 @@ def plot_embedding_maps(
 ) -> Figure:
     """Side-by-side 2-D maps of feature spaces (e.g. random versus pretrained encoder).
 
-    Parameters
-    ----------
-    maps
-        Panel title -> ``(N, 2)`` coordinates (for instance the first two principal
-        components of each feature matrix).
-    labels
-        ``(N,)`` class of each point.
-    order
-        Classes in legend order (default: by frequency); classes beyond the palette are
-        drawn in grey.
+    ``maps``: panel title -> ``(N, 2)`` coordinates (e.g. the first two principal components
+    of each feature matrix); ``labels``: ``(N,)`` class of each point; ``order``: classes in
+    legend order (default: by frequency), those beyond the palette drawn in grey.
     """
     labels = np.asarray(labels)
     if not maps:
@@ -88,15 +70,8 @@ def plot_embedding_maps(
         for i, c in enumerate(classes):
             pick = labels == c
             color = OKABE_ITO[i] if i < len(OKABE_ITO) else "0.6"
-            ax.scatter(
-                *xy[pick].T,
-                s=10,
-                alpha=0.7,
-                color=color,
-                marker=MARKERS[i % len(MARKERS)],
-                label=f"{c} ({pick.sum()})",
-                linewidths=0,
-            )
+            style = dict(s=10, alpha=0.7, color=color, marker=MARKERS[i % len(MARKERS)])
+            ax.scatter(*xy[pick].T, label=f"{c} ({pick.sum()})", linewidths=0, **style)
         ax.set(title=name, xlabel="component 1", ylabel="component 2")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -122,23 +97,10 @@ def plot_neighbours(
     seconds: float | None = 5.0,
     lead_name: str = "II",
 ) -> Figure:
-    """A query ECG and its nearest neighbours in feature space, one lead each.
-
-    Parameters
-    ----------
-    signals
-        ``(N, 12, T)`` mV.
-    query, neighbours
-        Record positions.
-    similarity
-        Cosine similarity of each neighbour to the query.
-    captions
-        ``(N,)`` text per record (e.g. its id and labels).
-    lead
-        Lead index to draw (default II).
-    seconds
-        Length of the excerpt from the start (``None``: whole record).
-    """
+    """A query ECG and its nearest neighbours in feature space, one lead (index ``lead``)
+    each, the first ``seconds`` (``None``: all) of ``signals`` ``(N, 12, T)`` in mV.
+    ``similarity``: each neighbour's cosine similarity to the query; ``captions``: ``(N,)``
+    text per record (e.g. its id and labels)."""
     check_fs(fs)
     t = signals.shape[-1] if seconds is None else min(signals.shape[-1], round(seconds * fs))
     time = np.arange(t) / fs
@@ -165,12 +127,11 @@ def plot_twin_retrieval(
 
     ``retrieval``: feature name -> {pair kind -> fraction of twins found}.
     """
-
     features = list(retrieval)
     kinds = list(dict.fromkeys(k for v in retrieval.values() for k in v))
     y = np.arange(len(features))
     height = 0.8 / len(kinds)
-    fig, ax = plt.subplots(figsize=(7.5, 0.7 + 0.75 * len(features)), layout="constrained")
+    fig, ax = _axes(None, (7.5, 0.7 + 0.75 * len(features)))
     hatches = ("", "//", "..", "xx")
     for j, kind in enumerate(kinds):
         values = [100 * retrieval[f].get(kind, np.nan) for f in features]
