@@ -289,3 +289,15 @@ def test_the_range_norm_configuration_goes_into_the_model_config():
     cfg = pretrain_config(base, "3KG", "cross-crop range-norm", 0)
     assert cfg.model["input_norm"] == "range" and cfg.model["layout"] == "12-channel"
     assert build_model(cfg.model).input_norm == "range"
+
+
+def test_find_reference_finds_the_checkout_s_file_from_any_folder(tmp_path, monkeypatch):
+    """The reference run is found beside the package, whatever the working folder (a
+    notebook executed from elsewhere, as nbval does)."""
+    from pathlib import Path
+
+    from threekg_lite.evaluate.experiment import find_reference
+
+    monkeypatch.chdir(tmp_path)
+    expected = Path(__file__).resolve().parents[1] / "book" / "results" / "ptbxl-tiny-100hz.json"
+    assert find_reference("ptbxl-tiny-100hz") == expected

@@ -404,7 +404,7 @@ def reference_payload(
 def find_reference(name: str) -> Path | None:
     """``book/results/<name>.json`` of the checkout this package runs from, or ``None``
     (a package installed without its repository has no ``book/`` folder)."""
-    roots = [Path(__file__).resolve().parents[1], Path.cwd(), Path.cwd().parent]
+    roots = [Path(__file__).resolve().parents[2], Path.cwd(), Path.cwd().parent]
     candidates = [root / "book" / "results" / f"{name}.json" for root in roots]
     return next((p for p in candidates if p.is_file()), None)
 
