@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,48 @@ def single_thread():
     with threadpool_limits(limits=1):
         yield
     torch.set_num_threads(before)
+
+
+# ---------------------------------------------------------------------------------------------
+# A fake PhysioNet on 127.0.0.1 (tests/physionet_server.py), for the download tests. A test
+# module that uses it declares what is served as a module-level ``PHYSIONET``:
+# ``{"<slug>/<version>": {"<path served>": "<path in the data directory>" or b"<content>"}}``.
+
+
+@pytest.fixture(scope="module")
+def physionet_files(request, tmp_path_factory, data_dir) -> Path:
+    """The module's ``PHYSIONET`` layout copied from the real data into
+    ``<root>/files/<slug>/<version>/``, each database with its ``SHA256SUMS.txt``; the root."""
+    from physionet_server import write_sums
+
+    root = tmp_path_factory.mktemp("physionet")
+    for slug_version, files in request.module.PHYSIONET.items():
+        folder = root / "files" / slug_version
+        for served, source in files.items():
+            (folder / served).parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(source, bytes):
+                (folder / served).write_bytes(source)
+            else:
+                shutil.copyfile(data_dir / source, folder / served)
+        write_sums(folder)
+    return root
+
+
+@pytest.fixture(scope="module")
+def physionet_server(physionet_files):
+    """The fake PhysioNet serving :func:`physionet_files`, one per test module."""
+    from physionet_server import FakePhysioNet
+
+    with FakePhysioNet(physionet_files) as server:
+        yield server
+
+
+@pytest.fixture
+def physionet(physionet_server, monkeypatch):
+    """The module's fake PhysioNet with its switches and request log reset, reached with no
+    proxy in between and no wait between retries."""
+    from physionet_server import connect_directly
+
+    physionet_server.reset()
+    connect_directly(monkeypatch)
+    return physionet_server

@@ -3,7 +3,7 @@
 In this book's build sphinx-thebe's inline configuration (``const THEBE_JS_URL = ...``)
 appeared twice in every page, so each page declared the same
 constants twice and the browser reported a JavaScript error ("Identifier 'THEBE_JS_URL' has
-already been declared"; tests/test_book_in_browser.py). The two copies differ only in
+already been declared"; tests/book/test_book_in_browser.py). The two copies differ only in
 how they say "no file" (``None`` once, ``""`` the other time), so Sphinx's own check for
 duplicates lets both through. This drops duplicates (same file, or both inline; same
 attributes, such as the inline body) from each page's script list.

@@ -17,7 +17,7 @@ import pytest
 
 from threekg_lite import __version__
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9]*.ipynb"))
 
 
 def _papermill(nb: Path, out: Path, **params: object) -> None:
@@ -149,6 +149,6 @@ def test_one_version_everywhere():
     """pyproject.toml and threekg_lite.__version__ agree (the chapters' pin is checked above)."""
     import tomllib
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
     assert project["version"] == __version__

@@ -34,7 +34,7 @@ from threekg_lite.evaluate.experiment import (
 from threekg_lite.models import build_model
 from threekg_lite.pretrain import PretrainConfig
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REFERENCES = sorted((ROOT / "book" / "results").glob("*.json"))
 TASK = "diagnosis"
 
@@ -299,5 +299,5 @@ def test_find_reference_finds_the_checkout_s_file_from_any_folder(tmp_path, monk
     from threekg_lite.evaluate.experiment import find_reference
 
     monkeypatch.chdir(tmp_path)
-    expected = Path(__file__).resolve().parents[1] / "book" / "results" / "ptbxl-tiny-100hz.json"
+    expected = Path(__file__).resolve().parents[2] / "book" / "results" / "ptbxl-tiny-100hz.json"
     assert find_reference("ptbxl-tiny-100hz") == expected

@@ -30,7 +30,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 BUILT = ROOT / "_build" / ".book-built"  # touched by `make book` after a whole build

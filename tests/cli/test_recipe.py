@@ -4,14 +4,12 @@ download (checksummed) -> prepare -> pretrain (the test fold left out) -> evalua
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from physionet_server import FakePhysioNet, connect_directly, write_sums
+from physionet_server import FakePhysioNet
 
 from threekg_lite.cli import main
 from threekg_lite.data import load_prepared
@@ -20,29 +18,20 @@ N_RECORDS = 150  # ecg_id 1-150: every strat_fold, 22 records in fold 10
 META = ["LICENSE.txt", "ptbxl_database.csv", "scp_statements.csv"]
 
 
-@pytest.fixture(scope="module")
-def physionet(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[FakePhysioNet]:
-    root = tmp_path_factory.mktemp("physionet")
-    ptbxl = root / "files/ptb-xl/1.0.3"
-    for rel in META + [
-        f"records100/00000/{i:05d}_lr.{ext}"
-        for i in range(1, N_RECORDS + 1)
-        for ext in ("hea", "dat")
-    ]:
-        (ptbxl / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(data_dir / "ptb-xl" / rel, ptbxl / rel)
-    write_sums(ptbxl)
-    with FakePhysioNet(root) as server:
-        yield server
+PHYSIONET = {
+    "ptb-xl/1.0.3": {
+        rel: f"ptb-xl/{rel}"
+        for rel in META
+        + [
+            f"records100/00000/{i:05d}_lr.{e}"
+            for i in range(1, N_RECORDS + 1)
+            for e in ("hea", "dat")
+        ]
+    }
+}
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy_one_thread(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    connect_directly(monkeypatch)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_download_prepare_pretrain_evaluate(physionet: FakePhysioNet, tmp_path: Path, capsys):

@@ -7,16 +7,13 @@ import json
 import shutil
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from physionet_server import (
     FakePhysioNet,
-    connect_directly,
     count_concurrent_downloads,
-    write_sums,
 )
 
 from threekg_lite.data import download as dl
@@ -38,60 +35,41 @@ LUDB_EXT = ["avf", "avl", "avr", "dat", "hea", "i", "ii", "iii"] + [f"v{i}" for 
 ENV = ("THREEKG_DOWNLOAD", "THREEKG_DATA_DIR", "THREEKG_PHYSIONET_URL", "COLAB_RELEASE_TAG")
 
 
-def _copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """The tiny teaching set and a few records beyond it, in PhysioNet's layout."""
-    root = tmp_path_factory.mktemp("physionet")
-    ptbxl = root / "files/ptb-xl/1.0.3"
-    for name in ("LICENSE.txt", "ptbxl_database.csv", "scp_statements.csv"):
-        _copy(data_dir / "ptb-xl" / name, ptbxl / name)
-    for record in [teaching.ptbxl_record(i, 100) for i in range(1, 5)] + [
-        teaching.ptbxl_record(i, 500) for i in (1, 2)
-    ]:
-        for ext in ("hea", "dat"):
-            _copy(data_dir / "ptb-xl" / f"{record}.{ext}", ptbxl / f"{record}.{ext}")
-    ludb = root / "files/ludb/1.0.1"
-    for name in ("LICENSE.txt", "RECORDS", "ludb.csv"):
-        _copy(data_dir / "ludb" / name, ludb / name)
-    for record in ("1", "2"):
-        for ext in LUDB_EXT:
-            _copy(data_dir / "ludb/data" / f"{record}.{ext}", ludb / f"data/{record}.{ext}")
-    ptbdb = root / "files/ptbdb/1.0.0"
-    for ext in ("hea", "dat", "xyz"):
-        _copy(data_dir / f"ptbdb-frank/s0010_re.{ext}", ptbdb / f"patient001/s0010_re.{ext}")
-    (ptbdb / "RECORDS").write_text("patient001/s0010_re\npatient001/s0014lre\n")
-    cinc = root / "files/challenge-2021/1.0.3"
-    for name in ("E00271", "E01137"):  # served as PhysioNet does, asked for by name
-        for ext in ("hea", "mat"):
-            src = data_dir / f"cinc2021-sample/{name}.{ext}"
-            _copy(src, cinc / f"training/georgia/g1/{name}.{ext}")
-    (cinc / "LICENSE.txt").write_text("CC-BY 4.0\n")
-    for db in (ptbxl, ludb, ptbdb, cinc):
-        write_sums(db)
-    return root
-
-
-@pytest.fixture(scope="module")
-def module_server(served: Path) -> Iterator[FakePhysioNet]:
-    with FakePhysioNet(served) as server:
-        yield server
+PHYSIONET = {  # the tiny teaching set and a few records beyond it
+    "ptb-xl/1.0.3": {
+        rel: f"ptb-xl/{rel}"
+        for rel in ["LICENSE.txt", "ptbxl_database.csv", "scp_statements.csv"]
+        + [
+            f"{record}.{ext}"
+            for record in [teaching.ptbxl_record(i, 100) for i in range(1, 5)]
+            + [teaching.ptbxl_record(i, 500) for i in (1, 2)]
+            for ext in ("hea", "dat")
+        ]
+    },
+    "ludb/1.0.1": {n: f"ludb/{n}" for n in ("LICENSE.txt", "RECORDS", "ludb.csv")}
+    | {f"data/{r}.{e}": f"ludb/data/{r}.{e}" for r in ("1", "2") for e in LUDB_EXT},
+    "ptbdb/1.0.0": {
+        f"patient001/s0010_re.{e}": f"ptbdb-frank/s0010_re.{e}" for e in ("hea", "dat", "xyz")
+    }
+    | {"RECORDS": b"patient001/s0010_re\npatient001/s0014lre\n"},
+    "challenge-2021/1.0.3": {  # served as PhysioNet does, asked for by name
+        f"training/georgia/g1/{name}.{e}": f"cinc2021-sample/{name}.{e}"
+        for name in ("E00271", "E01137")
+        for e in ("hea", "mat")
+    }
+    | {"LICENSE.txt": b"CC-BY 4.0\n"},
+}
 
 
 @pytest.fixture
-def server(module_server: FakePhysioNet, monkeypatch: pytest.MonkeyPatch) -> FakePhysioNet:
-    """The fake PhysioNet, reset; the tiny teaching set; no proxy, Colab or download settings."""
-    module_server.reset()
-    connect_directly(monkeypatch)
+def server(physionet: FakePhysioNet, monkeypatch: pytest.MonkeyPatch) -> FakePhysioNet:
+    """The fake PhysioNet (conftest), reset; the tiny teaching set; no Colab or download
+    settings."""
     for var in ENV:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
     monkeypatch.setattr(teaching, "TEACHING_SET", TINY_SET)
-    return module_server
+    return physionet
 
 
 def files_under(folder: Path) -> set[str]:
@@ -199,7 +177,9 @@ def test_no_download_allowed_returns_the_folder_as_it_is(server, tmp_path, monke
     assert available_databases(empty) == {}
 
 
-def test_download_once_then_no_request(server, served, data_dir, tmp_path, monkeypatch) -> None:
+def test_download_once_then_no_request(
+    server, physionet_files, data_dir, tmp_path, monkeypatch
+) -> None:
     from threekg_lite.data.ludb import load_ludb, load_ludb_annotations
     from threekg_lite.data.ptbdb import load_ptbdb
     from threekg_lite.data.ptbxl import load_ptbxl
@@ -228,7 +208,7 @@ def test_download_once_then_no_request(server, served, data_dir, tmp_path, monke
     for db, rels in expected.items():
         for rel in rels:
             assert (root / db / rel).read_bytes() == (
-                served / "files" / versions[db] / rel
+                physionet_files / "files" / versions[db] / rel
             ).read_bytes()
     n_files = sum(len(rels) + 1 for rels in expected.values())
     assert len(server.requests) == n_files
@@ -281,7 +261,9 @@ def test_download_once_then_no_request(server, served, data_dir, tmp_path, monke
     assert teaching.is_complete(root)
 
 
-def test_wrong_checksum_propagates_and_leaves_no_complete_marker(server, served, tmp_path) -> None:
+def test_wrong_checksum_propagates_and_leaves_no_complete_marker(
+    server, physionet_files, tmp_path
+) -> None:
     bad = "/files/ludb/1.0.1/data/1.dat"
     server.wrong_sums = {bad}
     with pytest.raises(ChecksumError) as info:
@@ -307,7 +289,9 @@ def test_wrong_checksum_propagates_and_leaves_no_complete_marker(server, served,
     assert fetched == sorted([bad, "/files/ludb/1.0.1/SHA256SUMS.txt"])  # nothing else again
     assert teaching.is_complete(tmp_path)
     assert not (tmp_path / teaching.PARTIAL_MARKER).exists()
-    assert (tmp_path / "ludb/data/1.dat").read_bytes() == (served / bad.lstrip("/")).read_bytes()
+    assert (tmp_path / "ludb/data/1.dat").read_bytes() == (
+        physionet_files / bad.lstrip("/")
+    ).read_bytes()
 
 
 def test_exported_from_the_data_package() -> None:

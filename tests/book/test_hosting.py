@@ -27,7 +27,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "book.yml"
 BOOK_OUTPUT = "_build/html"
 # conda-forge names that differ from the PyPI names of the same projects

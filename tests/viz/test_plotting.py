@@ -305,7 +305,7 @@ def test_import_has_no_side_effects():
         "import matplotlib.pyplot as plt; assert plt.get_fignums() == []"
     )
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=repo)
 
 

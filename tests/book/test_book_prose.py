@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9]*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9]*.ipynb"))
 
 NUMBER = re.compile(
     r"(?<![\w.\-+−])[-+−±×]?\d+(?:,\d{3})*(?:\.\d+)?"

@@ -6,23 +6,17 @@ import dataclasses
 import hashlib
 import shutil
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from physionet_server import (
     FakePhysioNet,
-    connect_directly,
     count_concurrent_downloads,
-    write_sums,
 )
 
 from threekg_lite.data import download as dl
 from threekg_lite.runtime.errors import ChecksumError, DownloadError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/data")
 TIMEOUT = 5.0
 
 PTBXL_100 = [f"records100/00000/{i:05d}_lr" for i in range(1, 6)]
@@ -31,61 +25,28 @@ PTBXL_META = ["LICENSE.txt", "ptbxl_database.csv", "scp_statements.csv"]
 LUDB_META = ["LICENSE.txt", "RECORDS", "ludb.csv"]
 LUDB_EXT = ["avf", "avl", "avr", "dat", "hea", "i", "ii", "iii"] + [f"v{i}" for i in range(1, 7)]
 CINC = {"training/georgia/g8": ["E07938"], "training/cpsc_2018/g1": ["A0689"]}
+PHYSIONET = {  # a small copy of the shared data, served by the conftest's fake PhysioNet
+    "ptb-xl/1.0.3": {
+        rel: f"ptb-xl/{rel}"
+        for rel in PTBXL_META + [f"{r}.{e}" for r in PTBXL_100 + PTBXL_500 for e in ("hea", "dat")]
+    },
+    "ludb/1.0.1": {n: f"ludb/{n}" for n in LUDB_META}
+    | {f"data/{r}.{e}": f"ludb/data/{r}.{e}" for r in ("1", "2") for e in LUDB_EXT},
+    "ptbdb/1.0.0": {
+        f"patient001/s0010_re.{e}": f"ptbdb-frank/s0010_re.{e}" for e in ("hea", "dat", "xyz")
+    }
+    | {"RECORDS": b"patient001/s0010_re\n"},
+    "challenge-2021/1.0.3": {
+        f"{folder}/{name}.{e}": f"cinc2021-sample/{name}.{e}"
+        for folder, names in CINC.items()
+        for name in names
+        for e in ("hea", "mat")
+    },
+}
 
 
-def _copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small copy of the shared data in PhysioNet's layout: ``<root>/files/<slug>/<version>``."""
-    if not SHARED.is_dir():
-        pytest.skip("shared data folder not found")
-    root = tmp_path_factory.mktemp("physionet")
-    ptbxl = root / "files/ptb-xl/1.0.3"
-    for name in PTBXL_META:
-        _copy(SHARED / "ptb-xl" / name, ptbxl / name)
-    for record in PTBXL_100 + PTBXL_500:
-        for ext in ("hea", "dat"):
-            _copy(SHARED / "ptb-xl" / f"{record}.{ext}", ptbxl / f"{record}.{ext}")
-    ludb = root / "files/ludb/1.0.1"
-    for name in LUDB_META:
-        _copy(SHARED / "ludb" / name, ludb / name)
-    for record in ("1", "2"):
-        for ext in LUDB_EXT:
-            _copy(SHARED / "ludb/data" / f"{record}.{ext}", ludb / f"data/{record}.{ext}")
-    ptbdb = root / "files/ptbdb/1.0.0"
-    for ext in ("hea", "dat", "xyz"):
-        _copy(SHARED / f"ptbdb-frank/s0010_re.{ext}", ptbdb / f"patient001/s0010_re.{ext}")
-    (ptbdb / "RECORDS").write_text("patient001/s0010_re\n")
-    cinc = root / "files/challenge-2021/1.0.3"
-    for folder, names in CINC.items():
-        for name in names:
-            for ext in ("hea", "mat"):
-                _copy(SHARED / f"cinc2021-sample/{name}.{ext}", cinc / f"{folder}/{name}.{ext}")
-    for db in (ptbxl, ludb, ptbdb, cinc):
-        write_sums(db)
-    return root
-
-
-@pytest.fixture(scope="module")
-def module_server(served: Path) -> Iterator[FakePhysioNet]:
-    with FakePhysioNet(served) as server:
-        yield server
-
-
-@pytest.fixture
-def server(module_server: FakePhysioNet, monkeypatch: pytest.MonkeyPatch) -> FakePhysioNet:
-    """The fake PhysioNet with its switches reset, no proxy, and no wait between retries."""
-    module_server.reset()
-    connect_directly(monkeypatch)
-    return module_server
-
-
-def fetch(server: FakePhysioNet, name: str, dest: Path, **kwargs: object) -> Path:
-    kwargs = {"progress": False, "timeout": TIMEOUT, "base_url": server.url} | kwargs
+def fetch(physionet: FakePhysioNet, name: str, dest: Path, **kwargs: object) -> Path:
+    kwargs = {"progress": False, "timeout": TIMEOUT, "base_url": physionet.url} | kwargs
     return dl.download_database(name, dest, **kwargs)  # type: ignore[arg-type]
 
 
@@ -93,9 +54,13 @@ def files_under(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
 
 
-def assert_same_as_served(served: Path, slug_version: str, folder: Path, sums: bool = True) -> None:
+def assert_same_as_served(
+    physionet_files: Path, slug_version: str, folder: Path, sums: bool = True
+) -> None:
     for rel in files_under(folder) - (set() if sums else {"SHA256SUMS.txt"}):
-        assert (folder / rel).read_bytes() == (served / "files" / slug_version / rel).read_bytes()
+        assert (folder / rel).read_bytes() == (
+            physionet_files / "files" / slug_version / rel
+        ).read_bytes()
 
 
 # --- helpers and registry -------------------------------------------------------------------
@@ -108,7 +73,7 @@ def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
         assert dl.sha256_file(str(tmp_path / name)) == hashlib.sha256(data).hexdigest()
 
 
-def test_read_sha256sums_text_and_path(tmp_path: Path) -> None:
+def test_read_sha256sums_text_and_path(tmp_path: Path, data_dir: Path) -> None:
     a, b = hashlib.sha256(b"a").hexdigest(), hashlib.sha256(b"b").hexdigest()
     text = f"# comment\n\n{a.upper()} records/x.hea\n{b}  *./LICENSE.txt\n"
     expected = {"records/x.hea": a, "LICENSE.txt": b}
@@ -118,8 +83,8 @@ def test_read_sha256sums_text_and_path(tmp_path: Path) -> None:
     (tmp_path / "SUMS.txt").write_text(text)
     assert dl.read_sha256sums(tmp_path / "SUMS.txt") == expected
     assert dl.read_sha256sums(str(tmp_path / "SUMS.txt")) == expected
-    if (SHARED / "ptb-xl/SHA256SUMS.txt").is_file():  # PhysioNet's own list parses
-        real = dl.read_sha256sums(SHARED / "ptb-xl/SHA256SUMS.txt")
+    if (data_dir / "ptb-xl/SHA256SUMS.txt").is_file():  # PhysioNet's own list parses
+        real = dl.read_sha256sums(data_dir / "ptb-xl/SHA256SUMS.txt")
         assert real["ptbxl_database.csv"].startswith("cd9bf4e6") and len(real) > 400
     with pytest.raises(ValueError, match="line 1"):
         dl.read_sha256sums("not a sum\nx\n")
@@ -150,8 +115,8 @@ def test_registry_and_urls() -> None:
 # --- whole databases, idempotence -------------------------------------------------------------
 
 
-def test_whole_database_then_second_call_is_a_no_op(server: FakePhysioNet, served: Path, tmp_path):
-    folder = fetch(server, "ptbdb", tmp_path)
+def test_whole_database_then_second_call_is_a_no_op(physionet, physionet_files, data_dir, tmp_path):
+    folder = fetch(physionet, "ptbdb", tmp_path)
     assert folder == tmp_path / "ptbdb"
     assert files_under(folder) == {
         "SHA256SUMS.txt",
@@ -160,30 +125,33 @@ def test_whole_database_then_second_call_is_a_no_op(server: FakePhysioNet, serve
         "patient001/s0010_re.dat",
         "patient001/s0010_re.xyz",
     }
-    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+    assert_same_as_served(physionet_files, "ptbdb/1.0.0", folder)
     assert (folder / "patient001/s0010_re.dat").read_bytes() == (
-        SHARED / "ptbdb-frank/s0010_re.dat"
+        data_dir / "ptbdb-frank/s0010_re.dat"
     ).read_bytes()
-    assert len(server.requests) == 5
-    server.reset()
-    assert fetch(server, "ptbdb", tmp_path) == folder
-    assert server.requests == []  # nothing downloaded, not even the sums list
+    assert len(physionet.requests) == 5
+    physionet.reset()
+    assert fetch(physionet, "ptbdb", tmp_path) == folder
+    assert physionet.requests == []  # nothing downloaded, not even the sums list
     (folder / "RECORDS").unlink()
     (folder / "patient001/s0010_re.hea").write_text("damaged")
-    fetch(server, "ptbdb", tmp_path)
-    assert sorted(r.path.rsplit("/", 1)[1] for r in server.requests) == ["RECORDS", "s0010_re.hea"]
-    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+    fetch(physionet, "ptbdb", tmp_path)
+    assert sorted(r.path.rsplit("/", 1)[1] for r in physionet.requests) == [
+        "RECORDS",
+        "s0010_re.hea",
+    ]
+    assert_same_as_served(physionet_files, "ptbdb/1.0.0", folder)
 
 
-def test_default_dest_is_the_data_dir(server: FakePhysioNet, tmp_path, monkeypatch) -> None:
+def test_default_dest_is_the_data_dir(physionet: FakePhysioNet, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("THREEKG_DATA_DIR", str(tmp_path / "env"))
-    folder = dl.download_database("ptbdb", base_url=server.url, progress=False, timeout=TIMEOUT)
+    folder = dl.download_database("ptbdb", base_url=physionet.url, progress=False, timeout=TIMEOUT)
     assert folder == tmp_path / "env" / "ptbdb"
     assert (folder / "patient001/s0010_re.xyz").is_file()
 
 
-def test_progress_bar(server: FakePhysioNet, tmp_path, capsys) -> None:
-    fetch(server, "ptbdb", tmp_path, progress=True)
+def test_progress_bar(physionet: FakePhysioNet, tmp_path, capsys) -> None:
+    fetch(physionet, "ptbdb", tmp_path, progress=True)
     err = capsys.readouterr().err
     assert "ptbdb 1.0.0" in err and "file 4/4" in err
 
@@ -195,29 +163,31 @@ def _ptbxl(records: list[str]) -> set[str]:
     return {"SHA256SUMS.txt", *PTBXL_META} | {f"{r}.{e}" for r in records for e in ("hea", "dat")}
 
 
-def test_ptbxl_n_records_and_rate(server: FakePhysioNet, served: Path, tmp_path) -> None:
-    folder = fetch(server, "ptbxl", tmp_path / "a", n_records=3, rate=100)
+def test_ptbxl_n_records_and_rate(
+    physionet: FakePhysioNet, physionet_files: Path, tmp_path
+) -> None:
+    folder = fetch(physionet, "ptbxl", tmp_path / "a", n_records=3, rate=100)
     assert files_under(folder) == _ptbxl(PTBXL_100[:3])
-    assert_same_as_served(served, "ptb-xl/1.0.3", folder)
-    folder = fetch(server, "ptbxl", tmp_path / "b", n_records=2)
+    assert_same_as_served(physionet_files, "ptb-xl/1.0.3", folder)
+    folder = fetch(physionet, "ptbxl", tmp_path / "b", n_records=2)
     assert files_under(folder) == _ptbxl(PTBXL_100[:2] + PTBXL_500)
-    folder = fetch(server, "ptbxl", tmp_path / "c", rate=500)
+    folder = fetch(physionet, "ptbxl", tmp_path / "c", rate=500)
     assert files_under(folder) == _ptbxl(PTBXL_500)
-    folder = fetch(server, "ptbxl", tmp_path / "d", n_records=0)
+    folder = fetch(physionet, "ptbxl", tmp_path / "d", n_records=0)
     assert files_under(folder) == _ptbxl([])
 
 
-def test_records_by_name_or_path(server: FakePhysioNet, served: Path, tmp_path) -> None:
-    folder = fetch(server, "ludb", tmp_path, records=["1"])
+def test_records_by_name_or_path(physionet: FakePhysioNet, physionet_files: Path, tmp_path) -> None:
+    folder = fetch(physionet, "ludb", tmp_path, records=["1"])
     assert files_under(folder) == {"SHA256SUMS.txt", *LUDB_META} | {f"data/1.{e}" for e in LUDB_EXT}
-    assert_same_as_served(served, "ludb/1.0.1", folder)
-    folder = fetch(server, "ludb", tmp_path / "n", n_records=1)
+    assert_same_as_served(physionet_files, "ludb/1.0.1", folder)
+    folder = fetch(physionet, "ludb", tmp_path / "n", n_records=1)
     assert "data/1.v6" in files_under(folder) and "data/2.hea" not in files_under(folder)
-    folder = fetch(server, "ptbdb", tmp_path, records=["patient001/s0010_re"])
+    folder = fetch(physionet, "ptbdb", tmp_path, records=["patient001/s0010_re"])
     assert len(files_under(folder)) == 5
-    folder = fetch(server, "ptbxl", tmp_path, records=["00002_lr", "records500/00000/00001_hr"])
+    folder = fetch(physionet, "ptbxl", tmp_path, records=["00002_lr", "records500/00000/00001_hr"])
     assert files_under(folder) == _ptbxl([PTBXL_100[1], PTBXL_500[0]])
-    folder = fetch(server, "challenge-2021", tmp_path, records="E07938")
+    folder = fetch(physionet, "challenge-2021", tmp_path, records="E07938")
     assert folder == tmp_path / "cinc2021"
     assert files_under(folder) == {
         "SHA256SUMS.txt",
@@ -226,33 +196,33 @@ def test_records_by_name_or_path(server: FakePhysioNet, served: Path, tmp_path) 
     }
 
 
-def test_unknown_database_record_or_arguments(server: FakePhysioNet, tmp_path) -> None:
+def test_unknown_database_record_or_arguments(physionet: FakePhysioNet, tmp_path) -> None:
     with pytest.raises(ValueError, match="unknown database 'mitdb'.*ptbxl"):
-        fetch(server, "mitdb", tmp_path)
+        fetch(physionet, "mitdb", tmp_path)
     with pytest.raises(ValueError, match="rate"):
-        fetch(server, "ludb", tmp_path, rate=500)
+        fetch(physionet, "ludb", tmp_path, rate=500)
     with pytest.raises(ValueError, match="rate"):
-        fetch(server, "ptbxl", tmp_path, rate=250)
+        fetch(physionet, "ptbxl", tmp_path, rate=250)
     with pytest.raises(ValueError, match="not both"):
-        fetch(server, "ludb", tmp_path, records=["1"], n_records=1)
+        fetch(physionet, "ludb", tmp_path, records=["1"], n_records=1)
     with pytest.raises(ValueError, match=">= 0"):
-        fetch(server, "ludb", tmp_path, n_records=-1)
-    assert server.requests == [] and not any(tmp_path.iterdir())  # checked before any request
+        fetch(physionet, "ludb", tmp_path, n_records=-1)
+    assert physionet.requests == [] and not any(tmp_path.iterdir())  # checked before any request
     with pytest.raises(ValueError, match="'nosuchrecord'"):
-        fetch(server, "ludb", tmp_path, records=["1", "nosuchrecord"])
+        fetch(physionet, "ludb", tmp_path, records=["1", "nosuchrecord"])
     with pytest.raises(ValueError, match="'00001_lr'.*500 Hz|500 Hz.*'00001_lr'"):
-        fetch(server, "ptbxl", tmp_path, records=["00001_lr"], rate=500)
+        fetch(physionet, "ptbxl", tmp_path, records=["00001_lr"], rate=500)
     assert not (tmp_path / "ludb" / "data").exists()  # nothing but the sums list fetched
 
 
-def test_incomplete_local_sums_list_is_fetched_again(server: FakePhysioNet, tmp_path) -> None:
+def test_incomplete_local_sums_list_is_fetched_again(physionet: FakePhysioNet, tmp_path) -> None:
     folder = tmp_path / "ptb-xl"
     folder.mkdir()
-    served_sums = server.root / "files/ptb-xl/1.0.3/SHA256SUMS.txt"
+    served_sums = physionet.root / "files/ptb-xl/1.0.3/SHA256SUMS.txt"
     shutil.copyfile(served_sums, folder / "SHA256SUMS.txt")
     lines = (folder / "SHA256SUMS.txt").read_text().splitlines(keepends=True)
     (folder / "SHA256SUMS.txt").write_text("".join(ln for ln in lines if "00004" not in ln))
-    fetch(server, "ptbxl", tmp_path, records=["00004_lr"])
+    fetch(physionet, "ptbxl", tmp_path, records=["00004_lr"])
     assert (folder / "records100/00000/00004_lr.dat").is_file()
     assert (folder / "SHA256SUMS.txt").read_bytes() == served_sums.read_bytes()
 
@@ -260,92 +230,103 @@ def test_incomplete_local_sums_list_is_fetched_again(server: FakePhysioNet, tmp_
 # --- failures ---------------------------------------------------------------------------------
 
 
-def test_wrong_checksum_keeps_nothing_and_other_files_are_done(server, served, tmp_path) -> None:
-    server.wrong_sums = {"/files/ludb/1.0.1/data/1.dat"}
+def test_wrong_checksum_keeps_nothing_and_other_files_are_done(
+    physionet, physionet_files, tmp_path
+) -> None:
+    physionet.wrong_sums = {"/files/ludb/1.0.1/data/1.dat"}
     with pytest.raises(ChecksumError) as info:
-        fetch(server, "ludb", tmp_path, records=["1", "2"])
+        fetch(physionet, "ludb", tmp_path, records=["1", "2"])
     bad = tmp_path / "ludb/data/1.dat"
     assert info.value.path == str(bad) and str(bad) in str(info.value)
     assert info.value.expected == "0" * 64
-    assert info.value.actual == dl.sha256_file(served / "files/ludb/1.0.1/data/1.dat")
+    assert info.value.actual == dl.sha256_file(physionet_files / "files/ludb/1.0.1/data/1.dat")
     assert not bad.exists() and not bad.with_name("1.dat.part").exists()
     files = files_under(tmp_path / "ludb")
     assert len(files) == 1 + len(LUDB_META) + 2 * len(LUDB_EXT) - 1
     assert not any(f.endswith(".part") for f in files)
-    assert_same_as_served(served, "ludb/1.0.1", tmp_path / "ludb", sums=False)  # sums: falsified
+    assert_same_as_served(
+        physionet_files, "ludb/1.0.1", tmp_path / "ludb", sums=False
+    )  # sums: falsified
 
 
-def test_cut_connection_is_resumed_within_the_call(server, served, tmp_path) -> None:
+def test_cut_connection_is_resumed_within_the_call(physionet, physionet_files, tmp_path) -> None:
     url = "/files/ptbdb/1.0.0/patient001/s0010_re.dat"
-    server.cut_after = {url: 100_000}
-    folder = fetch(server, "ptbdb", tmp_path, retries=2)
-    assert_same_as_served(served, "ptbdb/1.0.0", folder)
-    assert [r.range for r in server.requests_for(url)] == [None, "bytes=100000-"]
+    physionet.cut_after = {url: 100_000}
+    folder = fetch(physionet, "ptbdb", tmp_path, retries=2)
+    assert_same_as_served(physionet_files, "ptbdb/1.0.0", folder)
+    assert [r.range for r in physionet.requests_for(url)] == [None, "bytes=100000-"]
     assert not any(f.endswith(".part") for f in files_under(folder))
 
 
-def test_cut_connection_without_retries_resumes_on_the_next_call(server, served, tmp_path):
+def test_cut_connection_without_retries_resumes_on_the_next_call(
+    physionet, physionet_files, tmp_path
+):
     url = "/files/ptbdb/1.0.0/patient001/s0010_re.dat"
     final = tmp_path / "ptbdb/patient001/s0010_re.dat"
     final.parent.mkdir(parents=True)
     final.write_bytes(b"an older file, kept until a verified one replaces it")
-    server.cut_after = {url: 12_345}
+    physionet.cut_after = {url: 12_345}
     with pytest.raises(DownloadError, match=r"s0010_re\.dat.*run the download again to resume"):
-        fetch(server, "ptbdb", tmp_path, retries=0)
+        fetch(physionet, "ptbdb", tmp_path, retries=0)
     part = final.with_name("s0010_re.dat.part")
     assert part.stat().st_size == 12_345
     assert final.read_bytes().startswith(b"an older file")
-    fetch(server, "ptbdb", tmp_path, retries=0)
-    assert [r.range for r in server.requests_for(url)] == [None, "bytes=12345-"]
-    assert final.read_bytes() == (served / "files/ptbdb/1.0.0/patient001/s0010_re.dat").read_bytes()
+    fetch(physionet, "ptbdb", tmp_path, retries=0)
+    assert [r.range for r in physionet.requests_for(url)] == [None, "bytes=12345-"]
+    assert (
+        final.read_bytes()
+        == (physionet_files / "files/ptbdb/1.0.0/patient001/s0010_re.dat").read_bytes()
+    )
     assert not part.exists()
 
 
-def test_server_ignoring_range_still_gives_the_right_file(server, served, tmp_path) -> None:
+def test_server_ignoring_range_still_gives_the_right_file(
+    physionet, physionet_files, tmp_path
+) -> None:
     url = "/files/ptbdb/1.0.0/patient001/s0010_re.dat"
-    server.ignore_range = True
-    server.cut_after = {url: 5_000}
-    folder = fetch(server, "ptbdb", tmp_path, retries=1)
-    assert [r.range for r in server.requests_for(url)] == [None, "bytes=5000-"]
-    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+    physionet.ignore_range = True
+    physionet.cut_after = {url: 5_000}
+    folder = fetch(physionet, "ptbdb", tmp_path, retries=1)
+    assert [r.range for r in physionet.requests_for(url)] == [None, "bytes=5000-"]
+    assert_same_as_served(physionet_files, "ptbdb/1.0.0", folder)
 
 
-def test_stale_or_complete_part_files(server, served, tmp_path) -> None:
-    src = served / "files/ptbdb/1.0.0/patient001"
+def test_stale_or_complete_part_files(physionet, physionet_files, tmp_path) -> None:
+    src = physionet_files / "files/ptbdb/1.0.0/patient001"
     folder = tmp_path / "ptbdb/patient001"
     folder.mkdir(parents=True)
     # a .part of another file: the resumed file is wrong, so it is downloaded again from zero
     (folder / "s0010_re.dat.part").write_bytes(b"x" * 1000)
-    # a .part already complete: the server answers 416 and the .part is verified and kept
+    # a .part already complete: the physionet answers 416 and the .part is verified and kept
     shutil.copyfile(src / "s0010_re.xyz", folder / "s0010_re.xyz.part")
-    fetch(server, "ptbdb", tmp_path, retries=0)
-    assert_same_as_served(served, "ptbdb/1.0.0", tmp_path / "ptbdb")
-    dat = server.requests_for("s0010_re.dat")
+    fetch(physionet, "ptbdb", tmp_path, retries=0)
+    assert_same_as_served(physionet_files, "ptbdb/1.0.0", tmp_path / "ptbdb")
+    dat = physionet.requests_for("s0010_re.dat")
     assert [r.range for r in dat] == ["bytes=1000-", None]
-    assert [r.range for r in server.requests_for("s0010_re.xyz")] == ["bytes=230400-"]
+    assert [r.range for r in physionet.requests_for("s0010_re.xyz")] == ["bytes=230400-"]
 
 
-def test_http_error_names_url_and_status(server: FakePhysioNet, tmp_path) -> None:
+def test_http_error_names_url_and_status(physionet: FakePhysioNet, tmp_path) -> None:
     with pytest.raises(DownloadError, match=r"http://127\.0\.0\.1:\d+/nothere/ptbdb/.*HTTP 404"):
-        fetch(server, "ptbdb", tmp_path, base_url=server.url.replace("/files/", "/nothere/"))
+        fetch(physionet, "ptbdb", tmp_path, base_url=physionet.url.replace("/files/", "/nothere/"))
     assert not (tmp_path / "ptbdb/SHA256SUMS.txt").exists()
 
 
-def test_unreachable_server_and_timeout(server: FakePhysioNet, tmp_path) -> None:
+def test_unreachable_server_and_timeout(physionet: FakePhysioNet, tmp_path) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(DownloadError, match="SHA256SUMS.txt.*2 attempt"):
-        fetch(server, "ptbdb", tmp_path, base_url=f"http://127.0.0.1:{port}/files/", retries=1)
-    server.stall_s = 3.0
+        fetch(physionet, "ptbdb", tmp_path, base_url=f"http://127.0.0.1:{port}/files/", retries=1)
+    physionet.stall_s = 3.0
     with pytest.raises(DownloadError, match="resume"):
-        fetch(server, "ptbdb", tmp_path, retries=0, timeout=0.3)
+        fetch(physionet, "ptbdb", tmp_path, retries=0, timeout=0.3)
 
 
 # --- end to end: download from the fake PhysioNet, then load with the package's loaders -------
 
 
-def test_downloaded_databases_load_like_the_originals(server, tmp_path) -> None:
+def test_downloaded_databases_load_like_the_originals(physionet, data_dir, tmp_path) -> None:
     import numpy as np
 
     from threekg_lite.data.cinc import load_cinc
@@ -353,37 +334,39 @@ def test_downloaded_databases_load_like_the_originals(server, tmp_path) -> None:
     from threekg_lite.data.ptbdb import load_ptbdb
     from threekg_lite.data.ptbxl import load_ptbxl
 
-    fetch(server, "ptbxl", tmp_path, n_records=5, rate=100)
+    fetch(physionet, "ptbxl", tmp_path, n_records=5, rate=100)
     got = load_ptbxl(tmp_path, fs=100, progress=False)  # loads the records present
-    want = load_ptbxl(SHARED, fs=100, ecg_ids=range(1, 6), progress=False)
+    want = load_ptbxl(data_dir, fs=100, ecg_ids=range(1, 6), progress=False)
     np.testing.assert_array_equal(got.signals, want.signals)
     np.testing.assert_array_equal(got.y("superclass"), want.y("superclass"))
 
-    fetch(server, "ludb", tmp_path, records=["1", "2"])
+    fetch(physionet, "ludb", tmp_path, records=["1", "2"])
     np.testing.assert_array_equal(
         load_ludb(tmp_path, progress=False).signals,
-        load_ludb(SHARED, records=[1, 2], progress=False).signals,
+        load_ludb(data_dir, records=[1, 2], progress=False).signals,
     )
 
-    fetch(server, "ptbdb", tmp_path)  # nested patient001/ layout with a RECORDS file
+    fetch(physionet, "ptbdb", tmp_path)  # nested patient001/ layout with a RECORDS file
     ptb = load_ptbdb(tmp_path, progress=False)
     assert ptb.meta["record"].tolist() == ["patient001/s0010_re"]
-    np.testing.assert_array_equal(ptb.aux["frank"], load_ptbdb(SHARED, progress=False).aux["frank"])
+    np.testing.assert_array_equal(
+        ptb.aux["frank"], load_ptbdb(data_dir, progress=False).aux["frank"]
+    )
 
-    fetch(server, "cinc2021", tmp_path)  # training/<source>/... folders, searched recursively
+    fetch(physionet, "cinc2021", tmp_path)  # training/<source>/... folders, searched recursively
     cinc = load_cinc(tmp_path / "cinc2021", progress=False)
     names = sorted(n for names in CINC.values() for n in names)
     assert sorted(cinc.record_ids) == names
-    ref = load_cinc(SHARED, records=list(cinc.record_ids), progress=False)
+    ref = load_cinc(data_dir, records=list(cinc.record_ids), progress=False)
     np.testing.assert_array_equal(cinc.signals, ref.signals)
 
 
-def test_cli_download(server, tmp_path, capsys) -> None:
+def test_cli_download(physionet, tmp_path, capsys) -> None:
     from threekg_lite.cli import main
 
     rc = main(
         ["-q", "download", "ludb", "--records", "2", "--data-dir", str(tmp_path),
-         "--base-url", server.url]
+         "--base-url", physionet.url]
     )  # fmt: skip
     assert rc == 0
     assert (tmp_path / "ludb/data/2.dat").exists()
@@ -391,15 +374,17 @@ def test_cli_download(server, tmp_path, capsys) -> None:
 
 
 @pytest.mark.parametrize("workers", [1, 3])
-def test_files_are_fetched_workers_at_a_time(server, served, tmp_path, workers, monkeypatch):
+def test_files_are_fetched_workers_at_a_time(
+    physionet, physionet_files, tmp_path, workers, monkeypatch
+):
     """Several files are in flight at once, never more than ``workers``."""
     counts = count_concurrent_downloads(monkeypatch)
-    server.stall_s = 0.1
-    folder = fetch(server, "ptbdb", tmp_path, workers=workers)
-    assert_same_as_served(served, "ptbdb/1.0.0", folder)
+    physionet.stall_s = 0.1
+    folder = fetch(physionet, "ptbdb", tmp_path, workers=workers)
+    assert_same_as_served(physionet_files, "ptbdb/1.0.0", folder)
     assert counts["max"] == workers  # 4 files after the sums list: the pool fills up
 
 
-def test_workers_must_be_a_positive_integer(server, tmp_path) -> None:
+def test_workers_must_be_a_positive_integer(physionet, tmp_path) -> None:
     with pytest.raises(ValueError, match="workers must be an integer >= 1"):
-        fetch(server, "ptbdb", tmp_path, workers=0)
+        fetch(physionet, "ptbdb", tmp_path, workers=0)
