@@ -1,5 +1,5 @@
 """Pretraining data: ``load_source`` (one named source, a prepared folder, or the pool of the
-real databases) and ``concat_records``."""
+real databases), ``concat_records`` and ``real_or_synthetic``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,16 @@ import numpy as np
 import pytest
 
 from threekg_lite.data import generate
+from threekg_lite.data.ludb import load_ludb
 from threekg_lite.data.prepare import save_prepared
 from threekg_lite.data.records import LabelSet
-from threekg_lite.data.sources import POOL_DATABASES, SOURCES, concat_records, load_source
+from threekg_lite.data.sources import (
+    POOL_DATABASES,
+    SOURCES,
+    concat_records,
+    load_source,
+    real_or_synthetic,
+)
 from threekg_lite.runtime.errors import DataNotFoundError
 
 
@@ -307,3 +314,36 @@ def test_pretrain_exclude_folds_must_be_ptbxl_folds(value, tmp_path, capsys):
         )
     assert e.value.code == 2
     assert "argument --exclude-folds: invalid" in capsys.readouterr().err
+
+
+# --- real_or_synthetic: what a chapter shows -------------------------------------------------
+
+
+def test_real_or_synthetic_loads_the_database_when_present(data_dir):
+    got = real_or_synthetic("ludb", data_dir, n_synthetic=5, records=[1, 2], progress=False)
+    want = load_ludb(data_dir, records=[1, 2], progress=False)
+    assert got.source == "ludb"
+    np.testing.assert_array_equal(got.signals, want.signals)
+    got = real_or_synthetic(
+        "ptbxl", data_dir, n_synthetic=5, fs=100, duration=5.0, ecg_ids=[1, 2], progress=False
+    )
+    assert got.source == "ptbxl" and got.fs == 100 and got.signals.shape == (2, 12, 500)
+
+
+def test_real_or_synthetic_falls_back_to_the_generator_with_its_seed(tmp_path):
+    """Without the database: the generator's records at that rate and length, and the
+    loader's own options (``ecg_ids``, ``progress``) are not passed to it."""
+    got = real_or_synthetic(
+        "ptbxl", tmp_path, n_synthetic=3, seed=7, fs=100, ecg_ids=[1], progress=False
+    )
+    want = generate(3, fs=100, duration=10.0, seed=7)
+    assert got.source == "synthetic" and len(got) == 3
+    np.testing.assert_array_equal(got.signals, want.signals)
+    short = real_or_synthetic("pool", tmp_path / "missing", n_synthetic=2, fs=100, duration=2)
+    assert short.source == "synthetic" and short.signals.shape == (2, 12, 200)
+
+
+def test_real_or_synthetic_pool_joins_what_is_present(data_dir):
+    pool = real_or_synthetic("pool", data_dir, n_synthetic=5, fs=100, duration=5.0, progress=False)
+    assert pool.source == "pool"
+    assert set(pool.meta["source"]) == set(POOL_DATABASES)

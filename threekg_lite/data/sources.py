@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -122,6 +123,35 @@ def load_source(
             "download one (`threekg download ptbxl --n-records 500`) or use source 'synthetic'"
         )
     return parts[0] if len(parts) == 1 else concat_records(parts)
+
+
+def real_or_synthetic(
+    database: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    *,
+    n_synthetic: int,
+    seed: int = 0,
+    fs: float = 500.0,
+    duration: float | None = None,
+    **options: Any,
+) -> ECGRecords:
+    """``database``'s records when the data directory holds it, else ``n_synthetic`` records
+    of the synthetic generator (``seed``; ``fs``; ``duration`` or 10 s): what a chapter shows
+    on real data where there is some. ``database``: one of :data:`POOL_DATABASES`, ``"ptbdb"``
+    or ``"pool"`` (:func:`load_source`, if any of them is present); ``options`` go to its
+    loader only (``progress``, ``bandpass``, ``ecg_ids``, ...). ``records.source`` says which
+    came back (``"synthetic"``)."""
+    from threekg_lite.data.paths import available_databases
+    from threekg_lite.data.prepare import load_database
+    from threekg_lite.data.synthetic import generate
+
+    wanted = POOL_DATABASES if database == "pool" else (database,)
+    if not set(wanted) & set(available_databases(data_dir)):
+        return generate(n_synthetic, fs=fs, duration=duration or 10.0, seed=seed)
+    timing = {"fs": fs} | ({} if duration is None else {"duration": duration})
+    if database == "pool":
+        return load_source("pool", data_dir=data_dir, seed=seed, **timing, **options)
+    return load_database(database, data_dir=data_dir, **timing, **options)
 
 
 def _without_folds(
