@@ -36,8 +36,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 import torch
 
-from threekg_lite.leads import LEAD_NAMES, LIMB
-from threekg_lite.runtime.checks import check_choice
+from threekg_lite.leads import LIMB
+from threekg_lite.runtime.checks import check_batch, check_choice
 from threekg_lite.vcg import DOWER, ecg_to_vcg_matrix
 
 ScaleLaw = Literal["log_symmetric", "enlarge"]
@@ -172,7 +172,7 @@ class ThreeKG:
 
     def apply(self, x: torch.Tensor, params: ViewParams) -> torch.Tensor:
         """One view of each ECG from given parameters: ``(B, 12, T) -> (B, 12, T)``."""
-        _check_batch(x)
+        check_batch(x, dtype_error=TypeError)
         if params.matrices.shape[0] != x.shape[0]:
             raise ValueError(
                 f"params were drawn for {params.matrices.shape[0]} ECGs, the batch has {x.shape[0]}"
@@ -190,7 +190,7 @@ class ThreeKG:
 
         With ``return_params=True``, also the :class:`ViewParams` drawn.
         """
-        _check_batch(x)
+        check_batch(x, dtype_error=TypeError)
         params = self.sample(x.shape[0], x.shape[-1], generator, x.device)
         out = self.apply(x, params)
         return (out, params) if return_params else out
@@ -199,19 +199,6 @@ class ThreeKG:
         """``n`` independent views of each ECG (two for contrastive learning); equal to ``n``
         successive calls with the same generator."""
         return [self(x, generator) for _ in range(n)]
-
-
-def _check_batch(x: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected a torch.Tensor (B, 12, T), got {type(x).__name__}")
-    if x.ndim != 3 or x.shape[1] != 12:
-        hint = " (put time last)" if x.ndim == 3 and x.shape[-1] == 12 else ""
-        raise ValueError(
-            f"expected a batch of shape (B, 12, T) with leads {list(LEAD_NAMES)}, "
-            f"got {tuple(x.shape)}{hint}"
-        )
-    if not x.is_floating_point():
-        raise TypeError(f"expected a floating-point tensor, got {x.dtype}")
 
 
 def spatial_only(**kwargs: object) -> ThreeKG:

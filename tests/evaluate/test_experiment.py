@@ -17,12 +17,12 @@ from threekg_lite.cli import main
 from threekg_lite.data import generate
 from threekg_lite.data.records import LabelSet
 from threekg_lite.data.splits import patient_split
-from threekg_lite.evaluate import EvalConfig
 from threekg_lite.evaluate.experiment import (
     CONFIGURATIONS,
     METHODS,
     RANDOM,
     ComparisonConfig,
+    EvalConfig,
     check_reference,
     choose_on_validation,
     load_reference,

@@ -17,7 +17,6 @@ from threekg_lite.evaluate.metrics import (
     _weighted_auroc,
     bootstrap_auroc,
     macro_auroc,
-    mean_and_spread,
     per_class_auroc,
     subgroup_auroc,
 )
@@ -172,7 +171,7 @@ def test_bootstrap_errors():
 
 
 # =============================================================================================
-# subgroups and spread over seeds
+# subgroups
 
 
 def test_subgroup_auroc_picks_the_right_classes():
@@ -203,14 +202,6 @@ def test_every_class_is_in_exactly_one_subgroup():
     assert len(members) == len(set(members)) == 24
     ptbxl = [m for group in PTBXL_SUBGROUPS.values() for m in group]
     assert sorted(ptbxl) == sorted(SUPERCLASSES)
-
-
-def test_mean_and_spread():
-    assert mean_and_spread([1.0, 2.0, 3.0]) == (2.0, 1.0)
-    assert mean_and_spread([0.7]) == (0.7, 0.0)
-    for bad in ([], [0.5, float("nan")], [[0.5]]):
-        with pytest.raises(ValueError):
-            mean_and_spread(bad)
 
 
 # ---------------------------------------------------------------- resamples and paired differences

@@ -10,7 +10,7 @@ from scipy.stats import spearmanr
 
 from threekg_lite.baselines import make_augmentation
 from threekg_lite.data import generate
-from threekg_lite.evaluate.shortcuts import (
+from threekg_lite.evaluate.features import (
     heart_rate_similarity,
     heart_rates,
     timing_signature,

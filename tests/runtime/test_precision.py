@@ -36,7 +36,7 @@ def test_cpu_modes_and_forced_modes():
     assert autocast_dtype("cuda", "bf16", capability=(7, 5)) is torch.bfloat16
     assert autocast_dtype("cuda", "off", capability=(9, 0)) is None
     assert set(AMP_MODES) == {"auto", "bf16", "fp16", "off"}
-    with pytest.raises(ValueError, match="amp must be one of"):
+    with pytest.raises(ValueError, match="amp must be .auto., .bf16., .fp16. or .off., got .fp8."):
         autocast_dtype("cpu", "fp8")
 
 

@@ -29,7 +29,7 @@ from threekg_lite.data import generate
 from threekg_lite.data.prepare import save_prepared
 from threekg_lite.evaluate.features import extract_features
 from threekg_lite.models import PRESETS, build_model, load_model
-from threekg_lite.pretrain import AUGMENTATIONS, PretrainConfig
+from threekg_lite.pretrain import AUGMENTATIONS, PretrainConfig, crop_starts
 from threekg_lite.runtime.checkpoint import (
     FORMAT,
     VERSION,
@@ -603,8 +603,8 @@ def test_cuda_run_keeps_everything_on_the_gpu(records, augment, tmp_path):
 def test_crops_of_one_record_do_not_overlap_and_stay_inside(records, k, crop):
     run = trainer(records, crop=crop, crops_per_record=k, views_per_crop=1)
     run._seed_step(0)
-    starts = run.crop_starts(2000, k).numpy()
     t = run.pool.n_samples
+    starts = crop_starts(2000, k, crop, t, run.generator).numpy()
     assert starts.shape == (2000, k)
     assert (starts[:, 0] >= 0).all() and (starts[:, -1] + crop <= t).all()
     assert (np.diff(starts, axis=1) >= crop).all()  # each window ends before the next starts
@@ -619,7 +619,7 @@ def test_views_across_crops_equal_a_loop_reference(records):
     views, ids = run.views(3)
     run._seed_step(3)
     index = run._batch_index(3)
-    starts = run.crop_starts(index.numel(), k)
+    starts = crop_starts(index.numel(), k, crop, run.pool.n_samples, run.generator)
     b = index.numel()
     assert views.shape == (k * v * b, 12, crop)
     data = run.pool.data

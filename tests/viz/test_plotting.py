@@ -358,7 +358,7 @@ def test_lead_names_must_match_lead_count(close_all):
         plot_ecg(np.zeros((12, 100)), 100.0, lead_names=["I", "II", "III"])
     fig = plot_ecg(np.zeros((3, 100)), 100.0, lead_names=["I", "II", "III"], columns=1)
     assert len(lines(fig, "calibration")) == 4
-    with pytest.raises(ValueError, match="duplicates"):
+    with pytest.raises(ValueError, match="every lead once"):
         plot_ecg(np.zeros((2, 100)), 100.0, lead_names=["I", "I"])
 
 
@@ -379,8 +379,8 @@ def test_unknown_rhythm_lead_raises():
     "kwargs, match",
     [
         ({"columns": 5}, "choose one of \\[1, 2, 3, 4, 6, 12\\]"),
-        ({"columns": 0}, "between 1 and 12"),
-        ({"columns": 13}, "between 1 and 12"),
+        ({"columns": 0}, "integer >= 1"),
+        ({"columns": 13}, "choose one of \\[1, 2, 3, 4, 6, 12\\]"),
         ({"columns": 2.0}, "int"),
         ({"paper_speed": 0}, "paper_speed"),
         ({"gain": -10}, "gain"),

@@ -1,8 +1,9 @@
 """The ``threekg`` command: one entry point, one subcommand per task. It parses arguments and
-calls the package (the evaluations: :func:`~threekg_lite.evaluate.protocol.run_evaluation`,
+calls the package (the evaluations: :func:`~threekg_lite.evaluate.experiment.run_evaluation`,
 :func:`~threekg_lite.evaluate.experiment.run_reference`); the options of a config dataclass
-(:class:`~threekg_lite.pretrain.PretrainConfig`, :class:`~threekg_lite.evaluate.EvalConfig`)
-take their type, default and choices from its fields (:func:`add_fields`, :func:`config_from`).
+(:class:`~threekg_lite.pretrain.PretrainConfig`,
+:class:`~threekg_lite.evaluate.experiment.EvalConfig`) take their type, default and choices
+from its fields (:func:`add_fields`, :func:`config_from`).
 
 Examples::
 
@@ -99,8 +100,12 @@ def _pick(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     from threekg_lite.data.preprocess import INPUT_NORMS
-    from threekg_lite.evaluate.experiment import CONFIGURATIONS, METHODS, ComparisonConfig
-    from threekg_lite.evaluate.protocol import EvalConfig
+    from threekg_lite.evaluate.experiment import (
+        CONFIGURATIONS,
+        METHODS,
+        ComparisonConfig,
+        EvalConfig,
+    )
     from threekg_lite.models import PRESETS
     from threekg_lite.pretrain import AUGMENTATIONS, PretrainConfig
 
@@ -151,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_pretrain,
         "contrastive pretraining (3KG or another augmentation set); resumes a run whose "
         "output folder holds a checkpoint",
-        "--data-dir",
+        *("--data-dir", "--fs", "--duration", "--crop", "--n-synthetic", "--device"),
         description="Contrastive pretraining with the data, the views and the model on one "
         "device. Several GPUs: torchrun --nproc-per-node N -m threekg_lite.cli pretrain ...",
     )
@@ -161,8 +166,6 @@ def build_parser() -> argparse.ArgumentParser:
         "of a folder written by `threekg prepare`",
     )
     pre.add_argument("--out", required=True, help="output folder (checkpoint + metrics)")
-    for flag in ("--fs", "--duration", "--crop"):
-        pre.add_argument(flag, **SHARED[flag])
     length = pre.add_mutually_exclusive_group()
     add_fields(length, PretrainConfig, ["steps"], steps=dict(help="optimisation steps in all"))
     length.add_argument("--epochs", type=_positive_float, help="passes over the records")
@@ -181,8 +184,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     norm = "range: each record divided by its max - min over all leads (the 3KG base code)"
     pre.add_argument("--input-norm", choices=INPUT_NORMS, default="none", help=norm)
-    for flag in ("--n-synthetic", "--device"):
-        pre.add_argument(flag, **SHARED[flag])
     pre.add_argument(
         "--exclude-folds",
         type=int,
@@ -258,27 +259,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _cmd_info(args: argparse.Namespace) -> int:
-    from threekg_lite.data.paths import DATABASE_FOLDERS, HOW_TO_GET_DATA, data_dir, database_dir
+def _cmd_info(args: argparse.Namespace) -> None:
+    from threekg_lite.data import paths
 
-    root = data_dir(args.data_dir)
+    root = paths.data_dir(args.data_dir)
     print(f"data directory: {root}")
-    found = 0
-    for key in DATABASE_FOLDERS:
-        try:
-            folder = database_dir(key, root)
-        except ThreeKGError:
+    found = paths.available_databases(root)
+    for key in paths.DATABASE_FOLDERS:
+        if key not in found:
             print(f"  {key:6s} not found")
             continue
-        n = sum(1 for _ in folder.rglob("*.hea"))
-        print(f"  {key:6s} {folder}  ({n} WFDB headers)")
-        found += 1
+        n = sum(1 for _ in found[key].rglob("*.hea"))
+        print(f"  {key:6s} {found[key]}  ({n} WFDB headers)")
     if not found:
-        print(HOW_TO_GET_DATA)
-    return 0
+        print(paths.HOW_TO_GET_DATA)
 
 
-def _cmd_download(args: argparse.Namespace) -> int:
+def _cmd_download(args: argparse.Namespace) -> None:
     from threekg_lite.data.download import DEFAULT_WORKERS, PHYSIONET_URL, download_database
     from threekg_lite.data.teaching import download_teaching_set
 
@@ -292,10 +289,9 @@ def _cmd_download(args: argparse.Namespace) -> int:
         base_url = args.base_url or PHYSIONET_URL
         folder = download_database(args.database, args.data_dir, base_url=base_url, **kw)
     print(f"{args.database}: {folder}")
-    return 0
 
 
-def _cmd_prepare(args: argparse.Namespace) -> int:
+def _cmd_prepare(args: argparse.Namespace) -> None:
     from threekg_lite.data.prepare import prepare_database
 
     synthetic = args.database == "synthetic"
@@ -308,10 +304,9 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
         kw.update(progress=not args.quiet, data_dir=args.data_dir)
     path = prepare_database(args.database, args.out, **_pick(args, "dtype", "overwrite"), **kw)
     print(f"prepared: {path}")
-    return 0
 
 
-def _cmd_pretrain(args: argparse.Namespace) -> int:
+def _cmd_pretrain(args: argparse.Namespace) -> None:
     from threekg_lite.data.sources import load_source
     from threekg_lite.models import PRESETS
     from threekg_lite.pretrain import PretrainConfig
@@ -337,32 +332,28 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         )
     try:
         kw = dict(out_dir=args.out, device=args.device, progress=not args.quiet)
-        trainer = Pretrainer(records, config, **kw)
-        result = trainer.run()
+        result = Pretrainer(records, config, **kw).run()
     finally:
         cleanup()
     if first:
         print(result.summary())
-    return 0
 
 
-def _cmd_evaluate(args: argparse.Namespace) -> int:
+def _cmd_evaluate(args: argparse.Namespace) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # the plot is only written to a file
-    from threekg_lite.evaluate.protocol import EvalConfig, parse_methods, run_evaluation
+    from threekg_lite.evaluate.experiment import EvalConfig, parse_methods, run_evaluation
 
     methods = parse_methods(args.method, args.checkpoint)  # before any loading: fails fast
     config = config_from(EvalConfig, args, EVAL_FIELDS)
     kw = _pick(args, "task", "model", "data_dir", "fs", "duration", "n_synthetic", "split_seed")
     kw.update(crop_s=args.crop, device=args.device, progress=not args.quiet)
     run_evaluation(args.source, methods, args.out, config, **kw)
-    return 0
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from threekg_lite.evaluate.experiment import ComparisonConfig, run_reference
-    from threekg_lite.evaluate.protocol import EvalConfig
+def _cmd_compare(args: argparse.Namespace) -> None:
+    from threekg_lite.evaluate.experiment import ComparisonConfig, EvalConfig, run_reference
     from threekg_lite.pretrain import PretrainConfig
 
     crop, steps = round(args.crop * args.fs), args.steps
@@ -376,7 +367,6 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     command = "threekg " + " ".join(shlex.quote(a) for a in args.argv_)
     kw = _pick(args, "data_dir", "fs", "threads", "device")
     run_reference(config, args.out, command, progress=not args.quiet, **kw)
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -386,11 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv_ = argv  # as typed, for the record a reference file keeps
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     try:
-        return args.run(args)
+        args.run(args)
     except (ThreeKGError, FileExistsError, ValueError) as e:
         print(f"threekg {args.command}: error: {e}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return 0

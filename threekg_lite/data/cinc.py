@@ -8,7 +8,6 @@ rejects, load as they are.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from threekg_lite.data.loading import ReadOptions, select_records
-from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir
+from threekg_lite.data.paths import HOW_TO_GET_DATA, PathLike, database_dir
 from threekg_lite.data.preprocess import amplitude_span
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
@@ -84,7 +83,7 @@ _SOURCES = (
 )  # fmt: skip
 
 
-def dx_codes(text: str, path: str | os.PathLike[str] = "<header>") -> list[str]:
+def dx_codes(text: str, path: PathLike = "<header>") -> list[str]:
     """The SNOMED-CT codes of a ``#Dx:`` value, CPSC abbreviations (``"AF,RBBB"``) mapped. Any
     other label is an error naming the file: its record would otherwise lose it silently."""
     codes = []
@@ -115,7 +114,7 @@ def wrong_2020_gain(name: str, gains: Iterable[float]) -> float | None:
     return None
 
 
-def find_cinc_records(folder: str | os.PathLike[str]) -> list[Path]:
+def find_cinc_records(folder: PathLike) -> list[Path]:
     """All record paths (without extension) under ``folder`` that have a ``.hea`` and ``.mat``."""
     heads = sorted(Path(folder).rglob("*.hea"))
     return [h.with_suffix("") for h in heads if h.with_suffix(".mat").exists()]
@@ -140,7 +139,7 @@ def scored_labels(dx_codes: Iterable[Iterable[str]]) -> LabelSet:
 
 
 def load_cinc(
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     *,
     fs: float = 500.0,
     duration: float | None = 10.0,
@@ -160,7 +159,7 @@ def load_cinc(
     if not paths:
         raise DataNotFoundError(f"no .hea/.mat record pairs under {folder}. {HOW_TO_GET_DATA}")
     res = opts.read(paths, "CinC records")
-    rows, regained = [], []
+    rows, dx, regained = [], [], []
     for row, rec in enumerate(res.records):
         info = parse_header_comments(rec.header.comments)
         name = rec.header.path.stem
@@ -168,13 +167,14 @@ def load_cinc(
         if wrong is not None:  # read at gain `wrong`: rescale to the release's 1000 per mV
             res.signals[row] *= np.float32(wrong / CHALLENGE_GAIN)
             regained.append(f"{name} ({wrong:g})")
+        dx.append(dx_codes(info.get("Dx", ""), rec.header.path))
         rows.append(
             {
                 "record": name,
                 "source": next((s for p, s in _SOURCES if name.startswith(p)), "unknown"),
                 "age": pd.to_numeric(info.get("Age"), errors="coerce"),
                 "sex": info.get("Sex", ""),
-                "dx": ",".join(dx_codes(info.get("Dx", ""), rec.header.path)),
+                "dx": ",".join(dx[-1]),
                 "fs_file": rec.fs,
                 "n_samples_file": rec.header.n_samples,
             }
@@ -186,22 +186,19 @@ def load_cinc(
             f"stores at {CHALLENGE_GAIN:g}; read at {CHALLENGE_GAIN:g}: ",
             regained,
         )
-    if len(res.signals):  # a header gain wrong by a large factor
-        span = amplitude_span(res.signals, float(fs))
-        low, high = PLAUSIBLE_SPAN_MV
-        odd = np.flatnonzero((span < low) | (span > high))
-        if odd.size:
-            _warn(
-                f"{odd.size} record(s) under {folder} have an implausible amplitude (median "
-                f"lead range outside {low:g}-{high:g} mV; real ECGs: about 0.3-4 mV): check "
-                "their header gains: ",
-                [f"{rows[i]['record']} ({span[i]:.3g} mV)" for i in odd],
-            )
-    meta = pd.DataFrame(rows)
-    ids = meta["record"].to_numpy(dtype=str) if len(meta) else np.array([], dtype=str)
-    dx = [d.split(",") if d else [] for d in meta.get("dx", [])]
-    names = [p.name for p in paths]
-    return opts.records(res, "cinc", names, ids, ids.copy(), {"scored": scored_labels(dx)}, meta)
+    span = amplitude_span(res.signals, float(fs))  # far off for a header gain wrong by far
+    low, high = PLAUSIBLE_SPAN_MV
+    odd = np.flatnonzero((span < low) | (span > high))
+    if odd.size:
+        _warn(
+            f"{odd.size} record(s) under {folder} have an implausible amplitude (median "
+            f"lead range outside {low:g}-{high:g} mV; real ECGs: about 0.3-4 mV): check "
+            "their header gains: ",
+            [f"{rows[i]['record']} ({span[i]:.3g} mV)" for i in odd],
+        )
+    ids = np.array([r["record"] for r in rows], dtype=str)
+    names, labels = [p.name for p in paths], {"scored": scored_labels(dx)}
+    return opts.records(res, "cinc", names, ids, ids.copy(), labels, pd.DataFrame(rows))
 
 
 def _warn(text: str, items: list[str]) -> None:

@@ -26,11 +26,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from tqdm import tqdm
 
 from threekg_lite.data import paths
+from threekg_lite.data.paths import PathLike
 from threekg_lite.runtime.checks import check_int
 from threekg_lite.runtime.errors import ChecksumError, DownloadError
 
@@ -84,7 +84,7 @@ class _Interrupted(Exception):
     """A transfer failed in a way worth retrying; the ``.part`` file is kept."""
 
 
-def sha256_file(path: str | os.PathLike[str]) -> str:
+def sha256_file(path: PathLike) -> str:
     """The SHA-256 of a file's content, as lowercase hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -93,7 +93,7 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def read_sha256sums(path_or_text: str | os.PathLike[str]) -> dict[str, str]:
+def read_sha256sums(path_or_text: PathLike) -> dict[str, str]:
     """``SHA256SUMS.txt`` (a path, or the text itself) as relative POSIX path -> lowercase sum.
     Blank and ``#`` lines are skipped, ``sha256sum``'s binary marker ``*`` and a leading ``./``
     removed; a malformed line, or a path that is absolute or climbs out with ``..``, is an
@@ -135,20 +135,18 @@ def _group_records(files: Sequence[str]) -> tuple[dict[str, list[str]], list[str
 def _select_files(
     name: str,
     files: Sequence[str],
-    *,
     records: Sequence[str] | None = None,
     n_records: int | None = None,
     rate: int | None = None,
 ) -> list[str]:
-    """The files to download (arguments checked by :func:`download_database`)."""
+    """The files to download (arguments checked by :func:`plan_download`)."""
     groups, metadata = _group_records(files)
-    if rate is not None:
-        other = {k for k in groups if (m := _PTBXL_RECORD.match(k)) and int(m[1]) != rate}
-        dropped = {rel for key in other for rel in groups.pop(key)}
-        if records is None and n_records is None:
-            return sorted(set(files) - dropped)
-    elif records is None and n_records is None:
-        return sorted(files)
+    at_other_rate = [
+        k for k in groups if rate and (m := _PTBXL_RECORD.match(k)) and int(m[1]) != rate
+    ]
+    dropped = {rel for key in at_other_rate for rel in groups.pop(key)}
+    if records is None and n_records is None:
+        return sorted(set(files) - dropped)
     if n_records is not None:
         if name == "ptbxl":  # ecg_id 1..N, at the rates kept
             keys = [k for k in groups if (m := _PTBXL_RECORD.match(k)) and int(m[2]) <= n_records]
@@ -160,13 +158,10 @@ def _select_files(
         by_name: dict[str, list[str]] = {}
         for key in groups:
             by_name.setdefault(key.rpartition("/")[2], []).append(key)
-        keys, missing = [], []
-        for record in records or ():
-            record = record.strip().strip("/").removeprefix("./")
-            found = [record] if record in groups else by_name.get(record, [])
-            keys.extend(found)
-            if not found:
-                missing.append(record)
+        wanted = [r.strip().strip("/").removeprefix("./") for r in records or ()]
+        found = {r: [r] if r in groups else by_name.get(r, []) for r in wanted}
+        keys = [key for r in wanted for key in found[r]]
+        missing = [r for r in wanted if not found[r]]
         if missing:
             at_rate = f" at {rate} Hz" if rate is not None else ""
             raise _MissingRecordsError(
@@ -259,25 +254,26 @@ def _download_file(
 def _load_sums(
     spec: DatabaseSpec, folder: Path, base_url: str, *, refresh: bool, timeout: float, retries: int
 ) -> tuple[dict[str, str], bool]:
-    """The database's sums: from the folder's copy unless ``refresh``, else downloaded."""
-    path = folder / SUMS_FILE
+    """The database's sums, and whether they are the folder's copy (used unless ``refresh``)
+    rather than downloaded now."""
+    path, sums = folder / SUMS_FILE, {}
     if path.is_file() and not refresh:
         try:
-            if sums := read_sha256sums(path):
-                sums.pop(SUMS_FILE, None)
-                return sums, True
+            sums = read_sha256sums(path)
         except (ValueError, UnicodeDecodeError):
             logger.warning("%s is unreadable; downloading it again", path)
-    path.with_name(SUMS_FILE + ".part").unlink(missing_ok=True)
-    _download_file(spec.url(SUMS_FILE, base_url), path, None, timeout=timeout, retries=retries)
-    sums = read_sha256sums(path)
+    cached = bool(sums)
+    if not cached:
+        path.with_name(SUMS_FILE + ".part").unlink(missing_ok=True)
+        _download_file(spec.url(SUMS_FILE, base_url), path, None, timeout=timeout, retries=retries)
+        sums = read_sha256sums(path)
     sums.pop(SUMS_FILE, None)
-    return sums, False
+    return sums, cached
 
 
 def download_database(
     name: str,
-    dest: str | os.PathLike[str] | None = None,
+    dest: PathLike | None = None,
     *,
     records: Sequence[str] | None = None,
     n_records: int | None = None,
@@ -309,28 +305,28 @@ def download_database(
 
 @dataclass(frozen=True)
 class DownloadPlan:
-    """What :func:`download_database` would fetch: the files selected and, as ``todo``, those
-    missing or wrong on disk (``(url, dest, sum)``)."""
+    """What :func:`download_database` would fetch: the files missing or wrong on disk, as
+    ``(url, dest, sum)``."""
 
     spec: DatabaseSpec
     folder: Path
-    files: tuple[str, ...]
     todo: tuple[tuple[str, Path, str], ...]
 
 
 def plan_download(
     name: str,
-    dest: str | os.PathLike[str] | None = None,
+    dest: PathLike | None = None,
     *,
+    records: Sequence[str] | None = None,
+    n_records: int | None = None,
+    rate: int | None = None,
     base_url: str = PHYSIONET_URL,
     timeout: float = 60.0,
     retries: int = 3,
-    **select: Any,
 ) -> DownloadPlan:
-    """The files of a download, without fetching them (arguments as :func:`download_database`;
-    ``select``: its ``records``, ``n_records`` and ``rate``): only the sums list is downloaded
-    (once: it is kept), and every selected file on disk is hashed."""
-    records, n_records, rate = (select.get(k) for k in ("records", "n_records", "rate"))
+    """The files of a download, without fetching them (arguments as :func:`download_database`):
+    only the sums list is downloaded (once: it is kept), and every selected file on disk is
+    hashed."""
     lookup = {a.lower(): k for k, s in PHYSIONET_DATABASES.items() for a in (k, s.slug, s.folder)}
     key = lookup.get(name.lower())
     if key is None:
@@ -344,24 +340,23 @@ def plan_download(
     spec = PHYSIONET_DATABASES[key]
     folder = paths.data_dir(dest) / spec.folder
     folder.mkdir(parents=True, exist_ok=True)
-    sums, cached = _load_sums(
-        spec, folder, base_url, refresh=False, timeout=timeout, retries=retries
-    )
+    kw = dict(timeout=timeout, retries=retries)
+    sums, cached = _load_sums(spec, folder, base_url, refresh=False, **kw)
     try:
-        files = _select_files(key, list(sums), **select)
+        files = _select_files(key, list(sums), records, n_records, rate)
     except _MissingRecordsError:
         if not cached:
             raise
         logger.info("records missing from the local %s; fetching it again", SUMS_FILE)
-        sums, _ = _load_sums(spec, folder, base_url, refresh=True, timeout=timeout, retries=retries)
-        files = _select_files(key, list(sums), **select)
+        sums, _ = _load_sums(spec, folder, base_url, refresh=True, **kw)
+        files = _select_files(key, list(sums), records, n_records, rate)
     todo = tuple(
         (spec.url(rel, base_url), folder / rel, sums[rel])
         for rel in files
         if not ((folder / rel).is_file() and sha256_file(folder / rel) == sums[rel])
     )
     logger.info("%s: %d files selected, %d to download", spec.slug, len(files), len(todo))
-    return DownloadPlan(spec, folder, tuple(files), todo)
+    return DownloadPlan(spec, folder, todo)
 
 
 def fetch_all(

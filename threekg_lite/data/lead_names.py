@@ -40,7 +40,7 @@ def lead_order(names: Sequence[str], source: str = "record") -> list[int]:
     missing = [n for n in LEAD_NAMES if n not in seen]
     if missing:
         raise ValueError(
-            f"{source}: {len(names)} lead(s) {list(names)}; missing {missing}. "
+            f"{source}: {len(names)} ECG lead(s) {list(names)}; missing {missing}. "
             "threekg_lite needs all 12 standard leads."
         )
     return [seen[n] for n in LEAD_NAMES]

@@ -4,26 +4,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from threekg_lite.data.paths import PathLike
 from threekg_lite.data.preprocess import CropMode, crop_or_pad, resample, sliding_windows
 from threekg_lite.data.preprocess import bandpass as bandpass_filter
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.data.wfdb_io import ECGRecord, read_ecg
+from threekg_lite.runtime.checks import check_choice
 from threekg_lite.runtime.errors import ECGFormatError
 
 log = logging.getLogger(__name__)
 
-OnBadLead = Literal["raise", "drop", "keep"]
 V = TypeVar("V")
 
 
@@ -35,15 +35,16 @@ class ReadResult:
     leads."""
 
     signals: np.ndarray
-    kept: list[int]
-    records: list[ECGRecord]
+    kept: list[int] = field(default_factory=list)
+    records: list[ECGRecord] = field(default_factory=list)
     problems: dict[int, str] = field(default_factory=dict)
     starts: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How a loader reads its records: the keyword arguments every loader takes.
+    """How a loader reads its records: the keyword arguments every loader takes, checked when
+    given (before any file is read).
 
     ``fs``: Hz, other rates resampled (polyphase). ``duration``: seconds per record, longer
     ones cut (``crop``: ``"start"``, ``"center"`` or ``"random"`` with ``rng``), shorter ones
@@ -62,51 +63,46 @@ class ReadOptions:
     rng: np.random.Generator | None = None
     stride: float | None = None
     bandpass: tuple[float | None, float | None] | None = None
-    on_bad_lead: OnBadLead = "drop"
+    on_bad_lead: Literal["raise", "drop", "keep"] = "drop"
     progress: bool = True
 
-    def read(
-        self, paths: Sequence[str | os.PathLike[str]], desc: str, keep_extra: bool = False
-    ) -> ReadResult:
-        """Read records (paths without extension); ``keep_extra`` keeps their non-ECG signals
-        (PTB's Frank leads), resampled and cut alike."""
-        fs, crop, rng, on_bad_lead = self.fs, self.crop, self.rng, self.on_bad_lead
-        length = None if self.duration is None else int(round(self.duration * fs))
-        stride = None
+    def __post_init__(self) -> None:
         if self.stride is not None:
             if self.duration is None:
                 raise ValueError("stride needs duration: the length of each window in seconds")
-            stride = int(round(self.stride * fs))
-            if stride < 1:
+            if round(self.stride * self.fs) < 1:
                 raise ValueError(
-                    f"stride of {self.stride} s is {self.stride * fs:g} samples at {fs:g} Hz; "
-                    "it must be positive and at least one sample"
+                    f"stride of {self.stride} s is {self.stride * self.fs:g} samples at "
+                    f"{self.fs:g} Hz; it must be positive and at least one sample"
                 )
-        if crop not in ("start", "center", "random"):
-            raise ValueError(f"unknown crop mode {crop!r}; use 'start', 'center' or 'random'")
-        if crop == "random" and length is not None and stride is None and rng is None:
+        if self.crop not in ("start", "center", "random"):
+            raise ValueError(f"unknown crop mode {self.crop!r}; use 'start', 'center' or 'random'")
+        cropping = self.duration is not None and self.stride is None
+        if self.crop == "random" and cropping and self.rng is None:
             raise ValueError("crop='random' needs rng (a numpy.random.Generator)")
-        if on_bad_lead not in ("raise", "drop", "keep"):
-            raise ValueError(f"on_bad_lead must be 'raise', 'drop' or 'keep', got {on_bad_lead!r}")
-        policy = "raise" if on_bad_lead == "raise" else "report"
+        check_choice("on_bad_lead", self.on_bad_lead, ("raise", "drop", "keep"))
+
+    def read(self, paths: Sequence[PathLike], desc: str, keep_extra: bool = False) -> ReadResult:
+        """Read records (paths without extension); ``keep_extra`` keeps their non-ECG signals
+        (PTB's Frank leads), resampled and cut alike."""
+        fs = self.fs
+        length = None if self.duration is None else int(round(self.duration * fs))
+        stride = None if self.stride is None else int(round(self.stride * fs))
+        res = ReadResult(np.empty((0, 12, length or 0), np.float32))
+        policy = "raise" if self.on_bad_lead == "raise" else "report"
         out: list[np.ndarray] = []
-        kept: list[int] = []
-        records: list[ECGRecord] = []
-        problems: dict[int, str] = {}
-        starts: list[int] = []
         block: np.ndarray | None = None
         for i, path in enumerate(tqdm(paths, desc=desc, unit="rec", disable=not self.progress)):
             rec = read_ecg(path, on_bad_lead=policy)
             if rec.problems:
-                problems[i] = "; ".join(f"{k}: {v}" for k, v in rec.problems.items())
-                if on_bad_lead == "drop":
+                res.problems[i] = "; ".join(f"{k}: {v}" for k, v in rec.problems.items())
+                if self.on_bad_lead == "drop":
                     continue
             names = list(rec.extra) if keep_extra else []
             # ECG and extra signals go through resampling and cropping together, as one array.
+            sig = rec.signals
             if names:
-                sig = np.concatenate([rec.signals] + [rec.extra[k][None] for k in names])
-            else:
-                sig = rec.signals
+                sig = np.concatenate([sig, *(rec.extra[k][None] for k in names)])
             if rec.fs != fs:
                 sig = resample(sig, rec.fs, fs)
             if self.bandpass is not None:
@@ -115,43 +111,39 @@ class ReadOptions:
             if stride is not None and length is not None:
                 if sig.shape[-1] < length:
                     sig = crop_or_pad(sig, length)
-                for w, window in enumerate(sliding_windows(sig, length, stride)):
-                    out.append(window[:12])
-                    kept.append(i)
-                    starts.append(w * stride)
-                    extra = {k: window[12 + j].copy() for j, k in enumerate(names)}
-                    records.append(dataclasses.replace(rec, extra=extra))
-                continue
-            if length is not None and sig.shape[-1] != length:
-                sig = crop_or_pad(sig, length, mode=crop, rng=rng)
-            # copies, so that the rows kept per record do not hold the whole array alive
-            rec.extra = {k: sig[12 + j].copy() for j, k in enumerate(names)}
-            if block is None:  # one array for all records, filled in place (no stacking copy)
-                block = np.empty((len(paths), 12, sig.shape[-1]), dtype=np.float32)
-            if sig.shape[-1] == block.shape[-1]:
-                block[len(out)] = sig[:12]
-                sig = block[len(out)]
-            out.append(sig[:12])
-            kept.append(i)
-            starts.append(0)
-            records.append(rec)
-        if problems:  # expected of real data; listed in ECGRecords.problems and shown by its repr
-            verb = "dropped" if on_bad_lead == "drop" else "kept"
-            log.info("%s %d record(s) with NaN or flat-line leads", verb, len(problems))
-        if not out:
-            return ReadResult(
-                np.empty((0, 12, length or 0), np.float32), kept, records, problems, starts
-            )
-        if stride is None and block is not None and all(s.base is block for s in out):
-            return ReadResult(block[: len(out)], kept, records, problems, starts)
-        lengths = {s.shape[-1] for s in out}
-        if len(lengths) > 1:
-            raise ECGFormatError(
-                os.path.commonpath([str(p) for p in paths]),
-                f"records have different lengths {sorted(lengths)[:5]} samples; pass "
-                "duration=... to crop or pad them to one length",
-            )
-        return ReadResult(np.stack(out), kept, records, problems, starts)
+                windows = sliding_windows(sig, length, stride)
+            else:
+                if length is not None and sig.shape[-1] != length:
+                    sig = crop_or_pad(sig, length, mode=self.crop, rng=self.rng)
+                windows = sig[None]
+            for w, window in enumerate(windows):
+                # copies, so that the rows kept per record do not hold the whole array alive
+                extra = {k: window[12 + j].copy() for j, k in enumerate(names)}
+                if stride is None:  # one array for all records, filled in place (no stacking)
+                    if block is None:
+                        block = np.empty((len(paths), 12, window.shape[-1]), dtype=np.float32)
+                    if window.shape[-1] == block.shape[-1]:
+                        block[len(out)] = window[:12]
+                        window = block[len(out)]
+                out.append(window[:12])
+                res.kept.append(i)
+                res.starts.append(w * (stride or 0))
+                res.records.append(replace(rec, extra=extra))
+        if res.problems:  # expected of real data; in ECGRecords.problems, shown by its repr
+            verb = "dropped" if self.on_bad_lead == "drop" else "kept"
+            log.info("%s %d record(s) with NaN or flat-line leads", verb, len(res.problems))
+        if block is not None and all(s.base is block for s in out):
+            res.signals = block[: len(out)]
+        elif out:
+            lengths = {s.shape[-1] for s in out}
+            if len(lengths) > 1:
+                raise ECGFormatError(
+                    os.path.commonpath([str(p) for p in paths]),
+                    f"records have different lengths {sorted(lengths)[:5]} samples; pass "
+                    "duration=... to crop or pad them to one length",
+                )
+            res.signals = np.stack(out)
+        return res
 
     def records(
         self,
@@ -167,8 +159,7 @@ class ReadOptions:
         """The loader's result from ``res``: ``names`` are the requested records' names (for
         ``problems``); ``meta`` gains ``window_start_s`` when records were cut into windows."""
         if self.stride is not None:
-            meta = meta.copy()
-            meta["window_start_s"] = np.asarray(res.starts, dtype=float) / self.fs
+            meta = meta.assign(window_start_s=np.asarray(res.starts, dtype=float) / self.fs)
         problems = {names[i]: p for i, p in res.problems.items()}
         return ECGRecords(
             res.signals, float(self.fs), ids, patients, labels, meta, source, aux or {}, problems

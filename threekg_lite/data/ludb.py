@@ -9,7 +9,6 @@ Each diagnosis column of ``ludb.csv`` (a cell may list several lines) is a label
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from threekg_lite.data.loading import ReadOptions, select_records
-from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir, database_file
+from threekg_lite.data.paths import HOW_TO_GET_DATA, PathLike, database_dir, database_file
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.leads import LEAD_NAMES
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
@@ -41,9 +40,9 @@ WAVES = {"p": "P", "N": "QRS", "t": "T"}
 _AXIS_PREFIX = "Electric axis of the heart:"
 
 
-def read_ludb_table(folder: str | os.PathLike[str]) -> pd.DataFrame:
+def read_ludb_table(folder: PathLike) -> pd.DataFrame:
     """``ludb.csv`` indexed by record number, each diagnosis cell split into a list of strings
-    (ages ``>89`` read as 89)."""
+    (the axis column's without its prefix; ages ``>89`` read as 89)."""
     path = database_file(folder, "ludb.csv", "an LUDB")
     table = pd.read_csv(path, dtype=str).rename(columns=lambda c: c.strip())
     missing = [c for c in ("ID", *TASK_COLUMNS.values()) if c not in table.columns]
@@ -52,34 +51,28 @@ def read_ludb_table(folder: str | os.PathLike[str]) -> pd.DataFrame:
     table["ID"] = table["ID"].str.strip().astype(int)
     for col in TASK_COLUMNS.values():
         table[col] = table[col].map(_split_cell)
-    table["axis"] = table[TASK_COLUMNS["axis"]].map(
-        lambda v: [x.removeprefix(_AXIS_PREFIX).strip() for x in v]
-    )
     table["Sex"] = table["Sex"].str.strip()
     table["Age"] = pd.to_numeric(table["Age"].str.strip().str.lstrip(">"), errors="coerce")
     return table.set_index("ID")
 
 
 def _split_cell(cell: object) -> list[str]:
-    if not isinstance(cell, str):
-        return []
-    return [line.strip().rstrip(".") for line in cell.splitlines() if line.strip()]
+    lines = cell.splitlines() if isinstance(cell, str) else []
+    return [x.strip().rstrip(".").removeprefix(_AXIS_PREFIX).strip() for x in lines if x.strip()]
 
 
 def ludb_label_sets(table: pd.DataFrame, ids: Iterable[int]) -> dict[str, LabelSet]:
     """Multi-hot label sets of every task for the records ``ids``, classes from all of
     ``table``."""
     ids = list(ids)
-    out = {}
-    for task, col in TASK_COLUMNS.items():
-        source = "axis" if task == "axis" else col
-        names = sorted({v for values in table[source] for v in values})
-        out[task] = LabelSet.from_rows(names, (table.at[rid, source] for rid in ids))
-    return out
+    return {
+        task: LabelSet.from_rows(sorted(set().union(*table[col])), table.loc[ids, col])
+        for task, col in TASK_COLUMNS.items()
+    }
 
 
 def load_ludb(
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     *,
     fs: float = 500.0,
     records: Iterable[int] | None = None,
@@ -96,17 +89,15 @@ def load_ludb(
     if not ids:
         raise DataNotFoundError(f"no LUDB records in {folder / 'data'}. {HOW_TO_GET_DATA}")
     res = opts.read([folder / "data" / str(i) for i in ids], "LUDB")
-    names = [str(i) for i in ids]
-    ids = [ids[i] for i in res.kept]
-    rid = np.array([str(i) for i in ids])
-    meta = pd.DataFrame(
-        {"record": ids, "sex": table.loc[ids, "Sex"].to_numpy(), "age": table.loc[ids, "Age"]}
-    ).reset_index(drop=True)
-    return opts.records(res, "ludb", names, rid, rid.copy(), ludb_label_sets(table, ids), meta)
+    kept = [ids[i] for i in res.kept]
+    rid = np.array([str(i) for i in kept])
+    meta = table.loc[kept, ["Sex", "Age"]].rename(columns=str.lower).reset_index(names="record")
+    labels = ludb_label_sets(table, kept)
+    return opts.records(res, "ludb", [str(i) for i in ids], rid, rid.copy(), labels, meta)
 
 
 def load_ludb_annotations(
-    record: int, data_dir: str | os.PathLike[str] | None = None, leads: Iterable[str] = LEAD_NAMES
+    record: int, data_dir: PathLike | None = None, leads: Iterable[str] = LEAD_NAMES
 ) -> pd.DataFrame:
     """Cardiologists' wave boundaries of LUDB record ``record`` (1-200) in the standard
     ``leads`` named (``I`` reads ``<n>.i``): one row per wave, ``lead``, ``wave`` (P, QRS, T),

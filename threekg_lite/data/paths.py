@@ -6,11 +6,13 @@ it, each database sits in its own folder in PhysioNet's layout, under one of the
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from threekg_lite.runtime.errors import DataNotFoundError
 
+PathLike = str | os.PathLike[str]  # a path argument
 ENV_VAR = "THREEKG_DATA_DIR"
 
 DATABASE_FOLDERS: dict[str, tuple[str, ...]] = {
@@ -35,39 +37,33 @@ def default_cache_dir() -> Path:
     return Path(base) / "threekg-lite"
 
 
-def data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+def data_dir(data_dir: PathLike | None = None) -> Path:
     """The data directory (which need not exist: :func:`database_dir` checks)."""
-    if data_dir is not None and str(data_dir) != "":
-        return Path(data_dir).expanduser()
-    env = os.environ.get(ENV_VAR, "")
-    if env:
-        return Path(env).expanduser()
-    return default_cache_dir()
+    chosen = str(data_dir or "") or os.environ.get(ENV_VAR, "")
+    return Path(chosen).expanduser() if chosen else default_cache_dir()
 
 
-def database_dir(database: str, data_dir_: str | os.PathLike[str] | None = None) -> Path:
+def database_dir(database: str, data_dir_: PathLike | None = None) -> Path:
     """The folder of one database inside the data directory (or the directory itself, when
     it is that folder); an error lists the folders tried and how to get the data."""
     if database not in DATABASE_FOLDERS:
         raise ValueError(f"unknown database {database!r}; known: {sorted(DATABASE_FOLDERS)}")
     root = data_dir(data_dir_)
-    if not root.exists():
-        raise DataNotFoundError(f"data directory {root} does not exist. {HOW_TO_GET_DATA}")
     if not root.is_dir():
-        raise DataNotFoundError(f"data directory {root} is not a folder. {HOW_TO_GET_DATA}")
+        problem = "is not a folder" if root.exists() else "does not exist"
+        raise DataNotFoundError(f"data directory {root} {problem}. {HOW_TO_GET_DATA}")
     names = DATABASE_FOLDERS[database]
     if root.name in names:
         return root
-    for name in names:
-        candidate = root / name
-        if candidate.is_dir():
-            return candidate
+    found = next((root / name for name in names if (root / name).is_dir()), None)
+    if found is not None:
+        return found
     raise DataNotFoundError(
         f"no {database} folder in {root} (looked for {', '.join(names)}). {HOW_TO_GET_DATA}"
     )
 
 
-def database_file(folder: str | os.PathLike[str], name: str, what: str) -> Path:
+def database_file(folder: PathLike, name: str, what: str) -> Path:
     """``folder / name``, which must exist: it is how a folder is recognised as ``what``."""
     path = Path(folder) / name
     if not path.exists():
@@ -75,13 +71,11 @@ def database_file(folder: str | os.PathLike[str], name: str, what: str) -> Path:
     return path
 
 
-def available_databases(data_dir_: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+def available_databases(data_dir_: PathLike | None = None) -> dict[str, Path]:
     """The databases present in the data directory, as ``{key: folder}``; never raises for
     a missing directory: notebooks use it to choose between real and synthetic data."""
     found = {}
     for key in DATABASE_FOLDERS:
-        try:
+        with contextlib.suppress(DataNotFoundError):
             found[key] = database_dir(key, data_dir_)
-        except DataNotFoundError:
-            pass
     return found

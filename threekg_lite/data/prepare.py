@@ -24,8 +24,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_string_dtype
 
-from threekg_lite.data.paths import DATABASE_FOLDERS, default_cache_dir
+from threekg_lite.data.paths import DATABASE_FOLDERS, PathLike, default_cache_dir
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.runtime.checks import check_choice
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
@@ -41,7 +42,7 @@ def default_prepared_dir() -> Path:
 
 def save_prepared(
     records: ECGRecords,
-    path: str | os.PathLike[str],
+    path: PathLike,
     *,
     dtype: Literal["float32", "int16"] = "float32",
     overwrite: bool = False,
@@ -60,8 +61,7 @@ def save_prepared(
         signals = np.nan_to_num(scaled, nan=-32768).astype(np.int16)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         np.save(tmp / "signals.npy", signals)
@@ -85,7 +85,7 @@ def save_prepared(
             "aux": sorted(records.aux),
             "problems": records.problems,
             "columns": list(table.columns),
-            "text_columns": [c for c in table.columns if _is_text(table[c].dtype)],
+            "text_columns": [c for c in table.columns if is_string_dtype(table[c].dtype)],
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
         (tmp / "info.json").write_text(json.dumps(info, indent=1))
@@ -106,12 +106,7 @@ def save_prepared(
     return path
 
 
-def _is_text(dtype: Any) -> bool:
-    """A column of text: ``object`` (pandas 2) or the string dtype (pandas 3's default)."""
-    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)
-
-
-def is_prepared(path: str | os.PathLike[str]) -> bool:
+def is_prepared(path: PathLike) -> bool:
     """True when ``path`` is a folder written by :func:`save_prepared`."""
     info = Path(path).expanduser() / "info.json"
     try:
@@ -135,7 +130,7 @@ def check_replaceable(path: Path, overwrite: bool) -> None:
         )
 
 
-def load_prepared(path: str | os.PathLike[str], *, mmap: bool = True) -> ECGRecords:
+def load_prepared(path: PathLike, *, mmap: bool = True) -> ECGRecords:
     """Read a prepared folder: ``signals`` float32 mV, memory-mapped and read-only with
     ``mmap`` (int16 folders converted in memory); ``meta`` from the CSV table, a missing text
     as ``""`` and PTB-XL's ``scp_codes`` as text (:func:`~.ptbxl.parse_scp_codes`)."""
@@ -197,9 +192,9 @@ def load_prepared(path: str | os.PathLike[str], *, mmap: bool = True) -> ECGReco
 
 def prepare_database(
     database: Literal["ptbxl", "cinc", "ludb", "ptbdb", "synthetic"],
-    out: str | os.PathLike[str] | None = None,
+    out: PathLike | None = None,
     *,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     dtype: Literal["float32", "int16"] = "float32",
     overwrite: bool = False,
     **loader_kwargs: Any,
@@ -215,9 +210,7 @@ def prepare_database(
     return save_prepared(records, out, dtype=dtype, overwrite=overwrite)
 
 
-def load_database(
-    database: str, *, data_dir: str | os.PathLike[str] | None = None, **kwargs: Any
-) -> ECGRecords:
+def load_database(database: str, *, data_dir: PathLike | None = None, **kwargs: Any) -> ECGRecords:
     """Load ``database`` (``ptbxl``, ``cinc``, ``ludb``, ``ptbdb`` or ``synthetic``) with its
     loader, given ``kwargs``."""
     if database == "synthetic":

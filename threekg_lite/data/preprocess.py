@@ -93,11 +93,10 @@ def bandpass(
     if low is not None and not 0 < low < (high or nyq):
         raise ValueError(f"low cut-off {low} Hz must lie in (0, {high or nyq:g}) Hz")
     if low is not None and high is not None:
-        sos = sps.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
-    elif low is not None:
-        sos = sps.butter(order, low, btype="highpass", fs=fs, output="sos")
+        edges, btype = [low, high], "bandpass"
     else:
-        sos = sps.butter(order, high, btype="lowpass", fs=fs, output="sos")
+        edges, btype = (low, "highpass") if low is not None else (high, "lowpass")
+    sos = sps.butter(order, edges, btype=btype, fs=fs, output="sos")
     return sps.sosfiltfilt(sos, x, axis=-1).astype(np.float32)
 
 

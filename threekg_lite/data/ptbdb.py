@@ -17,12 +17,12 @@ import pandas as pd
 from threekg_lite.data.cinc import parse_header_comments
 from threekg_lite.data.lead_names import FRANK_LEADS
 from threekg_lite.data.loading import ReadOptions, select_records
-from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir
+from threekg_lite.data.paths import HOW_TO_GET_DATA, PathLike, database_dir
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
 
-def find_ptbdb_records(folder: str | os.PathLike[str]) -> list[Path]:
+def find_ptbdb_records(folder: PathLike) -> list[Path]:
     """Record paths (no extension) under ``folder``, from ``RECORDS`` if present, else by search."""
     folder = Path(folder)
     listing = folder / "RECORDS"
@@ -33,7 +33,7 @@ def find_ptbdb_records(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def load_ptbdb(
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     *,
     fs: float = 1000.0,
     records: Iterable[str] | None = None,
@@ -53,8 +53,7 @@ def load_ptbdb(
     if not paths:
         raise DataNotFoundError(f"no PTB records in {folder}. {HOW_TO_GET_DATA}")
     res = opts.read(paths, "PTB", keep_extra=True)
-    frank = []
-    rows = []
+    frank, rows = [], []
     for rec in res.records:
         missing = [k for k in FRANK_LEADS if k not in rec.extra]
         if missing:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from threekg_lite.data.loading import ReadOptions, select_records
-from threekg_lite.data.paths import HOW_TO_GET_DATA, database_dir, database_file
+from threekg_lite.data.paths import HOW_TO_GET_DATA, PathLike, database_dir, database_file
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
@@ -31,12 +31,7 @@ _META_COLUMNS = [
 ]  # fmt: skip
 
 
-def read_scp_statements(folder: str | os.PathLike[str]) -> pd.DataFrame:
-    """``scp_statements.csv`` indexed by SCP code."""
-    return pd.read_csv(database_file(folder, "scp_statements.csv", "a PTB-XL"), index_col=0)
-
-
-def read_ptbxl_database(folder: str | os.PathLike[str], parse_codes: bool = True) -> pd.DataFrame:
+def read_ptbxl_database(folder: PathLike, parse_codes: bool = True) -> pd.DataFrame:
     """``ptbxl_database.csv`` indexed by ``ecg_id``, ``scp_codes`` parsed into dicts unless
     ``parse_codes=False`` (:func:`parse_scp_codes` parses them later)."""
     path = database_file(folder, "ptbxl_database.csv", "a PTB-XL")
@@ -44,7 +39,7 @@ def read_ptbxl_database(folder: str | os.PathLike[str], parse_codes: bool = True
     return parse_scp_codes(db, path) if parse_codes else db
 
 
-def parse_scp_codes(db: pd.DataFrame, path: str | os.PathLike[str] = "ptbxl_database.csv"):
+def parse_scp_codes(db: pd.DataFrame, path: PathLike = "ptbxl_database.csv") -> pd.DataFrame:
     """``db`` with its ``scp_codes`` column parsed from text into ``{code: likelihood}`` dicts."""
     try:
         codes = db["scp_codes"].apply(ast.literal_eval)
@@ -57,7 +52,7 @@ def ptbxl_label_sets(
     scp_codes: Iterable[dict[str, float]], statements: pd.DataFrame, min_likelihood: float = 0.0
 ) -> dict[str, LabelSet]:
     """Task -> ``(N, C)`` label set of the five PTB-XL tasks, from one ``{code: likelihood}``
-    dict per record and ``scp_statements.csv``."""
+    dict per record and ``scp_statements.csv`` (indexed by SCP code)."""
     diag = statements[statements["diagnostic"] == 1]
     subclasses = tuple(sorted(diag["diagnostic_subclass"].unique()))
     tasks = {  # task: (classes, code -> class, or None where the codes are the classes)
@@ -76,7 +71,7 @@ def ptbxl_label_sets(
 
 
 def load_ptbxl(
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     *,
     fs: float = 100,
     ecg_ids: Iterable[int] | None = None,
@@ -92,7 +87,7 @@ def load_ptbxl(
     opts = ReadOptions(fs, **options)
     folder = database_dir("ptbxl", data_dir)
     db = read_ptbxl_database(folder, parse_codes=False)  # parsed below, for the rows kept
-    statements = read_scp_statements(folder)
+    statements = pd.read_csv(database_file(folder, "scp_statements.csv", "a PTB-XL"), index_col=0)
     csv = folder / "ptbxl_database.csv"
     known = dict(zip(db.index, db.index))
     db = db.loc[select_records(ecg_ids, known, db.index, csv, "ecg_id(s)", "ecg_ids")]
@@ -103,8 +98,7 @@ def load_ptbxl(
             raise ValueError(f"the selection (ecg_ids, folds={folds}) leaves no PTB-XL record")
     file_fs = fs if fs in RATE_FOLDERS else 500
     column = RATE_FOLDERS[file_fs]
-    root = str(folder)
-    files = [os.path.join(root, name) for name in db[column]]
+    files = [os.path.join(folder, name) for name in db[column]]
     present = np.array([os.path.exists(f + ".hea") for f in files], dtype=bool)
     if ecg_ids is not None and not present.all():
         missing = db.index[~present][:5].tolist()

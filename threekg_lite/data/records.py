@@ -4,7 +4,7 @@ metadata and any number of multi-hot label sets ("tasks", :class:`LabelSet`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -106,14 +106,13 @@ class ECGRecords:
         """The records at ``index`` (integer positions or a boolean mask), as a new object."""
         index = np.asarray(index)
         index = np.flatnonzero(index) if index.dtype == bool else index.astype(np.intp)
-        return ECGRecords(
+        return replace(
+            self,
             signals=self.signals[index],
-            fs=self.fs,
             record_ids=self.record_ids[index],
             patient_ids=self.patient_ids[index],
             labels={k: v.subset(index) for k, v in self.labels.items()},
             meta=self.meta.iloc[index].reset_index(drop=True) if len(self.meta) else self.meta,
-            source=self.source,
             aux={k: v[index] for k, v in self.aux.items()},
             problems=dict(self.problems),
         )

@@ -14,26 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from threekg_lite.data.records import ECGRecords
-from threekg_lite.runtime.checks import check_labels
-
-__all__ = ["Split", "deduplicate", "label_fraction", "normalise_record_id", "patient_split",
-           "ptbxl_split"]  # fmt: skip
+from threekg_lite.runtime.checks import check_int, check_labels
 
 PARTS = ("train", "val", "test")
 
 PTBXL_TRAIN_FOLDS = (1, 2, 3, 4, 5, 6, 7, 8)
 PTBXL_VAL_FOLDS = (9,)
 PTBXL_TEST_FOLDS = (10,)
-
-
-def _as_generator(seed: int | np.random.Generator) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(
-            f"seed must be an int or a numpy.random.Generator, got {type(seed).__name__}"
-        )
-    return np.random.default_rng(int(seed))
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,20 +96,16 @@ def ptbxl_split(records: ECGRecords) -> Split:
             "records.meta has no 'strat_fold' column: ptbxl_split needs PTB-XL records as "
             "loaded by load_ptbxl; for other databases use patient_split"
         )
-    folds = meta["strat_fold"].to_numpy()
+    folds = np.asarray(meta["strat_fold"], dtype=float)
     if len(folds) != len(records):
         raise ValueError(f"meta has {len(folds)} rows for {len(records)} records")
-    numeric = np.asarray(folds, dtype=float)
-    if np.isnan(numeric).any():
+    bad = ~np.isin(folds, np.arange(1, 11))
+    if bad.any():
         raise ValueError(
-            f"{int(np.isnan(numeric).sum())} record(s) have no strat_fold: drop them first"
+            f"{bad.sum()} record(s) have strat_fold values {sorted(set(folds[bad].tolist()))[:5]}"
+            " that are not folds 1-10 (nan: no fold): drop them first"
         )
-    known = np.isin(numeric, np.arange(1, 11))
-    if not known.all():
-        raise ValueError(
-            f"strat_fold values {sorted(set(numeric[~known].tolist()))[:5]} are not folds 1-10"
-        )
-    folds = numeric.astype(int)
+    folds = folds.astype(int)
     parts = {
         "train": np.flatnonzero(np.isin(folds, PTBXL_TRAIN_FOLDS)),
         "val": np.flatnonzero(np.isin(folds, PTBXL_VAL_FOLDS)),
@@ -169,7 +152,7 @@ def patient_split(
     a patient of a class still missing from train or test from a part holding two or more, if
     that takes no such class away; a ``UserWarning`` names what stays missing."""
     f = _check_fractions(fractions)
-    rng = _as_generator(seed)
+    rng = np.random.default_rng(seed)  # a Generator is used as is
     n = len(records)
     patients, inverse = np.unique(np.asarray(records.patient_ids).astype(str), return_inverse=True)
     n_parts_needed = int((f > 0).sum())
@@ -194,8 +177,7 @@ def patient_split(
         has = np.zeros((len(patients), y.shape[1]), dtype=bool)  # (P, C)
         np.logical_or.at(has, inverse, y)
         priority = [k for k in (0, 2, 1) if f[k] > 0]  # train, test, val
-        per_class = has.sum(axis=0)
-        for c in np.argsort(per_class, kind="stable"):
+        for c in np.argsort(has.sum(axis=0), kind="stable"):
             carriers = order[has[order, c]]  # this class's patients, in shuffled order
             for k in priority:
                 if (part_of[carriers] == k).any():
@@ -226,18 +208,13 @@ def patient_split(
 
 
 def _repair_coverage(has: np.ndarray, part_of: np.ndarray, order: np.ndarray, task: str) -> None:
-    """Step 4 of :func:`patient_split`; ``has`` ``(P, C)``, ``part_of`` ``(P,)`` updated."""
+    """Step (3) of :func:`patient_split`; ``has`` ``(P, C)``, ``part_of`` ``(P,)`` updated."""
     needed = has.sum(axis=0) >= 2  # (C,) classes that can be in both train and test
-
-    def covered(k: int) -> np.ndarray:
-        return has[part_of == k].any(axis=0)  # (C,)
-
     missing: list[str] = []
     for c in np.flatnonzero(needed):
         for k in (0, 2):  # train, test
-            if covered(k)[c]:
+            if has[part_of == k, c].any():
                 continue
-            moved = False
             for p in order[has[order, c]]:
                 q = part_of[p]
                 if q == k or has[part_of == q, c].sum() < 2:
@@ -247,9 +224,8 @@ def _repair_coverage(has: np.ndarray, part_of: np.ndarray, order: np.ndarray, ta
                 if q in (0, 2) and (has[p] & needed & ~others).any():
                     continue
                 part_of[p] = k
-                moved = True
                 break
-            if not moved:
+            else:
                 missing.append(f"class {c} not in {PARTS[k]}")
     if missing:
         warnings.warn(
@@ -278,13 +254,11 @@ def label_fraction(
     n = y.shape[0]
     if n == 0:
         raise ValueError("y_train has no rows: there are no training records to choose from")
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.number)):
+    number = isinstance(fraction, (int, float, np.number)) and not isinstance(fraction, bool)
+    if not (number and 0 < fraction <= 1):
         raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
-    if not (0 < fraction <= 1):
-        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-    if isinstance(min_per_class, bool) or int(min_per_class) != min_per_class or min_per_class < 0:
-        raise ValueError(f"min_per_class must be an integer >= 0, got {min_per_class!r}")
-    rng = _as_generator(seed)
+    min_per_class = check_int("min_per_class", min_per_class, 0)
+    rng = np.random.default_rng(seed)
     if fraction == 1:
         return np.arange(n, dtype=np.int64)
     n_target = max(1, int(np.floor(fraction * n + 0.5)))
@@ -292,7 +266,7 @@ def label_fraction(
     chosen = np.zeros(n, dtype=bool)
     positives = y.sum(axis=0)  # (C,)
     for c in np.argsort(positives, kind="stable"):
-        need = min(int(min_per_class), int(positives[c])) - int(y[chosen, c].sum())
+        need = min(min_per_class, int(positives[c])) - int(y[chosen, c].sum())
         if need > 0:
             candidates = np.flatnonzero(y[:, c] & ~chosen)
             chosen[rng.choice(candidates, size=need, replace=False)] = True

@@ -28,19 +28,17 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from threekg_lite.data import synthetic_waves as waves
 from threekg_lite.data.records import ECGRecords, LabelSet
-from threekg_lite.data.synthetic_waves import RR_LIMITS, beat_times, evaluate_waves, wave_table
-from threekg_lite.data.synthetic_waves import R as _R_SLOT
+from threekg_lite.data.synthetic_waves import uniform
 from threekg_lite.leads import INDEPENDENT_INDEX, derived_limb_leads
-from threekg_lite.runtime.checks import check_int
+from threekg_lite.runtime.checks import check_float, check_int
 from threekg_lite.vcg import DOWER_8
 
 RHYTHMS: tuple[str, ...] = ("NSR", "SB", "STACH", "AF")
 MORPHOLOGIES: tuple[str, ...] = ("RBBB", "LBBB", "AMI", "IMI", "LVH")
 CLASSES: tuple[str, ...] = RHYTHMS + MORPHOLOGIES
-DEFAULT_RHYTHM_PROBS: Mapping[str, float] = MappingProxyType(
-    {"NSR": 0.4, "SB": 0.2, "STACH": 0.2, "AF": 0.2}
-)
+DEFAULT_RHYTHM_PROBS = MappingProxyType({"NSR": 0.4, "SB": 0.2, "STACH": 0.2, "AF": 0.2})
 DEFAULT_MORPHOLOGY_PROBS: Mapping[str, float] = MappingProxyType(
     {"RBBB": 0.15, "LBBB": 0.12, "AMI": 0.12, "IMI": 0.12, "LVH": 0.15}
 )
@@ -119,7 +117,8 @@ def generate(
 ) -> ECGRecords:
     """Generate ``n`` labelled synthetic 12-lead ECGs, ``signals`` ``(n, 12, round(fs *
     duration))`` float32 mV, label tasks ``"diagnosis"`` (:data:`CLASSES`), ``"rhythm"`` and
-    ``"morphology"``, ``meta`` with each record's truth (:data:`META_COLUMNS`).
+    ``"morphology"``, ``meta`` with each record's truth (rhythm, rate, QRS width and axis,
+    orientation, size, noise levels).
 
     ``seed``: an int or a Generator. ``rhythm_probs`` sum to 1 (missing keys 0);
     ``morphology_probs`` are marginal, RBBB and LBBB one three-way choice (``RBBB + LBBB <=
@@ -130,7 +129,11 @@ def generate(
     >>> rec.signals.shape, rec.labels["diagnosis"].names[:4]
     ((8, 12, 200), ('NSR', 'SB', 'STACH', 'AF'))
     """
-    n, fs, duration, chunk_size = _check_sizes(n, fs, duration, chunk_size)
+    n, chunk_size = check_int("n", n, 0), check_int("chunk_size", chunk_size)
+    fs = check_float("fs", float(fs), positive=True)
+    duration = check_float("duration", float(duration), positive=True)
+    if round(fs * duration) < 1:
+        raise ValueError(f"fs * duration = {fs * duration:g} gives no samples")
     p_rhythm = _probabilities(rhythm_probs, DEFAULT_RHYTHM_PROBS, RHYTHMS, "rhythm_probs")
     p_morph = _probabilities(
         morphology_probs, DEFAULT_MORPHOLOGY_PROBS, MORPHOLOGIES, "morphology_probs"
@@ -144,12 +147,12 @@ def generate(
         raise TypeError(f"nuisance must be a Nuisance, got {type(nuisance).__name__}")
 
     if isinstance(seed, np.random.Generator):
-        root = np.random.SeedSequence(seed.integers(0, 2**63, size=4).tolist())
-    else:
-        root = np.random.SeedSequence(seed)
+        seed = seed.integers(0, 2**63, size=4).tolist()
+    root = np.random.SeedSequence(seed)
     n_samples = round(fs * duration)
-    n_beats = int(np.ceil((duration + RR_LIMITS[1]) / RR_LIMITS[0])) + 2  # covers [0, duration]
-    children = root.spawn(-(-n // BLOCK))
+    rr_min, rr_max = waves.RR_LIMITS
+    n_beats = int(np.ceil((duration + rr_max) / rr_min)) + 2  # covers [0, duration]
+    children = root.spawn(max(1, -(-n // BLOCK)))  # one, of no record, when n = 0
     per_chunk = -(-chunk_size // BLOCK)  # blocks
 
     signals = np.empty((n, 12, n_samples), dtype=np.float32)
@@ -168,46 +171,23 @@ def generate(
         _render(p, gens, fs, nuisance, work, signals[start : start + len(p["rhythm"])])
         parts.append(p)
 
-    p = _concat(parts) if parts else None
+    p = _concat(parts)
     ids = np.array([f"syn{i:05d}" for i in range(n)], dtype=object)
-    rhythm = np.eye(4, dtype=bool)[p["rhythm"]] if p else np.zeros((0, 4), bool)
-    morph = p["morphology"] if p else np.zeros((0, 5), bool)
-    return ECGRecords(
-        signals=signals,
-        fs=fs,
-        record_ids=ids,
-        patient_ids=ids.copy(),
-        labels={
-            "diagnosis": LabelSet(CLASSES, np.concatenate([rhythm, morph], axis=1)),
-            "rhythm": LabelSet(RHYTHMS, rhythm),
-            "morphology": LabelSet(MORPHOLOGIES, morph),
-        },
-        meta=_meta(p, ids, duration),
-        source="synthetic",
-    )
+    rhythm, morph = np.eye(4, dtype=bool)[p["rhythm"]], p["morphology"]
+    labels = {
+        "diagnosis": LabelSet(CLASSES, np.concatenate([rhythm, morph], axis=1)),
+        "rhythm": LabelSet(RHYTHMS, rhythm),
+        "morphology": LabelSet(MORPHOLOGIES, morph),
+    }
+    return ECGRecords(signals, fs, ids, ids.copy(), labels, _meta(p, ids, duration), "synthetic")
 
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([d[k] for d in parts]) for k in parts[0]}
 
 
-def _check_sizes(n: int, fs: float, duration: float, chunk_size: int) -> tuple:
-    n = check_int("n", n, 0)
-    if not np.isfinite(fs) or fs <= 0:
-        raise ValueError(f"fs must be > 0 Hz, got {fs!r}")
-    if not np.isfinite(duration) or duration <= 0:
-        raise ValueError(f"duration must be > 0 s, got {duration!r}")
-    if round(fs * duration) < 1:
-        raise ValueError(f"fs * duration = {fs * duration:g} gives no samples")
-    return n, float(fs), float(duration), check_int("chunk_size", chunk_size)
-
-
-def _probabilities(
-    given: Mapping[str, float] | None,
-    default: Mapping[str, float],
-    names: tuple[str, ...],
-    arg: str,
-) -> np.ndarray:
+def _probabilities(given: Mapping | None, default: Mapping, names: tuple, arg: str) -> np.ndarray:
+    """``given`` (else ``default``) as an array over ``names``, missing keys 0."""
     given = default if given is None else given
     unknown = sorted(set(given) - set(names))
     if unknown:
@@ -216,11 +196,6 @@ def _probabilities(
     if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
         raise ValueError(f"{arg}: probabilities must lie in [0, 1], got {dict(given)}")
     return p
-
-
-def _uniform(u: np.ndarray, lo_hi: tuple[float, float]) -> np.ndarray:
-    """Map U(0, 1) draws onto the range ``lo_hi``."""
-    return lo_hi[0] + (lo_hi[1] - lo_hi[0]) * u
 
 
 def _draw_block(
@@ -241,32 +216,32 @@ def _draw_block(
     morph[:, 1] = (u_bundle >= p_morph[0]) & (u_bundle < p_morph[0] + p_morph[1])
     morph[:, 2:] = rng.random((m, 3)) < p_morph[2:]
     is_af = rhythm == 3
-    waves = wave_table(rng, is_af, morph, nz.jitter_fraction if nz.jitter else 0.0)
+    table = waves.wave_table(rng, is_af, morph, nz.jitter_fraction if nz.jitter else 0.0)
 
     # Beats: sinus RR with respiratory sinus arrhythmia and jitter; AF RR iid log-normal.
     bounds = np.array([HEART_RATE_BPM[r] for r in RHYTHMS])[rhythm]  # (m, 2)
-    rr_mean = 60.0 / (bounds[:, 0] + (bounds[:, 1] - bounds[:, 0]) * rng.random(m))
-    rsa = _uniform(rng.random(m), nz.rsa_fraction) * nz.hrv
-    beats, rr = beat_times(rng, rr_mean, is_af, rsa, nz.rr_jitter * nz.hrv, n_beats)
+    rr_mean = 60.0 / uniform(rng.random(m), bounds.T)
+    rsa = uniform(rng.random(m), nz.rsa_fraction) * nz.hrv
+    beats, rr = waves.beat_times(rng, rr_mean, is_af, rsa, nz.rr_jitter * nz.hrv, n_beats)
 
     # Heart orientation and body size: M = S @ Rz @ Ry @ Rx.
-    angles = _uniform(rng.random((m, 3)), (-1.0, 1.0)) * nz.max_rotation_deg * nz.rotation
+    angles = uniform(rng.random((m, 3)), (-1.0, 1.0)) * nz.max_rotation_deg * nz.rotation
     log_scale = rng.standard_normal(m) * nz.scale_sigma * nz.scaling
     log_axis = rng.standard_normal((m, 3)) * nz.axis_scale_sigma * nz.scaling
     axis_scale = np.exp(log_scale[:, None] + log_axis)
     mix = axis_scale[:, :, None] * _rotation(np.deg2rad(angles))  # (m, 3, 3)
 
     # AF f-waves: 4-9 Hz carrier, frequency-modulated by +-0.3-1 Hz at 0.1-0.3 Hz.
-    f_hz = _uniform(rng.random(m), (4.0, 9.0))
-    f_mod = _uniform(rng.random(m), (0.1, 0.3))
-    f_dev = _uniform(rng.random(m), (0.3, 1.0))
-    f_amp = _uniform(rng.random(m), (0.04, 0.1)) * is_af
+    f_hz = uniform(rng.random(m), (4.0, 9.0))
+    f_mod = uniform(rng.random(m), (0.1, 0.3))
+    f_dev = uniform(rng.random(m), (0.3, 1.0))
+    f_amp = uniform(rng.random(m), (0.04, 0.1)) * is_af
     f_phase = rng.random((m, 2)) * 2 * np.pi
 
     # Baseline wander: per record 1-3 frequencies; per lead sin/cos coefficients.
-    b_hz = _uniform(rng.random((m, _N_BASELINE)), nz.baseline_hz)
+    b_hz = uniform(rng.random((m, _N_BASELINE)), nz.baseline_hz)
     b_count = rng.integers(1, _N_BASELINE + 1, size=m)
-    b_level = _uniform(rng.random(m), nz.baseline_mv) * nz.baseline
+    b_level = uniform(rng.random(m), nz.baseline_mv) * nz.baseline
     b_amp = rng.random((m, 8, _N_BASELINE)) * 0.7 + 0.3
     b_phase = rng.random((m, 8, _N_BASELINE)) * 2 * np.pi
     b_amp *= (b_level / np.sqrt(b_count))[:, None, None]
@@ -274,19 +249,19 @@ def _draw_block(
     b_coef = np.concatenate([b_amp * np.cos(b_phase), b_amp * np.sin(b_phase)], axis=2)
 
     # Muscle noise rms per lead; powerline per lead.
-    e_level = _uniform(rng.random(m), nz.muscle_mv) * nz.muscle
+    e_level = uniform(rng.random(m), nz.muscle_mv) * nz.muscle
     e_rms = e_level[:, None] * (0.7 + 0.6 * rng.random((m, 8)))
     p_which = rng.integers(0, len(nz.mains_hz), size=m)
     p_hz = np.asarray(nz.mains_hz, dtype=float)[p_which]
     p_on = nz.powerline & (p_hz < fs / 2)
-    p_level = _uniform(rng.random(m), nz.powerline_mv) * p_on
+    p_level = uniform(rng.random(m), nz.powerline_mv) * p_on
     p_amp = p_level[:, None] * (0.5 + rng.random((m, 8)))
     p_phase = rng.random((m, 8)) * 2 * np.pi
     p_coef = np.stack([p_amp * np.cos(p_phase), p_amp * np.sin(p_phase)], axis=2)
 
     return {
-        "rhythm": rhythm, "morphology": morph, "mu": waves.mu, "sigma": waves.sigma,
-        "amp": waves.amp, "lvh_factor": waves.lvh_factor, "qrs_s": waves.qrs_duration(),
+        "rhythm": rhythm, "morphology": morph, "mu": table.mu, "sigma": table.sigma,
+        "amp": table.amp, "lvh_factor": table.lvh_factor, "qrs_s": table.qrs_duration(),
         "beats": beats, "rr": rr, "rr_mean": rr_mean, "angles": angles, "mix": mix,
         "axis_scale": np.exp(log_axis), "scale": np.exp(log_scale),
         "f_hz": f_hz, "f_mod": f_mod, "f_dev": f_dev, "f_amp": f_amp, "f_phase": f_phase,
@@ -316,16 +291,10 @@ def _workspace(batch: int, n_samples: int, nz: Nuisance) -> dict[str, np.ndarray
     return {k: np.empty(shape, dtype=np.float32) for k, shape in shapes.items()}
 
 
-def _render(
-    p: dict[str, np.ndarray],
-    gens: list[tuple[np.random.Generator, int]],
-    fs: float,
-    nz: Nuisance,
-    work: dict[str, np.ndarray],
-    out: np.ndarray,
-) -> None:
-    """Write the ``(N, 12, T)`` signals of the records ``p`` into ``out``; only the muscle
-    noise is drawn here, from ``gens``, the blocks' generators with their record counts."""
+def _render(p: dict, gens: list, fs: float, nz: Nuisance, work: dict, out: np.ndarray) -> None:
+    """Write the ``(N, 12, T)`` signals of the records ``p`` into ``out``, using the buffers of
+    :func:`_workspace`; only the muscle noise is drawn here, from ``gens``, the blocks'
+    ``(Generator, record count)``."""
     n, t_len = out.shape[0], out.shape[2]
     f32 = np.float32
     basis, leads = work["basis"][:n], work["leads"][:n]  # G (N, K, T), (N, 8, T)
@@ -334,7 +303,7 @@ def _render(
     tmp = work["tmp"][:n]
 
     clocks = (work[k][:n] for k in ("since", "until", "corrected"))
-    evaluate_waves(p["mu"], p["sigma"], p["beats"], p["rr"], fs, basis[:, :7], *clocks, tmp)
+    waves.evaluate_waves(p["mu"], p["sigma"], p["beats"], p["rr"], fs, basis[:, :7], *clocks, tmp)
     lead_mix = np.einsum("lx,nxy->nly", _D8, p["mix"])  # D S R   (N, 8, 3)
     coef[:, :, :7] = np.einsum("nly,nwy->nlw", lead_mix, p["amp"])
 
@@ -382,22 +351,13 @@ def _render(
     out[:, 2], out[:, 3], out[:, 4], out[:, 5] = derived_limb_leads(out[:, 0], out[:, 1])
 
 
-META_COLUMNS: tuple[str, ...] = (
-    "record_id", "rhythm", "morphology", "heart_rate_bpm", "rr_cv", "qrs_ms", "qrs_axis_deg",
-    "rot_x_deg", "rot_y_deg", "rot_z_deg", "amplitude_scale", "scale_x", "scale_y", "scale_z",
-    "lvh_factor", "af_f_hz", "baseline_mv", "muscle_mv", "powerline_mv", "powerline_hz",
-)  # fmt: skip
-
-
-def _meta(p: dict[str, np.ndarray] | None, ids: np.ndarray, duration: float) -> pd.DataFrame:
+def _meta(p: dict[str, np.ndarray], ids: np.ndarray, duration: float) -> pd.DataFrame:
     """Per-record ground truth. ``heart_rate_bpm`` and ``rr_cv`` from the RR intervals between
     R peaks inside the record (the drawn mean rate where fewer than two fall inside);
     ``qrs_axis_deg``: frontal angle ``atan2(Y, X)`` of the oriented R-wave vector (0 = lead
     I, +90 = feet); ``af_f_hz`` NaN unless AF; noise levels in mV, 0 when off (``muscle_mv``:
     rms averaged over I, II, V1-V6).
     """
-    if p is None:
-        return pd.DataFrame(columns=list(META_COLUMNS))
     beats, rr = p["beats"], p["rr"]
     inside = (beats >= 0) & (beats < duration)
     pair = inside[:, :-1] & inside[:, 1:]  # interval k: beats k and k + 1 inside
@@ -406,7 +366,7 @@ def _meta(p: dict[str, np.ndarray] | None, ids: np.ndarray, duration: float) -> 
     mean = np.where(pair, rr[:, :-1], 0.0).sum(axis=1) / denominator
     sd = np.sqrt(np.where(pair, (rr[:, :-1] - mean[:, None]) ** 2, 0.0).sum(axis=1) / denominator)
     mean_rr = np.where(count >= 1, mean, p["rr_mean"])
-    r_vec = np.einsum("nxy,ny->nx", p["mix"], p["amp"][:, _R_SLOT])
+    r_vec = np.einsum("nxy,ny->nx", p["mix"], p["amp"][:, waves.R])
     morph = p["morphology"]
     return pd.DataFrame({
         "record_id": ids, "rhythm": np.array(RHYTHMS, dtype=object)[p["rhythm"]],

@@ -61,6 +61,11 @@ LVH_FACTOR = (1.6, 2.2)  # LVH voltage factor on the QRS waves' X and Z componen
 ST_SCALE = (0.7, 1.4)  # factor on an infarct's ST vector: 0.15-0.3 mV in the facing leads
 
 
+def uniform(u: np.ndarray, lo_hi: tuple) -> np.ndarray:
+    """Map U(0, 1) draws ``u`` onto the range ``lo_hi``."""
+    return lo_hi[0] + (lo_hi[1] - lo_hi[0]) * u
+
+
 @dataclass(frozen=True)
 class WaveTable:
     """Per-record wave parameters: ``mu``, ``sigma`` ``(N, 7)`` s (rate-corrected for ST and
@@ -103,8 +108,7 @@ def beat_times(
     arg = 2 * np.pi * (0.15 + 0.25 * f_resp) * rr_mean
     arg = arg[:, None] * np.arange(n_beats) + 2 * np.pi * phi[:, None]
     rel = 1.0 + rsa[:, None] * np.sin(arg) + rr_jitter * z
-    cv = AF_RR_CV[0] + (AF_RR_CV[1] - AF_RR_CV[0]) * u_cv
-    s = np.sqrt(np.log1p(cv**2))[:, None]
+    s = np.sqrt(np.log1p(uniform(u_cv, AF_RR_CV) ** 2))[:, None]
     rel = np.where(is_af[:, None], np.exp(s * z - s**2 / 2), rel)
     rr = np.clip(rr_mean[:, None] * rel, *RR_LIMITS)  # (N, B)
     beats = np.empty_like(rr)
@@ -114,10 +118,7 @@ def beat_times(
 
 
 def wave_table(
-    rng: np.random.Generator,
-    is_af: np.ndarray,
-    morphology: np.ndarray,
-    jitter: float,
+    rng: np.random.Generator, is_af: np.ndarray, morphology: np.ndarray, jitter: float
 ) -> WaveTable:
     """The wave parameters of N records from ``(N,)`` AF flags and ``(N, 5)`` morphologies,
     always with the same amount of randomness. ``jitter``: each wave's amplitude times a
@@ -139,7 +140,7 @@ def wave_table(
     amp[is_af, P] = 0.0
 
     # LVH: bigger QRS voltage, mostly leftward and posterior; strain T half of the time.
-    factor = np.where(lvh, LVH_FACTOR[0] + (LVH_FACTOR[1] - LVH_FACTOR[0]) * u_lvh, 1.0)
+    factor = np.where(lvh, uniform(u_lvh, LVH_FACTOR), 1.0)
     qrs = list(QRS_WAVES)
     amp[:, qrs] *= np.stack([factor, np.sqrt(factor), factor], axis=-1)[:, None, :]
     strain = lvh & ~lbbb & (u_strain < 0.5)
@@ -155,9 +156,8 @@ def wave_table(
     amp[ami, R, 2] += 0.30  # poor R-wave progression in V1-V3
     amp[imi, Q] += _IMI_Q
     amp[imi, R, 1] *= 0.6
-    st_lo, st_hi = ST_SCALE
-    amp[:, ST] += (ami * (st_lo + (st_hi - st_lo) * u_ami))[:, None] * _AMI_ST
-    amp[:, ST] += (imi * (st_lo + (st_hi - st_lo) * u_imi))[:, None] * _IMI_ST
+    amp[:, ST] += (ami * uniform(u_ami, ST_SCALE))[:, None] * _AMI_ST
+    amp[:, ST] += (imi * uniform(u_imi, ST_SCALE))[:, None] * _IMI_ST
 
     # Inter-subject variability.
     mu = mu * (1.0 + 0.5 * jitter * z_time[..., 0])

@@ -16,15 +16,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from threekg_lite.data import download as dl
 from threekg_lite.data import paths
-from threekg_lite.data.download import (
-    DEFAULT_WORKERS,
-    PHYSIONET_DATABASES,
-    PHYSIONET_URL,
-    SUMS_FILE,
-    fetch_all,
-    plan_download,
-)
+from threekg_lite.data.paths import PathLike
 from threekg_lite.runtime.errors import ChecksumError
 
 DOWNLOAD_ENV_VAR = "THREEKG_DOWNLOAD"
@@ -46,11 +40,6 @@ class TeachingPart:
     records: tuple[str, ...]
     used_by: str
 
-    @property
-    def folder(self) -> str:
-        """The database's folder inside the data directory."""
-        return PHYSIONET_DATABASES[self.database].folder
-
 
 def ptbxl_record(ecg_id: int, rate: int) -> str:
     """PTB-XL's path of one record: ``records100/00000/00001_lr`` or ``records500/.../_hr``."""
@@ -58,10 +47,6 @@ def ptbxl_record(ecg_id: int, rate: int) -> str:
     return f"records{rate}/{ecg_id // 1000 * 1000:05d}/{ecg_id:05d}_{suffix}"
 
 
-PTBXL_IDS_100 = range(1, 2000)
-PTBXL_IDS_500 = range(1, 501)
-LUDB_IDS = range(1, 201)
-PTBDB_RECORDS = ("patient001/s0010_re",)
 CINC_RECORDS = (
     "A0689", "A1041", "A2712", "A5215",
     "E00271", "E01137", "E03823", "E05526", "E06320", *(f"E{i:05d}" for i in range(7500, 7550)),
@@ -83,18 +68,18 @@ each one's path in the challenge's ``SHA256SUMS.txt``)."""
 TEACHING_SET: tuple[TeachingPart, ...] = (
     TeachingPart(
         "ptbxl",
-        tuple(ptbxl_record(i, 100) for i in PTBXL_IDS_100)
-        + tuple(ptbxl_record(i, 500) for i in PTBXL_IDS_500),
+        tuple(ptbxl_record(i, 100) for i in range(1, 2000))
+        + tuple(ptbxl_record(i, 500) for i in range(1, 501)),
         "ecg_id 1-1,999 at 100 Hz (chapters 1, 2, 4, 5) and 1-500 at 500 Hz (chapter 1).",
     ),
     TeachingPart(
         "ludb",
-        tuple(f"data/{i}" for i in LUDB_IDS),
+        tuple(f"data/{i}" for i in range(1, 201)),
         "All 200 records with annotations: waves (chapter 1), axes (2), augmentation (3).",
     ),
     TeachingPart(
         "ptbdb",
-        PTBDB_RECORDS,
+        ("patient001/s0010_re",),
         "Measured Frank leads: plotted (chapter 1), against reconstructed VCGs (chapter 2).",
     ),
     TeachingPart(
@@ -126,28 +111,24 @@ def download_allowed(download: bool | None = None) -> bool:
     return in_colab()
 
 
-def is_complete(root: str | os.PathLike[str]) -> bool:
+def is_complete(root: PathLike) -> bool:
     """Whether ``root`` holds a finished teaching download with every record's header."""
     root = Path(root)
     if not (root / COMPLETE_MARKER).is_file() or (root / PARTIAL_MARKER).exists():
         return False
     for part in TEACHING_SET:
-        folder = root / part.folder
-        by_name = None  # records given by name (CinC) sit wherever the database puts them
-        for record in part.records:
-            if "/" in record:
-                if not (folder / f"{record}.hea").is_file():
-                    return False
-                continue
-            if by_name is None:
-                by_name = {p.stem for p in folder.rglob("*.hea")}
-            if record not in by_name:
-                return False
+        folder = root / dl.PHYSIONET_DATABASES[part.database].folder
+        by_path = {r for r in part.records if "/" in r}
+        if not all((folder / f"{r}.hea").is_file() for r in by_path):
+            return False
+        by_name = set(part.records) - by_path  # (CinC) wherever the database puts them
+        if by_name and not by_name <= {p.stem for p in folder.rglob("*.hea")}:
+            return False
     return True
 
 
 def teaching_data_dir(
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     *,
     download: bool | None = None,
     base_url: str | None = None,
@@ -165,36 +146,25 @@ def teaching_data_dir(
         return root
     if not download_allowed(download):
         if ours:
-            logger.warning(
-                "%s holds an unfinished teaching-set download and downloading is off "
-                "(set %s=1 to finish it)",
-                root,
-                DOWNLOAD_ENV_VAR,
-            )
+            msg = "%s holds an unfinished teaching-set download and downloading is off (%s=1)"
+            logger.warning(msg, root, DOWNLOAD_ENV_VAR)
         return root
-    _download_teaching_set(root, base_url, progress=progress)
-    return root
+    return download_teaching_set(root, base_url=base_url, progress=progress)
 
 
 def download_teaching_set(
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     *,
     base_url: str | None = None,
     progress: bool = True,
-    workers: int = DEFAULT_WORKERS,
+    workers: int = dl.DEFAULT_WORKERS,
 ) -> Path:
     """Download (or complete) :data:`TEACHING_SET` into the data directory wherever this runs,
     and return the directory (``threekg download teaching``, the book's Pages workflow)."""
     root = paths.data_dir(data_dir)
-    if not is_complete(root):
-        _download_teaching_set(root, base_url, progress=progress, workers=workers)
-    return root
-
-
-def _download_teaching_set(
-    root: Path, base_url: str | None, *, progress: bool, workers: int = DEFAULT_WORKERS
-) -> None:
-    base_url = base_url or os.environ.get(URL_ENV_VAR) or PHYSIONET_URL
+    if is_complete(root):
+        return root
+    base_url = base_url or os.environ.get(URL_ENV_VAR) or dl.PHYSIONET_URL
     logger.info("downloading the teaching set from %s into %s", base_url, root)
     root.mkdir(parents=True, exist_ok=True)
     (root / COMPLETE_MARKER).unlink(missing_ok=True)
@@ -203,18 +173,19 @@ def _download_teaching_set(
         encoding="utf-8",
     )
     plans = [
-        (part, plan_download(part.database, root, records=part.records, base_url=base_url))
+        (part, dl.plan_download(part.database, root, records=part.records, base_url=base_url))
         for part in TEACHING_SET
     ]
     todo = [task for _, plan in plans for task in plan.todo]
     try:
-        fetch_all(todo, f"teaching set ({len(todo):,} files)", progress=progress, workers=workers)
+        dl.fetch_all(
+            todo, f"teaching set ({len(todo):,} files)", progress=progress, workers=workers
+        )
     except ChecksumError as err:
-        # The failing database's sums list may be the wrong one (a changed mirror): fetch it
-        # again next time.
+        # the failing database's sums list may be stale (a changed mirror): fetch it anew
         for _, plan in plans:
             if Path(err.path).is_relative_to(plan.folder):
-                (plan.folder / SUMS_FILE).unlink(missing_ok=True)
+                (plan.folder / dl.SUMS_FILE).unlink(missing_ok=True)
         raise
     fetched = {
         part.database: {
@@ -230,3 +201,4 @@ def _download_teaching_set(
     tmp.write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, root / COMPLETE_MARKER)
     (root / PARTIAL_MARKER).unlink()
+    return root

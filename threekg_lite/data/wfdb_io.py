@@ -21,13 +21,14 @@ from __future__ import annotations
 import functools
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
 
 from threekg_lite.data.lead_names import FRANK_LEADS, lead_order
+from threekg_lite.data.paths import PathLike
 from threekg_lite.leads import LEAD_NAMES
 from threekg_lite.runtime.errors import ECGFormatError
 
@@ -63,7 +64,7 @@ class Header:
     fs: float
     n_samples: int | None
     signals: tuple[SignalSpec, ...]
-    comments: tuple[str, ...] = field(default=())
+    comments: tuple[str, ...] = ()
 
     @property
     def sig_names(self) -> list[str]:
@@ -75,15 +76,14 @@ class Header:
         return all(s.fmt == 16 and s.simple for s in self.signals)
 
 
-def parse_header(record: str | os.PathLike[str]) -> Header:
+def parse_header(record: PathLike) -> Header:
     """Parse the ``.hea`` file of a record (path with or without ``.hea``), also in the older
     CinC 2020 form (Georgia ``E*``) whose record line names the ``.mat`` file instead of the
     record, which ``wfdb.rdrecord`` rejects. Multi-segment records are an error."""
     name = os.fspath(record)
     path = Path(name if name.endswith(".hea") else name + ".hea")
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("latin-1")
+        text = path.read_bytes().decode("latin-1")
     except FileNotFoundError:
         raise ECGFormatError(path, "header file not found") from None
     lines = text.splitlines()
@@ -110,63 +110,51 @@ def parse_header(record: str | os.PathLike[str]) -> Header:
         )
     specs = []
     for i, f in enumerate(sig_lines):
-        # the usual complete line: each distinct form parsed once
-        rest = _cached_spec(f[1], f[2], f[4], tuple(f[8:])) if len(f) > 8 else None
-        specs.append(SignalSpec(f[0], *rest) if rest else _parse_signal_line(path, i, f))
+        if len(f) < 2:
+            raise ECGFormatError(path, f"signal line {i + 1} has no storage format")
+        gain, adc_zero = (f[k] if len(f) > k else None for k in (2, 4))
+        try:
+            rest = _signal_fields(f[1], gain, adc_zero, " ".join(f[8:]) or f"sig{i}")
+        except ValueError as e:
+            raise ECGFormatError(path, f"signal line {i + 1}: {e}") from None
+        specs.append(SignalSpec(f[0], *rest))
     return Header(path, record_name, n_sig, fs, n_samples, tuple(specs), comments)
 
 
-def _parse_signal_line(path: Path, index: int, fields: list[str]) -> SignalSpec:
-    where = f"signal line {index + 1}"
-    if len(fields) < 2:
-        raise ECGFormatError(path, f"{where} has no storage format")
-    if fields[1] == "16":  # the common case, without a regular expression
-        fmt, offset, simple = 16, 0, True
-    else:
-        m = _SIGNAL_FORMAT.match(fields[1])
-        if m is None:
-            raise ECGFormatError(path, f"{where}: unreadable format {fields[1]!r}")
-        fmt, offset = int(m["fmt"]), int(m["offset"] or 0)
-        simple = int(m["spf"] or 1) == 1 and int(m["skew"] or 0) == 0
-    gain, baseline, units = DEFAULT_GAIN, None, "mV"
-    if len(fields) > 2:
-        g = _GAIN.match(fields[2])
+@functools.lru_cache(maxsize=4096)
+def _signal_fields(fmt: str, gain: str | None, adc_zero: str | None, name: str) -> tuple:
+    """The :class:`SignalSpec` fields after ``file_name``, from a signal line's format, gain
+    and ADC zero fields and its description; ``ValueError`` saying which is unreadable.
+    Cached: signal lines repeat across a database but for the file name."""
+    m = _SIGNAL_FORMAT.match(fmt)
+    if m is None:
+        raise ValueError(f"unreadable format {fmt!r}")
+    simple = int(m["spf"] or 1) == 1 and int(m["skew"] or 0) == 0
+    value, baseline, units = DEFAULT_GAIN, None, "mV"
+    if gain is not None:
+        g = _GAIN.match(gain)
         try:
-            if g is None:
-                raise ValueError
-            gain = float(g["gain"]) or DEFAULT_GAIN
+            value = float(g["gain"]) or DEFAULT_GAIN
             baseline = None if g["baseline"] is None else int(g["baseline"])
-        except ValueError:
-            raise ECGFormatError(path, f"{where}: unreadable gain {fields[2]!r}") from None
+        except (TypeError, ValueError):  # TypeError: g is None, no match at all
+            raise ValueError(f"unreadable gain {gain!r}") from None
         units = g["units"] or "mV"
     try:
-        adc_zero = int(fields[4]) if len(fields) > 4 else 0
+        zero = int(adc_zero or 0)
     except ValueError:
-        raise ECGFormatError(path, f"{where}: unreadable ADC zero {fields[4]!r}") from None
-    name = " ".join(fields[8:]) if len(fields) > 8 else f"sig{index}"
-    baseline = adc_zero if baseline is None else baseline
-    return SignalSpec(fields[0], fmt, offset, gain, baseline, units, name, simple)
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_spec(fmt: str, gain: str, adc_zero: str, name: tuple[str, ...]) -> tuple | None:
-    """The :class:`SignalSpec` fields after ``file_name`` (``None`` if unreadable): signal
-    lines repeat across a database but for the file name, so each form is parsed once."""
-    try:
-        fields = ["", fmt, gain, "0", adc_zero, "", "", "", *name]
-        return tuple(_parse_signal_line(Path("."), 0, fields))[1:]
-    except (ECGFormatError, ValueError):
-        return None  # the caller parses again, uncached, for an error naming the header
+        raise ValueError(f"unreadable ADC zero {adc_zero!r}") from None
+    baseline = zero if baseline is None else baseline
+    return int(m["fmt"]), int(m["offset"] or 0), value, baseline, units, name, simple
 
 
 _MV_PER_UNIT = {"mv": 1.0, "": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
 
 
-def _units_to_mv(units: str) -> float:
-    try:
-        return _MV_PER_UNIT[units.strip().lower()]
-    except KeyError:
-        raise ValueError(f"unsupported units {units!r}") from None
+def _mv_per_unit(sig: SignalSpec, header: Header) -> float:
+    units = sig.units.strip().lower()
+    if units not in _MV_PER_UNIT:
+        raise ECGFormatError(header.path, f"signal {sig.name!r}: unsupported units {sig.units!r}")
+    return _MV_PER_UNIT[units]
 
 
 def read_signals(header: Header) -> np.ndarray:
@@ -217,10 +205,7 @@ def read_signals(header: Header) -> np.ndarray:
         if out is None:
             out = np.empty((header.n_sig, n_samples), dtype=np.float32)
         specs = [header.signals[i] for i in idx]
-        try:
-            scale = np.array([_units_to_mv(s.units) / s.gain for s in specs], dtype=np.float32)
-        except ValueError as e:
-            raise ECGFormatError(header.path, str(e)) from None
+        scale = np.array([_mv_per_unit(s, header) / s.gain for s in specs], dtype=np.float32)
         base = np.array([s.baseline for s in specs], dtype=np.float32)
         # Transpose while converting; per-lead arithmetic then runs along the long,
         # contiguous time axis (broadcasting along the 12-lead axis is several times slower).
@@ -238,7 +223,7 @@ def read_signals(header: Header) -> np.ndarray:
     return out
 
 
-def _check_mat_v4(fpath: str | os.PathLike[str], n_rows: int, n_cols: int) -> None:
+def _check_mat_v4(fpath: PathLike, n_rows: int, n_cols: int) -> None:
     """Check a MATLAB v4 matrix header against the WFDB header's shape."""
     head = np.fromfile(fpath, dtype="<i4", count=5)
     if head.size < 5:
@@ -262,10 +247,7 @@ def _read_with_wfdb(header: Header) -> np.ndarray:
         raise ECGFormatError(header.path, f"wfdb could not read the record: {e}") from e
     sig = rec.p_signal.T.astype(np.float32)
     for i, s in enumerate(header.signals):
-        try:
-            sig[i] *= _units_to_mv(s.units)
-        except ValueError as e:
-            raise ECGFormatError(header.path, f"signal {s.name!r}: {e}") from None
+        sig[i] *= _mv_per_unit(s, header)
     return sig
 
 
@@ -277,11 +259,6 @@ def _layout(names: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[tuple[str, i
     """Rows of the 12 leads in standard order, and ``(name, row)`` of the other signals
     (cached: the headers of one database name their signals alike)."""
     ecg_idx = [i for i, n in enumerate(names) if n.strip().lower() not in FRANK_LEADS]
-    if len(ecg_idx) < 12:
-        raise ValueError(
-            f"{len(ecg_idx)} ECG lead(s) {[names[i] for i in ecg_idx]}; a 12-lead ECG "
-            f"needs {list(LEAD_NAMES)}"
-        )
     try:
         order = lead_order([names[i] for i in ecg_idx])
     except ValueError as e:
@@ -298,13 +275,10 @@ def bad_leads(signals: np.ndarray, names: list[str] | tuple[str, ...]) -> dict[s
     # max - min is NaN for a lead holding NaN, and 0 for a flat one: two passes find both.
     # (np.nanmax would warn "All-NaN slice" on a lead that is entirely missing.)
     span = signals.max(axis=-1) - signals.min(axis=-1)
-    suspect = np.flatnonzero(~(span > 0))
-    for i in suspect:
+    for i in np.flatnonzero(~(span > 0)):
         n_nan = int(np.isnan(signals[i]).sum())
-        if n_nan:
-            problems[names[i]] = f"{n_nan} NaN sample(s)"
-        else:
-            problems[names[i]] = f"flat line at {float(signals[i, 0]):.3f} mV"
+        flat = f"flat line at {float(signals[i, 0]):.3f} mV"
+        problems[names[i]] = f"{n_nan} NaN sample(s)" if n_nan else flat
     return problems
 
 
@@ -323,10 +297,7 @@ class ECGRecord:
 
 
 def read_ecg(
-    record: str | os.PathLike[str],
-    *,
-    expected_fs: float | None = None,
-    on_bad_lead: BadLeadPolicy = "raise",
+    record: PathLike, *, expected_fs: float | None = None, on_bad_lead: BadLeadPolicy = "raise"
 ) -> ECGRecord:
     """Read one 12-lead record (path without extension, or the ``.hea`` path).
 

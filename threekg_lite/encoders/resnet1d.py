@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from threekg_lite.runtime.checks import check_int
+from threekg_lite.runtime.checks import check_batch, check_int
 
 
 class BasicBlock1d(nn.Module):
@@ -65,8 +65,7 @@ class ResNet1d(nn.Module):
             )
         if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
             raise ValueError(f"layers must be a sequence of positive ints, got {layers!r}")
-        layers = tuple(layers)
-        if not layers:
+        if not (layers := tuple(layers)):
             raise ValueError("layers must name at least one stage, got ()")
         for i, n in enumerate(layers):
             check_int(f"layers[{i}]", n)
@@ -86,27 +85,18 @@ class ResNet1d(nn.Module):
             channels = out
         self.stages = nn.Sequential(*stages)
         self.out_dim = channels
-        self.min_length = math.prod(s for _, s, _ in self._length_path())
+        # Every layer maps a length L to ceil(L / stride) (odd kernels, padding k // 2): the
+        # stem's convolution and pool halve time, and so does each later stage.
+        self.min_length = 2 ** (len(layers) + 1)
         init_weights(self)
-
-    def _length_path(self) -> list[tuple[int, int, int]]:
-        """``(kernel, stride, padding)`` of the layers that set the time length, in order."""
-        layers = [self.stem[0], self.stem[3]]
-        layers += [conv for stage in self.stages for b in stage for conv in (b.conv1, b.conv2)]
-        return [
-            tuple(v[0] if isinstance(v, tuple) else v for v in (m.kernel_size, m.stride, m.padding))
-            for m in layers
-        ]
 
     def feature_length(self, length: int) -> int:
         """Time length of the last feature map for an input of ``length`` samples."""
-        for k, s, p in self._length_path():
-            length = (length + 2 * p - k) // s + 1
-        return length
+        return -(-length // self.min_length)  # ceil(length / min_length)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, in_channels, T >= min_length)`` -> ``(B, out_dim)``."""
-        _check_input(x, self.in_channels, self.min_length)
+        check_batch(x, self.min_length, self.in_channels)
         return self.stages(self.stem(x)).mean(dim=-1)
 
 
@@ -130,24 +120,10 @@ class LeadwiseEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, leads, T)`` -> ``(B, out_dim)``: the mean over leads of each lead's features."""
-        _check_input(x, self.in_channels, self.min_length)
+        check_batch(x, self.min_length, self.in_channels)
         b, leads, t = x.shape
         per_lead = self.net(x.reshape(b * leads, 1, t))  # (B * L, D)
         return per_lead.view(b, leads, -1).mean(dim=1)
-
-
-def _check_input(x: torch.Tensor, channels: int, min_length: int) -> None:
-    """Raise ``ValueError`` unless ``x`` is ``(B, channels, T >= min_length)``."""
-    expected = f"expected (B, {channels}, T) input, got"
-    if x.ndim != 3:
-        raise ValueError(f"{expected} {x.ndim}-D shape {tuple(x.shape)}")
-    if x.shape[1] != channels:
-        raise ValueError(f"{expected} shape {tuple(x.shape)} ({x.shape[1]} channels)")
-    if x.shape[2] < min_length:
-        raise ValueError(
-            f"input of {x.shape[2]} samples is too short: the encoder downsamples time by "
-            f"{min_length}, so it needs T >= {min_length}"
-        )
 
 
 @torch.no_grad()

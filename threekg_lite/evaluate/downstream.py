@@ -20,18 +20,8 @@ from torch import nn
 
 from threekg_lite.encoders.resnet1d import init_weights
 from threekg_lite.models import ContrastiveModel, build_model
-from threekg_lite.runtime.checks import check_int, check_labels
+from threekg_lite.runtime.checks import check_float, check_int, check_labels
 from threekg_lite.runtime.precision import autocast, autocast_dtype, grad_scaler
-
-__all__ = [
-    "Classifier",
-    "LinearProbe",
-    "encoder_from",
-    "fine_tune",
-    "linear_probe",
-    "predict_scores",
-    "supervised_from_scratch",
-]
 
 
 def _check_features(x: Any, name: str) -> np.ndarray:
@@ -47,29 +37,19 @@ class LinearProbe:
     """Multi-label logistic regression on frozen features: a scikit-learn pipeline of a
     ``StandardScaler`` and one L2 ``LogisticRegression`` (lbfgs) per class.
 
-    ``standardize``: centre and scale every feature by the training set's mean and standard
-    deviation (kept for the records scored later; a constant feature is only centred).
+    Every feature is centred and scaled by the training set's mean and standard deviation
+    (kept for the records scored later; a constant feature is only centred).
     ``seed``: the regressions' ``random_state`` (lbfgs draws nothing). A class whose
     training labels are all negative (or all positive) cannot be fitted: it is listed in
     :attr:`constant_classes` and scored with its training prevalence (0 or 1). Classes
     whose fit stopped at ``max_iter`` are listed in :attr:`not_converged` and named in one
     ``UserWarning`` (scikit-learn's ``ConvergenceWarning`` is not passed on).
 
-    Attributes: ``pipeline_`` (on the other classes), ``mean_`` and ``scale_`` ``(D,)``
-    (0 and 1 without standardisation), ``prevalence_`` ``(K,)``."""
+    Attributes: ``pipeline_`` (on the other classes), ``prevalence_`` ``(K,)``."""
 
-    def __init__(
-        self,
-        C: float = 1.0,
-        max_iter: int = 1000,
-        standardize: bool = True,
-        seed: int = 0,
-        tol: float = 1e-4,
-    ) -> None:
-        if not C > 0:
-            raise ValueError(f"C must be > 0, got {C}")
-        self.C, self.max_iter, self.tol = C, check_int("max_iter", max_iter), tol
-        self.standardize, self.seed = standardize, seed
+    def __init__(self, C: float = 1.0, max_iter: int = 1000, seed: int = 0) -> None:
+        self.C, self.max_iter = check_float("C", C, positive=True), check_int("max_iter", max_iter)
+        self.seed = seed
         self.constant_classes: list[int] = []
         self.not_converged: list[int] = []
         self.pipeline_: Any = None
@@ -90,9 +70,9 @@ class LinearProbe:
         self.constant_classes = [k for k, p in enumerate(self.prevalence_) if p in (0.0, 1.0)]
         self._fitted = [k for k in range(y.shape[1]) if k not in self.constant_classes]
         regression = LogisticRegression(
-            C=self.C, solver="lbfgs", max_iter=self.max_iter, tol=self.tol, random_state=self.seed
+            C=self.C, solver="lbfgs", max_iter=self.max_iter, random_state=self.seed
         )
-        scaler = StandardScaler(with_mean=self.standardize, with_std=self.standardize)
+        scaler = StandardScaler()
         self.pipeline_ = make_pipeline(scaler, MultiOutputClassifier(regression))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -100,19 +80,14 @@ class LinearProbe:
                 self.pipeline_.fit(x, y[:, self._fitted])
             else:
                 scaler.fit(x)
-        d = x.shape[1]
-        self.mean_ = np.zeros(d) if scaler.mean_ is None else scaler.mean_
-        self.scale_ = np.ones(d) if scaler.scale_ is None else scaler.scale_
         fits = self.pipeline_[-1].estimators_ if self._fitted else []
         self.not_converged = [
             k for k, m in zip(self._fitted, fits) if m.n_iter_[0] >= self.max_iter
         ]
         if self.not_converged:
+            problem = f"logistic regression of classes {self.not_converged} did not converge"
             warnings.warn(
-                f"logistic regression of classes {self.not_converged} did not converge in "
-                f"{self.max_iter} iterations; raise max_iter or lower C",
-                UserWarning,
-                stacklevel=2,
+                f"{problem} in {self.max_iter} iterations; raise max_iter or lower C", stacklevel=2
             )
         return self
 
@@ -121,31 +96,14 @@ class LinearProbe:
         if self.pipeline_ is None:
             raise ValueError("this LinearProbe is not fitted yet: call fit first")
         x = _check_features(X, "features")
-        if x.shape[1] != self.mean_.shape[0]:
-            raise ValueError(
-                f"features have {x.shape[1]} dimensions, the probe was fitted on "
-                f"{self.mean_.shape[0]}"
-            )
+        d = self.pipeline_[0].n_features_in_
+        if x.shape[1] != d:
+            raise ValueError(f"features have {x.shape[1]} dimensions, the probe was fitted on {d}")
         scores = np.tile(self.prevalence_, (x.shape[0], 1))
         if self._fitted:
             probs = self.pipeline_.predict_proba(x)  # one (M, 2) array per fitted class
             scores[:, self._fitted] = np.stack([p[:, 1] for p in probs], axis=1)
         return scores
-
-
-def linear_probe(
-    train_features: Any,
-    y_train: Any,
-    test_features: Any,
-    C: float = 1.0,
-    max_iter: int = 1000,
-    standardize: bool = True,
-    seed: int = 0,
-) -> np.ndarray:
-    """``(M, K)`` scores of ``(M, D)`` test features by a :class:`LinearProbe` fitted on
-    ``(N, D)`` training features and ``(N, K)`` labels."""
-    probe = LinearProbe(C=C, max_iter=max_iter, standardize=standardize, seed=seed)
-    return probe.fit(train_features, y_train).predict_scores(test_features)
 
 
 class Classifier(nn.Module):
@@ -165,15 +123,6 @@ class Classifier(nn.Module):
         return self.head(self.encoder(x))
 
 
-def _encoder_of(model: nn.Module) -> nn.Module:
-    encoder = getattr(model, "encoder", model)
-    if not isinstance(getattr(encoder, "out_dim", None), int):
-        raise ValueError(
-            f"expected a ContrastiveModel or an encoder with an out_dim, got {type(model).__name__}"
-        )
-    return encoder
-
-
 def fine_tune(
     model: nn.Module,
     signals_train: np.ndarray | torch.Tensor,
@@ -187,7 +136,6 @@ def fine_tune(
     seed: int = 0,
     device: torch.device | str | None = None,
     freeze_encoder: bool = False,
-    progress: bool = False,
 ) -> Classifier:
     """The :class:`Classifier` (eval mode, on ``device``: default the GPU if any) of a copy
     of ``model``'s encoder (a ContrastiveModel's without its projection head, or an encoder
@@ -203,14 +151,14 @@ def fine_tune(
     trains the layer only, the encoder in eval mode (batch-norm statistics untouched): the
     3KG base code's linear evaluation (Adam, lr 1e-3) is that with ``weight_decay=0``.
     """
-    from tqdm import tqdm
-
     from threekg_lite.data.pool import RecordPool
 
-    encoder = _encoder_of(model)
-    if not torch.is_tensor(signals_train):
-        signals_train = np.asarray(signals_train)
-    shape = tuple(signals_train.shape)
+    encoder = getattr(model, "encoder", model)
+    if not isinstance(getattr(encoder, "out_dim", None), int):
+        raise ValueError(
+            f"expected a ContrastiveModel or an encoder with an out_dim, got {type(model).__name__}"
+        )
+    shape = tuple(np.shape(signals_train))
     if len(shape) != 3 or shape[1] != 12:
         raise ValueError(f"signals_train must be (N, 12, T), got {shape}")
     n, t = shape[0], shape[2]
@@ -226,12 +174,10 @@ def fine_tune(
         raise ValueError(f"crop must be in [{min_length}, {t}] samples, got {crop}")
     check_int("epochs", epochs)
     check_int("batch_size", batch_size, minimum=2)
-    if not lr > 0 or not weight_decay >= 0:  # NaN fails both
-        raise ValueError(f"need lr > 0 and weight_decay >= 0, got {lr}, {weight_decay}")
+    check_float("lr", lr, positive=True)
+    check_float("weight_decay", weight_decay)
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     generator = torch.Generator().manual_seed(seed)
     with torch.device("meta"):
         head = nn.Linear(encoder.out_dim, y.shape[1])
@@ -242,8 +188,7 @@ def fine_tune(
 
     pool = RecordPool(signals_train, np.arange(n), device, input_norm=norm)
     targets = torch.as_tensor(y, dtype=torch.float32, device=device)
-    full, rest = divmod(n, batch_size)
-    steps_per_epoch = full + (rest >= 2)
+    steps_per_epoch = n // batch_size + (n % batch_size >= 2)  # no final batch of one
     total = epochs * steps_per_epoch
     params = classifier.head.parameters() if freeze_encoder else classifier.parameters()
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
@@ -254,34 +199,27 @@ def fine_tune(
     classifier.train()
     if freeze_encoder:
         classifier.encoder.eval()
-    step = 0
-    bar = tqdm(range(epochs), desc="fine-tune", unit="epoch", disable=not progress)
-    for _ in bar:
+    for epoch in range(epochs):
         order = torch.randperm(n, generator=generator)
         starts = torch.randint(0, t - crop + 1, (n,), generator=generator)
         losses = []
         for b in range(steps_per_epoch):
             index = order[b * batch_size : (b + 1) * batch_size]
             x = pool.crops(index.to(device), starts[index].to(device), crop)
+            step = epoch * steps_per_epoch + b
             for group in optimizer.param_groups:
                 group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
             with autocast(device, amp_dtype):
-                if freeze_encoder:
-                    with torch.no_grad():
-                        features = classifier.encoder(x)
-                    logits = classifier.head(features)
-                else:
-                    logits = classifier(x)
+                with torch.set_grad_enabled(not freeze_encoder):
+                    features = classifier.encoder(x)
+                logits = classifier.head(features)
             loss = loss_fn(logits.float(), targets[index.to(device)])
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()  # scaled only in float16
             scaler.step(optimizer)
             scaler.update()
             losses.append(loss.detach())
-            step += 1
         classifier.history.append(float(torch.stack(losses).mean()))
-        bar.set_postfix(loss=f"{classifier.history[-1]:.4f}")
-    bar.close()
     return classifier.eval()
 
 
@@ -323,15 +261,12 @@ def supervised_from_scratch(
     """:func:`fine_tune` of a fresh network of ``config`` (a model config or a
     :data:`~threekg_lite.models.PRESETS` name), initialised from ``seed`` too: the
     supervised baseline. ``kwargs`` go to :func:`fine_tune`."""
-    model = build_model(config, generator=torch.Generator().manual_seed(seed))
+    model = encoder_from("random", seed=seed, config=config)
     return fine_tune(model, signals_train, y_train, crop=crop, seed=seed, **kwargs)
 
 
 def encoder_from(
-    method_or_path: str | os.PathLike[str],
-    *,
-    seed: int = 0,
-    config: dict[str, Any] | str = "tiny",
+    method_or_path: str | os.PathLike[str], *, seed: int = 0, config: dict[str, Any] | str = "tiny"
 ) -> ContrastiveModel:
     """The network to evaluate, in eval mode.
 
@@ -351,13 +286,7 @@ def encoder_from(
             f"expected 'random' or a checkpoint path, got {type(method_or_path).__name__}"
         )
     path = Path(method_or_path)
-    looks_like_path = (
-        not isinstance(method_or_path, str)
-        or path.exists()
-        or path.suffix != ""
-        or any(sep in method_or_path for sep in ("/", os.sep, os.altsep) if sep)
-    )
-    if not looks_like_path:
+    if path.name == method_or_path and not path.suffix and not path.exists():  # a bare word
         raise ValueError(
             f"unknown encoder {method_or_path!r}: use 'random' or the path of a checkpoint "
             f"file (no file of that name exists)"

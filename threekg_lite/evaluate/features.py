@@ -1,13 +1,29 @@
 """Encoder features of whole record sets, and what can be read off them without labels:
-the nearest neighbours of a record (cosine similarity) and a leave-one-out k-nearest-
-neighbour accuracy of known classes, a quick probe before the full linear evaluation."""
+the nearest neighbours of a record, a leave-one-out k-nearest-neighbour accuracy of known
+classes (a quick probe before the full linear evaluation), and the shortcuts of the pretext
+task.
+
+Contrastive pretraining asks the encoder to pick, among the views in a batch, the other view
+of the same ECG. When both views come from the *same* crop, they share the exact time of
+every beat: rotation, scaling and masking change the leads and blank out stretches, but a
+QRS complex stays at the same sample in both, so a feature that only knows *when* something
+happens, and nothing of the waveform, can solve the task. :func:`twin_pairs` (views of one
+crop, or of two windows whose beat timing differs), :func:`timing_signature` (such a
+morphology-blind feature), :func:`twin_retrieval` (the pretext task as a test) and
+:func:`heart_rate_similarity` (how much of an encoder's similarity between *different*
+records follows their heart rates) measure that.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
+from scipy.ndimage import uniform_filter1d
+from scipy.stats import spearmanr
+from sklearn.metrics import balanced_accuracy_score
 
 from threekg_lite.data.preprocess import scale_input
 
@@ -55,8 +71,7 @@ def extract_features(
                 out.append(encode(batch).float().cpu())
     finally:
         model.train(was_training)
-    d = out[0].shape[-1] if out else 0
-    return torch.cat(out).numpy() if out else np.zeros((0, d), np.float32)
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
 
 
 def unit_rows(features: np.ndarray) -> np.ndarray:
@@ -83,10 +98,7 @@ def nearest_neighbours(
 
 
 def knn_accuracy(
-    features: np.ndarray,
-    labels: Sequence[str] | np.ndarray,
-    k: int = 5,
-    balanced: bool = False,
+    features: np.ndarray, labels: Sequence[str] | np.ndarray, k: int = 5, balanced: bool = False
 ) -> float:
     """Leave-one-out accuracy of a ``k``-nearest-neighbour vote (cosine similarity).
 
@@ -111,7 +123,92 @@ def knn_accuracy(
         classes, counts = np.unique(votes, return_counts=True)
         tied = set(classes[counts == counts.max()])
         predicted[i] = next(v for v in votes if v in tied)  # nearest among the tied classes
-    hit = predicted == labels
-    if not balanced:
-        return float(hit.mean())
-    return float(np.mean([hit[labels == c].mean() for c in np.unique(labels)]))
+    if balanced:
+        return float(balanced_accuracy_score(labels, predicted))
+    return float(np.mean(predicted == labels))
+
+
+def twin_pairs(
+    signals: np.ndarray | torch.Tensor,
+    crop: int,
+    augment: Any,
+    generator: torch.Generator,
+    same_crop: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two views ``(N, 12, crop)`` of every record of ``(N, 12, T)`` mV by ``augment``
+    (``(x, generator) -> view``, e.g. :func:`threekg_lite.baselines.make_augmentation`);
+    ``generator`` is the only source of randomness (crop places and views).
+
+    ``same_crop=True``: both views of one random crop; ``False``: one view of each of two
+    non-overlapping windows at random places, in random order (needs ``T >= 2 crop``).
+    """
+    x = torch.as_tensor(np.asarray(signals, dtype=np.float32))
+    n, _, t = x.shape
+    windows = 1 if same_crop else 2
+    slack = t - windows * crop
+    if slack < 0:
+        raise ValueError(f"{windows} crop(s) of {crop} samples do not fit in {t} samples")
+    offsets = torch.randint(0, slack + 1, (n, windows), generator=generator).sort(dim=1)[0]
+    starts = offsets + crop * torch.arange(windows)
+    if not same_crop:  # which window gives the first view: a coin per record
+        flip = torch.rand(n, generator=generator) < 0.5
+        starts = torch.where(flip[:, None], starts.flip(1), starts)
+    index = starts[:, :, None, None] + torch.arange(crop)  # (N, windows, 1, crop)
+    first, second = (x.gather(2, index[:, j].expand(-1, 12, -1)) for j in (0, windows - 1))
+    return augment(first, generator), augment(second, generator)
+
+
+def timing_signature(x: torch.Tensor | np.ndarray, fs: float, smooth_s: float = 0.05) -> np.ndarray:
+    """``(N, T - 1)`` where activity happens in each ECG, and nothing of its shape.
+
+    The mean over leads of ``|x_l(t + 1) - x_l(t)|``, smoothed by a moving average of
+    ``smooth_s`` seconds, then centred and scaled to unit norm per record. Rotating,
+    scaling or masking leads changes its height here and there, not where its peaks are.
+    """
+    x = np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64)
+    slope = np.abs(np.diff(x, axis=-1)).mean(axis=1)  # (N, T - 1)
+    smooth = uniform_filter1d(slope, max(1, round(smooth_s * fs)), axis=1, mode="constant")
+    return unit_rows(smooth - smooth.mean(axis=1, keepdims=True))
+
+
+def twin_retrieval(first: np.ndarray, second: np.ndarray) -> float:
+    """Fraction of rows ``i`` of ``first`` whose most cosine-similar row of ``second`` is row
+    ``i``: the pretext task's top-1 accuracy among ``N`` candidates (chance ``1 / N``)."""
+    a, b = np.asarray(first), np.asarray(second)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"need two (N, D) arrays of one shape, got {a.shape} and {b.shape}")
+    a, b = unit_rows(a), unit_rows(b)
+    return float(np.mean(np.argmax(a @ b.T, axis=1) == np.arange(a.shape[0])))
+
+
+def heart_rate_similarity(features: np.ndarray, heart_rate: np.ndarray) -> float:
+    """Spearman correlation, over all pairs of different records, between the cosine
+    similarity of their features and minus the difference of their heart rates.
+
+    Near 1: the encoder's notion of "similar" is mostly "beats at the same rate". Records
+    whose heart rate is NaN (no beats found) are left out.
+    """
+    f = np.asarray(features, dtype=np.float64)
+    hr = np.asarray(heart_rate, dtype=np.float64)
+    keep = np.isfinite(hr)
+    f, hr = f[keep], hr[keep]
+    if len(hr) < 3:
+        raise ValueError("need at least 3 records with a heart rate")
+    f = unit_rows(f)
+    i, j = np.triu_indices(len(hr), k=1)
+    similarity = np.einsum("pd,pd->p", f[i], f[j])
+    return float(spearmanr(similarity, -np.abs(hr[i] - hr[j])).statistic)
+
+
+def heart_rates(signals: np.ndarray, fs: float) -> np.ndarray:
+    """``(N,)`` beats per minute of each record from its R peaks
+    (:func:`~threekg_lite.physiology.vcg_features.detect_beats`): 60 / median RR; NaN under
+    2 beats."""
+    from threekg_lite.physiology.vcg_features import detect_beats
+
+    out = np.full(len(signals), np.nan)
+    for k, x in enumerate(np.asarray(signals)):
+        peaks = detect_beats(x, fs)
+        if len(peaks) >= 2:
+            out[k] = 60.0 * fs / float(np.median(np.diff(peaks)))
+    return out

@@ -1,5 +1,5 @@
 """Metrics of multi-label ECG classification: macro AUROC, bootstrap and paired intervals,
-AUROC per group of related classes, mean and spread over seeds.
+AUROC per group of related classes.
 
 Labels are ``(N, C)`` bool or 0/1, scores ``(N, C)`` (only their order matters). The AUROC
 of a class is the probability that a random positive scores above a random negative, ties
@@ -14,18 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-__all__ = [
-    "CINC_SUBGROUPS",
-    "PTBXL_SUBGROUPS",
-    "bootstrap_auroc",
-    "macro_auroc",
-    "macro_auroc_resampled",
-    "paired_difference",
-    "resample_weights",
-    "mean_and_spread",
-    "per_class_auroc",
-    "subgroup_auroc",
-]
+from threekg_lite.runtime.checks import check_int, check_labels
 
 PTBXL_SUBGROUPS: dict[str, tuple[str, ...]] = {
     "normal": ("NORM",),
@@ -54,19 +43,13 @@ deviation; LQRSV: low QRS voltages; PR: pacing rhythm (set by a device)."""
 def _check_inputs(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(y, s)`` as ``(N, C)`` bool and float64; a 1-D pair is one class, ``(N, 1)``."""
     y, s = np.asarray(y_true), np.asarray(scores, dtype=float)
-    y, s = (y[:, None] if y.ndim == 1 else y), (s[:, None] if s.ndim == 1 else s)
-    if y.ndim != 2 or y.shape != s.shape:
-        raise ValueError(
-            f"y_true and scores must both be (N, C), got shapes {np.shape(y_true)} and "
-            f"{np.shape(scores)}"
-        )
-    if y.dtype != bool:
-        if not np.isin(y, (0, 1)).all():
-            raise ValueError("y_true must hold only 0/1 or True/False labels")
-        y = y.astype(bool)
+    if y.ndim == 1 and s.ndim == 1:
+        y, s = y[:, None], s[:, None]
+    if y.shape != s.shape:
+        raise ValueError(f"y_true and scores must both be (N, C), got shapes {y.shape}, {s.shape}")
     if not np.isfinite(s).all():
         raise ValueError("scores contain NaN or infinite values: check the model's outputs")
-    return y, s
+    return check_labels(y, "y_true"), s
 
 
 def _defined(y: np.ndarray) -> np.ndarray:
@@ -134,8 +117,7 @@ def bootstrap_auroc(
     resamples have one (too few positives or negatives to bootstrap).
     """
     y, s = _check_inputs(y_true, scores)
-    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 1:
-        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}")
+    n_boot = check_int("n_boot", n_boot)
     if not (0 < alpha < 1):
         raise ValueError(f"alpha must be in (0, 1), got {alpha}")
     estimate = macro_auroc(y, s)
@@ -143,7 +125,6 @@ def bootstrap_auroc(
         raise ValueError(
             "no class has both positives and negatives in y_true: the AUROC is undefined"
         )
-    n_boot = int(n_boot)
     values = macro_auroc_resampled(y, s, resample_weights(y.shape[0], n_boot, seed))
     usable = ~np.isnan(values)
     if usable.sum() < n_boot / 2:
@@ -255,24 +236,12 @@ def subgroup_auroc(
     return out
 
 
-def mean_and_spread(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
-    """``(mean, std)`` of ``(K,)`` results over seeds: sample std (``ddof=1``), 0 for one."""
-    v = np.asarray(values, dtype=float)
-    if v.ndim != 1 or v.size == 0:
-        raise ValueError(f"values must be a non-empty 1-D sequence, got shape {v.shape}")
-    if not np.isfinite(v).all():
-        raise ValueError("values contain NaN or infinity: drop failed runs before averaging")
-    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
-
-
 def subgroups_for(class_names: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """:data:`PTBXL_SUBGROUPS` or :data:`CINC_SUBGROUPS`, whichever covers more of
-    ``class_names``; ``{}`` when neither covers any (no subgroup AUROC is reported)."""
-    names = set(class_names)
-    best: dict[str, tuple[str, ...]] = {}
-    covered = 0
-    for table in (PTBXL_SUBGROUPS, CINC_SUBGROUPS):
-        n = len(names & {c for members in table.values() for c in members})
-        if n > covered:
-            best, covered = dict(table), n
-    return best
+    ``class_names`` (PTB-XL's on a tie); ``{}`` when neither covers any."""
+
+    def covered(table: Mapping[str, tuple[str, ...]]) -> int:
+        return len(set(class_names) & {c for members in table.values() for c in members})
+
+    best = max((PTBXL_SUBGROUPS, CINC_SUBGROUPS), key=covered)
+    return dict(best) if covered(best) else {}

@@ -2,12 +2,11 @@
 the frontal QRS axis, the spatial QRS-T angle, and checks against real references (PTB's
 measured Frank leads, LUDB's cardiologists' axis labels and wave boundaries).
 
-One record at a time, NumPy only: a VCG ``(3, T)`` (Frank axes: X to the patient's left, Y to
-the feet, Z to the back, mV; :mod:`threekg_lite.vcg`) or a 12-lead ECG ``(12, T)`` in standard
-lead order, at ``fs`` Hz. Beats and their boundaries travel as a beat-window table
-(:data:`WINDOW_COLUMNS`, from :func:`delineate_qrs` or :func:`ludb_qrs_windows`), int sample
-indices with ``-1`` for a boundary not found, as in
-:func:`threekg_lite.data.load_ludb_annotations`.
+One record at a time, NumPy: a VCG ``(3, T)`` (Frank axes: X to the patient's left, Y to the
+feet, Z to the back, mV; :mod:`threekg_lite.vcg`) or a 12-lead ECG ``(12, T)`` in standard lead
+order, at ``fs`` Hz. Beats travel as a beat-window table (:data:`WINDOW_COLUMNS`, from
+:func:`delineate_qrs` or :func:`ludb_qrs_windows`): int sample indices, ``-1`` for a boundary
+not found, as in :func:`threekg_lite.data.load_ludb_annotations`.
 """
 
 from __future__ import annotations
@@ -17,10 +16,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.ndimage import uniform_filter1d
 from scipy.signal import find_peaks
 
 from threekg_lite.data.preprocess import bandpass
 from threekg_lite.leads import INDEPENDENT_INDEX
+from threekg_lite.runtime.checks import check_choice
 from threekg_lite.vcg import Method, check_ecg, ecg_to_vcg, project_to_dipole
 
 if TYPE_CHECKING:
@@ -38,12 +39,10 @@ AXIS_EDGES_DEG: tuple[float, float, float, float] = (0.0, 30.0, 70.0, 90.0)
 """Lower edges (degrees) of horizontal, normal, vertical and right axis deviation: the
 convention of Russian clinical practice, which LUDB's cardiologists (Nizhny Novgorod) follow.
 
-Checked against LUDB's labels (190 records with one axis label, LUDB's own QRS boundaries,
-leads I/aVF net amplitude): these edges agree with 64 % of the labels, the Western edge for
-left deviation (-30°, others unchanged) with 55 %. LUDB's "left axis deviation" records have a
-median axis of about -10° (interquartile range -30° to +17°), so the class does include 0° to
--30°, as the Russian convention does. A grid search over all edges reaches 71 % only with
-an implausible 5°-wide horizontal band (+20° to +25°), so the documented convention is kept."""
+On LUDB's 190 records with one axis label (its QRS boundaries, leads I/aVF net amplitude) these
+edges agree with 64 % of the labels, the Western left-deviation edge (-30°) with 55 %: LUDB's
+"left axis deviation" has a median axis of about -10° (interquartile range -30° to +17°). A
+grid search over all edges reaches 71 % only with an implausible 5°-wide horizontal band."""
 
 DETECT_BAND_HZ: tuple[float, float] = (5.0, 30.0)
 """Pass band for beat detection: keeps the steep QRS, suppresses P, T and baseline wander."""
@@ -58,37 +57,22 @@ SIGNAL_BAND_HZ: tuple[float, float] = (0.5, 40.0)
 def _as_vcg(x: np.ndarray, method: Method = "dower") -> np.ndarray:
     """``(3, T)`` or ``(12, T)`` -> ``(3, T)`` float64 VCG."""
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim == 2 and x.shape[0] == 3:
-        return x
-    if x.ndim == 2 and x.shape[0] == 12:
-        return np.asarray(ecg_to_vcg(x, method))
-    raise ValueError(f"expected a VCG (3, T) or an ECG (12, T), got shape {x.shape}")
+    if x.ndim != 2 or x.shape[0] not in (3, 12):
+        raise ValueError(f"expected a VCG (3, T) or an ECG (12, T), got shape {x.shape}")
+    return x if x.shape[0] == 3 else np.asarray(ecg_to_vcg(x, method))
 
 
 def _filtered(vcg: np.ndarray, fs: float, band: tuple[float, float]) -> np.ndarray:
     """Zero-phase band-pass, ``high`` clipped below Nyquist. ``(3, T)`` float64."""
-    low, high = band
-    high = min(high, 0.45 * fs)
-    padlen = 3 * 2 * (2 * 4 + 1)  # sosfiltfilt's default padding for order 4
-    if vcg.shape[-1] <= padlen:
+    if vcg.shape[-1] <= 3 * 2 * (2 * 4 + 1):  # sosfiltfilt's default padding for order 4
         raise ValueError(f"signal of {vcg.shape[-1]} samples is too short to filter")
-    return bandpass(vcg, fs, low, high).astype(np.float64)
-
-
-def _smooth(x: np.ndarray, n: int) -> np.ndarray:
-    """Centred moving average of ``n`` samples (``n <= 1``: unchanged), same length."""
-    if n <= 1:
-        return x
-    return np.convolve(x, np.ones(n) / n, mode="same")
+    return bandpass(vcg, fs, band[0], min(band[1], 0.45 * fs)).astype(np.float64)
 
 
 def _isoelectric(vcg: np.ndarray, onset: int, fs: float) -> np.ndarray:
     """``(3,)`` mean VCG over the 20 ms before ``onset`` (the PR segment's end)."""
-    n = max(1, round(0.02 * fs))
-    lo = max(0, onset - n)
-    if onset <= lo:
-        return vcg[:, max(onset, 0)]
-    return vcg[:, lo:onset].mean(axis=1)
+    lo = max(0, onset - max(1, round(0.02 * fs)))
+    return vcg[:, lo:onset].mean(axis=1) if onset > lo else vcg[:, max(onset, 0)]
 
 
 def detect_beats(
@@ -102,18 +86,17 @@ def detect_beats(
     r"""R-peak sample indices, ``(B,)`` int64 increasing, of a VCG ``(3, T)`` or an ECG
     ``(12, T)`` (converted by ``method``), mV.
 
-    The 5-30 Hz VCG's magnitude :math:`\sqrt{X^2 + Y^2 + Z^2}`, smoothed over 50 ms (one
-    hump per QRS even when the loop has several lobes), peaks at least ``refractory_s``
-    apart (0.25 s at least: 240 bpm) and at least ``height_fraction`` of a reference height:
-    the median of the maxima of consecutive 1.5 s segments, so that one artefact does not
-    raise it nor one missing beat lower it. Each peak then moves to the maximum of the
-    0.5-40 Hz :math:`|VCG|` within +-60 ms: the R peak.
+    Peaks of the 5-30 Hz VCG's magnitude :math:`\sqrt{X^2 + Y^2 + Z^2}` smoothed over 50 ms
+    (one hump per QRS even when the loop has several lobes), at least ``refractory_s`` apart
+    (>= 0.25 s: 240 bpm) and at least ``height_fraction`` of the median of the maxima of 1.5 s
+    segments (one artefact does not raise it, nor one missing beat lower it), each moved to
+    the maximum of the 0.5-40 Hz :math:`|VCG|` within +-60 ms: the R peak.
     """
     if refractory_s < 0.25:
         raise ValueError(f"refractory_s must be >= 0.25 s, got {refractory_s}")
     vcg = _as_vcg(x, method)
     magnitude = np.linalg.norm(_filtered(vcg, fs, DETECT_BAND_HZ), axis=0)
-    envelope = _smooth(magnitude, round(0.05 * fs))
+    envelope = uniform_filter1d(magnitude, round(0.05 * fs), mode="constant")  # centred mean
     seg = max(1, round(1.5 * fs))
     n_seg = max(1, len(envelope) // seg)
     maxima = [envelope[k * seg : (k + 1) * seg].max() for k in range(n_seg)]
@@ -129,12 +112,11 @@ def detect_beats(
     peaks = np.unique([a + int(np.argmax(spatial[a:b])) for a, b in zip(lo, hi)]).astype(np.int64)
     # Refinement can pull two neighbours together: keep the larger of any too-close pair.
     keep: list[int] = []
-    for p in peaks:
-        if keep and p - keep[-1] < refractory_s * fs:
-            if spatial[p] > spatial[keep[-1]]:
-                keep[-1] = int(p)
-            continue
-        keep.append(int(p))
+    for p in map(int, peaks):
+        if not keep or p - keep[-1] >= refractory_s * fs:
+            keep.append(p)
+        elif spatial[p] > spatial[keep[-1]]:
+            keep[-1] = p
     return np.asarray(keep, dtype=np.int64)
 
 
@@ -142,7 +124,7 @@ def spatial_velocity(vcg: np.ndarray, fs: float) -> np.ndarray:
     """``(T,)`` spatial velocity ``|dVCG/dt|`` in mV/s of a ``(3, T)`` VCG: central
     differences of each axis, their Euclidean norm, a 10 ms moving average."""
     d = np.gradient(np.asarray(vcg, dtype=np.float64), axis=-1) * fs
-    return _smooth(np.linalg.norm(d, axis=0), round(0.01 * fs))
+    return uniform_filter1d(np.linalg.norm(d, axis=0), max(1, round(0.01 * fs)), mode="constant")
 
 
 def _connected_extent(mask: np.ndarray, anchor: int, gap: int) -> tuple[int, int]:
@@ -170,21 +152,18 @@ def delineate_qrs(
     t_fraction: float = 0.15,
     gap_s: float = 0.02,
 ) -> pd.DataFrame:
-    r"""QRS onset/offset and T end of each beat of a VCG ``(3, T)`` or ECG ``(12, T)``, mV.
+    r"""QRS onset/offset and T end of each beat of a VCG ``(3, T)`` or ECG ``(12, T)``, mV:
+    a beat-window table (``t_end = -1`` where no T wave fits before the record's end).
 
     ``peaks`` default to :func:`detect_beats`. The spatial velocity :math:`v` of the 2-40 Hz
     VCG (:func:`spatial_velocity`) is large only while the QRS loop is drawn: with
     :math:`v_{max}` its maximum within +-60 ms of the peak, the QRS is the run of samples
-    with :math:`v \ge` ``fraction`` :math:`v_{max}` around the peak, searched at most 120 ms
-    before and 180 ms after it, dips shorter than ``gap_s`` bridged (a notch, the turn
-    between two lobes). The T wave is looked for from QRS offset + 40 ms to
+    with :math:`v \ge` ``fraction`` :math:`v_{max}` around the peak, at most 120 ms before and
+    180 ms after it, dips shorter than ``gap_s`` bridged (a notch, the turn between two
+    lobes). The T wave is looked for from QRS offset + 40 ms to
     :math:`\min(\text{peak} + 0.6\,RR,\ \text{next onset})`: its peak is the maximum of
     :math:`|VCG - VCG_{iso}|` there (the isoelectric vector: mean over the 20 ms before QRS
-    onset), its end the first later sample below ``t_fraction`` of that, where the loop
-    has returned to baseline.
-
-    Returns one row per beat, columns :data:`WINDOW_COLUMNS`, int sample indices;
-    ``t_end = -1`` where no T wave fits (a beat too close to the record's end).
+    onset), its end the first later sample below ``t_fraction`` of that.
     """
     vcg = _filtered(_as_vcg(x, method), fs, SIGNAL_BAND_HZ)
     n = vcg.shape[1]
@@ -200,14 +179,11 @@ def delineate_qrs(
         onset, offset = _connected_extent(velocity[lo:hi] >= fraction * v_max, anchor, gap)
         rows.append([int(p), lo + min(onset, anchor), lo + max(offset, anchor), -1])
     rr = np.diff(peaks)
-    rr_default = float(np.median(rr)) if rr.size else fs  # 1 s when there is one beat
-    for k, row in enumerate(rows):
+    rr = np.append(rr, np.median(rr) if rr.size else fs)  # the last beat: the median, or 1 s
+    next_onsets = [row[1] for row in rows[1:]] + [n]
+    for row, rr_k, next_onset in zip(rows, rr, next_onsets):
         p, onset, offset, _ = row
-        rr_k = rr[k] if k < rr.size else rr_default
-        stop = p + 0.6 * rr_k
-        if k + 1 < len(rows):
-            stop = min(stop, rows[k + 1][1])
-        start, stop = offset + round(0.04 * fs), min(int(stop), n)
+        start, stop = offset + round(0.04 * fs), min(int(p + 0.6 * rr_k), next_onset)
         if stop - start < round(0.04 * fs):
             continue
         iso = _isoelectric(vcg, onset, fs)
@@ -229,12 +205,10 @@ def ludb_qrs_windows(
     annotation_fs: float = 500.0,
 ) -> pd.DataFrame:
     """LUDB's manual QRS and T boundaries (:func:`threekg_lite.data.load_ludb_annotations`,
-    indices at ``annotation_fs``) as a beat-window table at ``fs``.
-
-    ``lead``: use this lead's marks; ``None``: the median over the leads given, QRS marks of
-    different leads being one beat when their peaks lie within 100 ms. ``peak`` is the QRS
-    peak mark, ``t_end`` the offset of the T wave before the next QRS (-1 if not
-    annotated); beats without an annotated QRS onset or offset are dropped.
+    indices at ``annotation_fs``) as a beat-window table at ``fs``, beats without an annotated
+    QRS onset or offset dropped. ``lead``: use this lead's marks; ``None``: the median over
+    the leads given, QRS marks of different leads being one beat when their peaks lie within
+    100 ms. ``t_end`` is the offset of the T wave before the next QRS (-1 if not annotated).
     """
     ann = annotations if lead is None else annotations[annotations["lead"] == lead]
     if ann.empty:
@@ -292,19 +266,16 @@ def _nanmean_rows(a: np.ndarray) -> np.ndarray:
 def mean_vectors(
     vcg: np.ndarray, windows: pd.DataFrame, fs: float = 500.0, *, isoelectric: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""The mean QRS and T vectors of a VCG ``(3, T)`` (band-pass it first, e.g. 0.5-40 Hz):
-    area vectors, averaged over the beats of a beat-window table.
+    r"""The mean QRS and T area vectors ``(qrs_vec, t_vec)``, each ``(3,)`` X, Y, Z in mV·ms, of
+    a VCG ``(3, T)`` (band-pass it first, e.g. 0.5-40 Hz; an ECG ``(12, T)`` is converted by
+    inverse Dower), averaged over a beat-window table.
 
     :math:`A_{QRS} = \sum_{\text{onset}}^{\text{offset}} (VCG(t) - VCG_{iso})\,\Delta t`, and
     :math:`A_T` likewise from QRS offset to T end (:math:`\Delta t = 1000/f_s` ms,
-    :math:`VCG_{iso}` the mean over the 20 ms before QRS onset, 0 with
-    ``isoelectric=False``); beats whose window is missing (-1) are skipped. Returns
-    ``(qrs_vec, t_vec)``, each ``(3,)`` X, Y, Z in mV·ms (NaN if no beat has the window).
+    :math:`VCG_{iso}` the mean over the 20 ms before QRS onset, 0 with ``isoelectric=False``);
+    beats whose window is missing (-1) are skipped (NaN if no beat has the window).
     """
-    vcg = np.asarray(vcg, dtype=np.float64)
-    if vcg.ndim != 2 or vcg.shape[0] != 3:
-        raise ValueError(f"expected a VCG of shape (3, T), got {vcg.shape}")
-    qrs, t = _areas(vcg, windows, fs, isoelectric)
+    qrs, t = _areas(_as_vcg(vcg), windows, fs, isoelectric)
     return _nanmean_rows(qrs), _nanmean_rows(t)
 
 
@@ -325,30 +296,26 @@ def frontal_axis_from_leads(
     r"""Frontal QRS axis in degrees from the net QRS of leads I and aVF (bedside method) of
     an ECG ``(12, T)`` (band-pass it first).
 
-    In the hexaxial reference system a frontal dipole of size :math:`M` at angle
-    :math:`\theta` gives :math:`I = M\cos\theta` and
-    :math:`aVF = II - I/2 = \tfrac{\sqrt3}{2} M \sin\theta`, so
-    :math:`\theta = \operatorname{atan2}(2\,aVF/\sqrt3,\ I)` with the net QRS of the two
-    leads (isoelectric level subtracted), averaged over beats: its ``"area"`` (mV·ms) or
-    ``"amplitude"``, the highest plus the lowest value in the QRS (R height minus Q/S
-    depth, what the eye reads off a paper ECG).
+    A frontal dipole of size :math:`M` at angle :math:`\theta` gives :math:`I = M\cos\theta`
+    and :math:`aVF = II - I/2 = \tfrac{\sqrt3}{2} M \sin\theta`, so
+    :math:`\theta = \operatorname{atan2}(2\,aVF/\sqrt3,\ I)`, with the net QRS of each lead
+    (isoelectric level subtracted) averaged over beats: its ``"area"`` (mV·ms) or
+    ``"amplitude"``, the highest plus the lowest value (R height minus Q/S depth, what the eye
+    reads off a paper ECG).
     """
     check_ecg(ecg)
-    if measure not in ("area", "amplitude"):
-        raise ValueError(f"measure must be 'area' or 'amplitude', got {measure!r}")
+    check_choice("measure", measure, ("area", "amplitude"))
     leads = np.asarray(ecg, dtype=np.float64)[[0, 5]]  # I, aVF
     qrs, _ = _areas(leads, windows, fs, isoelectric=True, amplitude=measure == "amplitude")
     net_i, net_avf = _nanmean_rows(qrs)
     return float(np.degrees(np.arctan2(2.0 * net_avf / np.sqrt(3.0), net_i)))
 
 
-def axis_category(
-    deg: float | np.ndarray, edges: Sequence[float] = AXIS_EDGES_DEG
-) -> str | np.ndarray:
+def axis_category(deg: float | np.ndarray) -> str | np.ndarray:
     """LUDB's axis class of frontal axes (degrees, wrapped to (-180, 180]), vectorised: a
     ``str`` for a scalar, else an object array of the same shape; NaN gives ``""``.
 
-    Bins (default :data:`AXIS_EDGES_DEG`, Russian clinical convention): left axis deviation
+    Bins (:data:`AXIS_EDGES_DEG`, Russian clinical convention): left axis deviation
     ``-90 <= deg < 0``, horizontal ``0 <= deg < 30``, normal ``30 <= deg < 70``, vertical
     ``70 <= deg <= 90``, right axis deviation ``deg > 90``. LUDB has no class for the
     superior-right quadrant (``-180 < deg < -90``, "northwest" or extreme axis): it is
@@ -356,7 +323,7 @@ def axis_category(
     """
     a = np.asarray(deg, dtype=np.float64)
     wrapped = -(np.mod(-a + 180.0, 360.0) - 180.0)  # (-180, 180]
-    e0, e1, e2, e3 = edges
+    e0, e1, e2, e3 = AXIS_EDGES_DEG
     bins = [wrapped < -90.0, wrapped < e0, wrapped < e1, wrapped < e2, wrapped <= e3]
     index = np.select(bins, [4, 0, 1, 2, 3], default=4)
     names = np.asarray(AXIS_CATEGORIES + ("",), dtype=object)
@@ -365,11 +332,9 @@ def axis_category(
 
 
 def spatial_qrs_t_angle(qrs_vec: np.ndarray, t_vec: np.ndarray) -> float:
-    r"""3-D angle between the mean QRS and T vectors, degrees in [0, 180].
-
-    :math:`\arccos\big(q\cdot t / (|q|\,|t|)\big)`, computed as
-    :math:`\operatorname{atan2}(|q \times t|, q\cdot t)` for accuracy near 0° and 180°.
-    """
+    r"""3-D angle between the mean QRS and T vectors, degrees in [0, 180]: :math:`\arccos`
+    of their normalised dot product, computed as :math:`\operatorname{atan2}(|q \times t|,
+    q\cdot t)` for accuracy near 0° and 180°."""
     q = np.asarray(qrs_vec, dtype=np.float64).reshape(3)
     t = np.asarray(t_vec, dtype=np.float64).reshape(3)
     return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(q, t)), q @ t)))
@@ -383,11 +348,9 @@ def frank_agreement(
     band: tuple[float, float] = (0.5, 40.0),
 ) -> pd.DataFrame:
     """How well each 12-lead -> VCG matrix reproduces measured Frank leads ``(3, T)`` (PTB:
-    ``records.aux["frank"][i]``) from the ECG ``(12, T)``, mV.
-
-    Reconstruction and measurement go through the same zero-phase band-pass ``band``; then
-    per axis the Pearson ``r`` and the RMS error ``rmse_mv``. Returns one row per method and
-    axis, columns ``method``, ``axis`` (X, Y, Z), ``r``, ``rmse_mv``.
+    ``records.aux["frank"][i]``) from the ECG ``(12, T)``, mV, both through the zero-phase
+    band-pass ``band``: one row per method and axis (X, Y, Z) with the Pearson ``r`` and the
+    RMS error ``rmse_mv``.
     """
     check_ecg(ecg)
     frank = np.asarray(frank, dtype=np.float64)
@@ -410,7 +373,6 @@ def ludb_axis_agreement(
     method: Method | Literal["leads"] = "kors",
     *,
     measure: Literal["area", "amplitude"] = "area",
-    edges: Sequence[float] = AXIS_EDGES_DEG,
 ) -> tuple[float, pd.DataFrame]:
     """Computed frontal-axis class vs LUDB's annotated class (:func:`threekg_lite.data.load_ludb`)
     over the records with exactly one axis label: ``(agreement_rate, confusion)``, the
@@ -436,7 +398,7 @@ def ludb_axis_agreement(
         else:
             deg = frontal_axis(_as_vcg(ecg, method), windows[i], records.fs)
         truth.append(labels.names[int(np.argmax(labels.y[i]))])
-        computed.append(axis_category(deg, edges))
+        computed.append(axis_category(deg))
     if not truth:
         raise ValueError("no record with exactly one axis label")
     rows, cols = (pd.Categorical(v, categories=AXIS_CATEGORIES) for v in (truth, computed))

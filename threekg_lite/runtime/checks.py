@@ -48,15 +48,23 @@ def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:
     return value
 
 
-def check_batch(x: Any, min_length: int = 1) -> None:
-    """Raise unless ``x`` is a floating torch tensor ``(B, 12, T)`` with ``T >= min_length``."""
+def check_batch(
+    x: Any, min_length: int = 1, channels: int = 12, dtype_error: type[Exception] = ValueError
+) -> None:
+    """Raise unless ``x`` is a floating torch tensor ``(B, channels, T >= min_length)``:
+    ``TypeError`` for another type, ``dtype_error`` for another dtype, else ``ValueError``."""
     import torch  # here, so that the other checks do not import torch
 
     if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected a torch.Tensor of shape (B, 12, T), got {type(x).__name__}")
-    if x.ndim != 3 or x.shape[1] != 12 or x.shape[2] < min_length:
-        raise ValueError(
-            f"expected a batch of shape (B, 12, T) with T >= {min_length}, got {tuple(x.shape)}"
-        )
+        raise TypeError(f"expected a torch.Tensor (B, {channels}, T), got {type(x).__name__}")
+    shape = tuple(x.shape)
+    if x.ndim != 3 or shape[1] != channels:
+        if x.ndim != 3:
+            hint = f"{x.ndim}-D"
+        else:
+            hint = "put time last" if shape[2] == channels else f"{shape[1]} channels"
+        raise ValueError(f"expected (B, {channels}, T) input, got {shape} ({hint})")
+    if shape[2] < min_length:
+        raise ValueError(f"input of {shape[2]} samples is too short: it needs T >= {min_length}")
     if not x.is_floating_point():
-        raise ValueError(f"expected a floating-point tensor, got dtype {x.dtype}")
+        raise dtype_error(f"expected a floating-point tensor, got {x.dtype}")

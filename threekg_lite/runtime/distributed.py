@@ -18,10 +18,6 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-__all__ = [
-    "all_gather_with_grad", "cleanup", "init_from_env", "is_distributed", "rank", "world_size"
-]  # fmt: skip
-
 TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 """The environment variables ``torchrun`` sets for each worker."""
 
@@ -41,8 +37,16 @@ def world_size() -> int:
     return dist.get_world_size() if is_distributed() else 1
 
 
-def _check_equal_shapes(t: Tensor, world: int) -> None:
-    """Raise ``ValueError`` on every rank unless all ranks hold one shape."""
+def all_gather_with_grad(t: Tensor) -> Tensor:
+    """``(N, ...)`` on every rank -> ``(W * N, ...)``, rank 0's rows first, keeping autograd;
+    the backward pass gives each rank the sum of all ranks' gradients for its rows. Every rank
+    must hold one shape: they are gathered first (one small collective) to raise a clear
+    ``ValueError`` on every rank instead of failing inside the backend or hanging."""
+    if t.dim() < 1:
+        raise ValueError("all_gather_with_grad needs a tensor with a batch dimension, got 0-D")
+    world = world_size()
+    if world == 1:
+        return t
     shape = torch.tensor(t.shape, dtype=torch.long, device=t.device)  # (t.dim(),)
     shapes = [torch.empty_like(shape) for _ in range(world)]
     dist.all_gather(shapes, shape)
@@ -53,20 +57,6 @@ def _check_equal_shapes(t: Tensor, world: int) -> None:
             "all_gather_with_grad needs tensors of one shape on every rank (drop or pad "
             f"the last partial batch, e.g. DistributedSampler(drop_last=True)); got {listed}"
         )
-
-
-def all_gather_with_grad(t: Tensor, check_shapes: bool = True) -> Tensor:
-    """``(N, ...)`` on every rank -> ``(W * N, ...)``, rank 0's rows first, keeping autograd;
-    the backward pass gives each rank the sum of all ranks' gradients for its rows. Every rank
-    must hold one shape: ``check_shapes`` gathers them first (one small collective) to raise a
-    clear error instead of failing inside the backend or hanging."""
-    if t.dim() < 1:
-        raise ValueError("all_gather_with_grad needs a tensor with a batch dimension, got 0-D")
-    world = world_size()
-    if world == 1:
-        return t
-    if check_shapes:
-        _check_equal_shapes(t, world)
     return _AllGather.apply(t)
 
 
@@ -87,8 +77,8 @@ class _AllGather(torch.autograd.Function):
         return grad[slice(*ctx.rows)]
 
 
-def _env_int(name: str) -> int:
-    value = os.environ[name]
+def _env_int(name: str, default: int | None = None) -> int:
+    value = os.environ.get(name, default)
     try:
         return int(value)
     except ValueError:
@@ -114,10 +104,10 @@ def init_from_env(
     """``(rank, world_size, device)``, initialising the default process group (``env://``)
     from ``torchrun``'s environment when ``WORLD_SIZE > 1`` (one already initialised is kept).
     ``backend`` defaults to ``"nccl"`` where CUDA is available, else ``"gloo"``."""
-    local_rank = _env_int("LOCAL_RANK") if "LOCAL_RANK" in os.environ else 0
+    local_rank = _env_int("LOCAL_RANK", 0)
     if is_distributed():
         return rank(), world_size(), _device_for(local_rank, dist.get_backend())
-    world = _env_int("WORLD_SIZE") if "WORLD_SIZE" in os.environ else 1
+    world = _env_int("WORLD_SIZE", 1)
     if world <= 1:
         return 0, 1, _device_for(local_rank, backend)
     if missing := [name for name in TORCHRUN_ENV if name not in os.environ]:
@@ -125,14 +115,11 @@ def init_from_env(
             f"WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} not set: "
             "start the processes with torchrun"
         )
-    if backend is None:
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
     device = _device_for(local_rank, backend)
     if device.type == "cuda":
         torch.cuda.set_device(device)
-    kwargs = {} if timeout is None else {"timeout": timeout}
-    me = _env_int("RANK")
-    dist.init_process_group(backend, init_method="env://", rank=me, world_size=world, **kwargs)
+    dist.init_process_group(backend, "env://", timeout, world_size=world, rank=_env_int("RANK"))
     return rank(), world_size(), device
 
 

@@ -10,6 +10,8 @@ import contextlib
 
 import torch
 
+from threekg_lite.runtime.checks import check_choice
+
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 """``"auto"``: by device (:func:`autocast_dtype`); ``"bf16"``, ``"fp16"``: forced;
 ``"off"``: float32."""
@@ -20,10 +22,8 @@ def autocast_dtype(
 ) -> torch.dtype | None:
     """The autocast dtype for ``device`` and ``amp`` (``None``: float32). ``capability``
     (default: the GPU's, asked only for ``"auto"`` on CUDA) lets a CPU test take either branch."""
-    if amp not in AMP_MODES:
-        raise ValueError(f"amp must be one of {AMP_MODES}, got {amp!r}")
     device = torch.device(device)
-    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+    if check_choice("amp", amp, AMP_MODES) == "off" or (amp == "auto" and device.type != "cuda"):
         return None
     if amp != "auto":
         return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]

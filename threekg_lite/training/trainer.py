@@ -27,7 +27,7 @@ from threekg_lite.baselines import make_augmentation
 from threekg_lite.data.pool import RecordPool, group_ids
 from threekg_lite.losses import contrastive_accuracy
 from threekg_lite.models import build_model
-from threekg_lite.pretrain import PretrainConfig, crop_starts, learning_rate, make_views, train_step
+from threekg_lite.pretrain import PretrainConfig, learning_rate, make_views, train_step
 from threekg_lite.runtime import checkpoint as ckpt
 from threekg_lite.runtime import distributed as dist
 from threekg_lite.runtime.precision import autocast_dtype, grad_scaler
@@ -131,21 +131,6 @@ class Pretrainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
-    def state(self) -> dict[str, Any]:
-        """Everything a checkpoint holds (see :mod:`threekg_lite.runtime.checkpoint`)."""
-        return {
-            "model_config": self.model.config,
-            "model": self.model.state_dict(),
-            "step": self.step,
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "scheduler": {"name": "warmup-cosine", "warmup": self.config.warmup},
-            "config": asdict(self.config),
-            "data": dict(self.data_info),
-            "world_size": self.world,
-            "torch_version": str(torch.__version__),
-        }
-
     def _resume(self, path: Path) -> None:
         state = ckpt.load_checkpoint(path, map_location=self.device)
         ckpt.check_model_config(path, state["model_config"], self.model.config)
@@ -169,10 +154,23 @@ class Pretrainer:
             _write_metrics(self.out_dir / METRICS, self.history)  # drop steps after the checkpoint
 
     def save(self) -> Path | None:
-        """Write the checkpoint now (first process only); returns its path."""
+        """Write the checkpoint now (first process only; see
+        :mod:`threekg_lite.runtime.checkpoint`); returns its path."""
         if self.out_dir is None or self.rank != 0:
             return None
-        return ckpt.save_checkpoint(self.out_dir / CHECKPOINT, self.state())
+        state = {
+            "model_config": self.model.config,
+            "model": self.model.state_dict(),
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "scheduler": {"name": "warmup-cosine", "warmup": self.config.warmup},
+            "config": asdict(self.config),
+            "data": dict(self.data_info),
+            "world_size": self.world,
+            "torch_version": str(torch.__version__),
+        }
+        return ckpt.save_checkpoint(self.out_dir / CHECKPOINT, state)
 
     def _seed_step(self, step: int) -> None:
         self.generator.manual_seed(_seed(self.config.seed, step, self.rank, words=2))
@@ -196,10 +194,6 @@ class Pretrainer:
         index = self._batch_index(step)
         views = make_views(self.pool, index, self.config, self.augment, self.generator)
         return views, self.pool.ids[index]
-
-    def crop_starts(self, b: int, k: int) -> torch.Tensor:
-        """``(b, k)`` crop starts (:func:`~threekg_lite.pretrain.crop_starts`)."""
-        return crop_starts(b, k, self.config.crop, self.pool.n_samples, self.generator)
 
     def train_step(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """One optimisation step; returns the loss and the (global) projections z1, z2."""
@@ -225,35 +219,30 @@ class Pretrainer:
         off = not self.progress
         bar = tqdm(total=cfg.steps, initial=self.step, unit="step", desc="pretrain", disable=off)
         t_start = tick = time.perf_counter()
-        done_since_tick, first, rates = 0, self.step, []
+        tick_step, rates = self.step, []
         while self.step < end:
             loss, z1, z2 = self.train_step(self.step)
             self.step += 1
-            done_since_tick += 1
             last = self.step == end
             if self.step % cfg.log_every == 0 or last:
                 loss_value = float(loss)  # waits for the device
                 now = time.perf_counter()
-                rate = done_since_tick * cfg.batch_size / (now - tick)
-                rates.append(rate)
-                acc = contrastive_accuracy(z1, z2)  # top1, top5
-                entry = {"step": self.step, "loss": loss_value, **acc}
-                entry.update(lr=learning_rate(self.step - 1, cfg), pairs_per_s=rate)
+                rates.append((self.step - tick_step) * cfg.batch_size / (now - tick))
+                entry = {"step": self.step, "loss": loss_value, **contrastive_accuracy(z1, z2)}
+                entry.update(lr=learning_rate(self.step - 1, cfg), pairs_per_s=rates[-1])
                 entry["time"] = now - t_start
                 self.history.append(entry)
                 if self.out_dir is not None and self.rank == 0:
                     _write_metrics(self.out_dir / METRICS, [entry], append=True)
-                bar.set_postfix(
-                    loss=f"{loss_value:.3f}", top1=f"{acc['top1']:.2f}", pairs_s=f"{rate:,.0f}"
-                )
-                tick, done_since_tick = now, 0
+                top1, rate = f"{entry['top1']:.2f}", f"{rates[-1]:,.0f}"
+                bar.set_postfix(loss=f"{loss_value:.3f}", top1=top1, pairs_s=rate)
+                tick, tick_step = now, self.step
             bar.update(1)
             if self.step % cfg.checkpoint_every == 0 or last:
                 self.save()
         bar.close()
         seconds, nan = time.perf_counter() - t_start, float("nan")
-        recent = [h for h in self.history if h["step"] > first] or self.history
-        last_entry = recent[-1] if recent else {"loss": nan, "top1": nan}
+        last_entry = self.history[-1] if self.history else {"loss": nan, "top1": nan}
         steady = rates[1:] or rates
         return PretrainResult(
             self.step, last_entry["loss"], last_entry["top1"],

@@ -3,15 +3,13 @@
 They show why 3KG can rotate a 12-lead ECG at all: every lead looks at one heart dipole from
 its own direction. Axes follow Frank's convention (:mod:`threekg_lite.vcg`): **X** to the
 patient's left, **Y** to the feet, **Z** to the back. Planes are drawn as in clinical
-vectorcardiography: frontal seen from the front (patient's left on the right of the figure,
-feet down), horizontal from above (left on the right, front down, back up), left sagittal from
-the patient's left (front on the left, feet down); every panel names the anatomical direction
-at the ends of its axes, so no convention has to be remembered.
+vectorcardiography: frontal seen from the front (patient's left on the right, feet down),
+horizontal from above (front down, back up), left sagittal from the patient's left (front on
+the left, feet down); every panel names the anatomical direction at the ends of its axes.
 
-Okabe-Ito colours (:data:`~threekg_lite.viz.figures.OKABE_ITO`) plus a line style or marker
-per curve and a name per arrow, so the figures read in greyscale and for colour-blind readers.
-Inputs are NumPy arrays or torch tensors (any device) in mV; no matplotlib setting changes.
-Artists carry a ``gid`` (``"loop:QRS:frontal"``, ``"arrow:V1"``, ``"residual:V1"``, ...).
+Okabe-Ito colours plus a line style or marker per curve and a name per arrow, so the figures
+read in greyscale and for colour-blind readers. Inputs are NumPy arrays or torch tensors (any
+device) in mV. Artists carry a ``gid`` (``"loop:QRS:frontal"``, ``"arrow:V1"``, ...).
 """
 
 from __future__ import annotations
@@ -27,12 +25,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from threekg_lite.data.lead_names import canonical_lead_name
 from threekg_lite.leads import LEAD_NAMES
 from threekg_lite.physiology.vcg_features import dipole_energy_fraction
 from threekg_lite.vcg import DOWER, project_to_dipole
 from threekg_lite.viz.figures import OKABE_ITO
-from threekg_lite.viz.plotting import _array, _as_array, check_fs
+from threekg_lite.viz.plotting import _array, _resolve_lead, check_fs
 
 if TYPE_CHECKING:
     import torch
@@ -48,7 +45,6 @@ __all__ = [
 
 BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILION, YELLOW, BLACK = OKABE_ITO
 GREY, NOTE, ZERO, PAPER = "#777777", "#333333", "#bbbbbb", "#f2f2f2"
-MINUS = "\u2212"  # typographic minus sign, as matplotlib writes negative tick labels
 
 HEXAXIAL_ANGLES: dict[str, int] = {"I": 0, "II": 60, "III": 120, "aVR": -150, "aVL": -30, "aVF": 90}
 """Idealised frontal-plane direction of each limb lead, in degrees from lead I, positive
@@ -59,21 +55,16 @@ _STYLES = [dict(color=c, linestyle=ls) for c, ls in ((BLUE, "-"), (VERMILION, "-
 _LEAD_STYLE = {lead: _STYLES[min(i // 3, 2)] for i, lead in enumerate(LEAD_NAMES)}
 #: Loops: (colour, line style, start marker); QRS solid blue, T dashed vermilion.
 _LOOPS = {"QRS": (BLUE, "-", "o"), "T": (VERMILION, "--", "s"), "loop": (BLACK, "-", "o")}
-#: Reconstructions in plot_measured_vs_reconstructed, in turn.
-_RECON_STYLES = [
-    dict(color=BLUE, linestyle="--"),
-    dict(color=VERMILION, linestyle=":"),
-    dict(color=GREEN, linestyle="-."),
-    dict(color=PURPLE, linestyle=(0, (6, 1.5, 1, 1.5, 1, 1.5))),
-    dict(color=ORANGE, linestyle=(0, (1, 1))),
-]
+#: Reconstructions in plot_measured_vs_reconstructed, in turn: a colour and a dash pattern.
+_RECON_COLORS = (BLUE, VERMILION, GREEN, PURPLE, ORANGE)
+_RECON_DASHES = ("--", ":", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)), (0, (1, 1)))
 _CENTER = dict(ha="center", va="center")
 _BOLD = dict(_CENTER, fontweight="bold")
 _ELECTRODE = dict(marker="o", ms=13, mfc="white", mec=BLACK, mew=1.8, zorder=4)
 
+_XYZ_MV = "X, Y, Z x samples, in mV, T >= 2"
 #: Words for the two ends of each Frank axis: (negative end, positive end).
 _DIRECTION = {"X": ("right", "left"), "Y": ("head", "feet"), "Z": ("front", "back")}
-_AXIS_INDEX = {"X": 0, "Y": 1, "Z": 2}
 #: (horizontal axis, vertical axis, title) of the three planes, as drawn clinically.
 _PLANES = {
     "frontal": ("X", "Y", "Frontal plane (seen from the front)"),
@@ -83,15 +74,14 @@ _PLANES = {
 
 
 def _fmt_deg(angle: float) -> str:
-    """``+60°``, ``−30°``, ``0°`` (typographic minus)."""
+    """``+60°``, ``−30°``, ``0°`` (typographic minus, as matplotlib writes tick labels)."""
     a = int(round(angle))
-    return "0°" if a == 0 else f"+{a}°" if a > 0 else f"{MINUS}{-a}°"
+    return "0°" if a == 0 else f"+{a}°" if a > 0 else f"\u2212{-a}°"
 
 
 def _at(angle: float, r: float = 1.0) -> np.ndarray:
     """The point at ``angle`` degrees, distance ``r``, in patient coordinates (+y = feet)."""
-    a = math.radians(angle)
-    return np.array([r * math.cos(a), r * math.sin(a)])
+    return r * np.array([math.cos(math.radians(angle)), math.sin(math.radians(angle))])
 
 
 def _window(window, n: int, name: str, fs: float | None = None) -> tuple[int, int]:
@@ -101,11 +91,10 @@ def _window(window, n: int, name: str, fs: float | None = None) -> tuple[int, in
         return 0, n
     try:
         start, stop = window
-        if fs is not None:  # seconds; a negative start is refused, a late stop clipped
-            t0, t1 = float(start), float(stop)
-            start, stop = round(t0 * fs) if t0 >= 0 else -1, min(n, round(t1 * fs))
-        ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in window)
-        ok = ok or fs is not None
+        if fs is None:  # sample indices: integers only
+            ok = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in window)
+        else:  # seconds; a negative start is refused, a late stop clipped
+            ok, start, stop = start >= 0, round(start * fs), min(n, round(stop * fs))
     except (TypeError, ValueError, OverflowError):
         ok = False
     if not ok or not 0 <= start < stop <= n or stop - start < 2:
@@ -120,12 +109,10 @@ def _window(window, n: int, name: str, fs: float | None = None) -> tuple[int, in
 def _arrow(ax: Axes, tail, head, gid=None, head_size=14.0, shrink=(0.0, 0.0), zorder=3.0, **line):
     """An arrow from ``tail`` to ``head`` (data coordinates): an Annotation with ``gid``.
     ``line``: ``color``, ``linestyle`` (solid), ``lw`` (1.8)."""
-    line = {"linestyle": "-", "lw": 1.8, **line}
     props = dict(arrowstyle="-|>", shrinkA=shrink[0], shrinkB=shrink[1], mutation_scale=head_size)
+    props |= {"linestyle": "-", "lw": 1.8, **line}
     xy, xytext = (float(head[0]), float(head[1])), (float(tail[0]), float(tail[1]))
-    ann = ax.annotate("", xy=xy, xytext=xytext, arrowprops={**props, **line}, zorder=zorder)
-    ann.set_gid(gid)
-    return ann
+    ax.annotate("", xy=xy, xytext=xytext, arrowprops=props, zorder=zorder, gid=gid)
 
 
 def _lead_arrow(ax: Axes, lead, tail, head, label_at, text=None, shrink=(0, 0), lw=1.8, **kw):
@@ -154,33 +141,24 @@ def _axis_label(name: str, unit: str = "mV", inverted: bool = False) -> str:
     return f"\u2190 {first}      {name} ({unit})      {last} \u2192"
 
 
-def _plane(ax: Axes, plane: str, lims, title: str | None = None, unit="mV") -> tuple[int, int]:
+def _plane(ax: Axes, plane: str, lims, title: str | None = None, unit="mV") -> list[int]:
     """Set up a plane: limits (Y, the feet, down), equal aspect, zero lines, the axes' labels
     with their anatomical ends, the title; returns its axes' indices into X, Y, Z."""
     h, v, default_title = _PLANES[plane]
-    ax.set_xlim(*lims[h])
-    ax.set_ylim(*lims[v])
-    if v == "Y":
-        ax.invert_yaxis()
-    ax.set_aspect("equal", adjustable="box")
+    feet_down = v == "Y"
+    ax.set(xlim=lims[h], ylim=lims[v][::-1] if feet_down else lims[v], aspect="equal")
+    ax.set(xlabel=_axis_label(h, unit), ylabel=_axis_label(v, unit, inverted=feet_down))
     ax.axhline(0.0, color=ZERO, lw=0.7, zorder=0.5)
     ax.axvline(0.0, color=ZERO, lw=0.7, zorder=0.5)
-    ax.set_xlabel(_axis_label(h, unit, ax.xaxis_inverted()))
-    ax.set_ylabel(_axis_label(v, unit, ax.yaxis_inverted()))
     ax.set_title(title or default_title, fontsize=11)
-    return _AXIS_INDEX[h], _AXIS_INDEX[v]
+    return ["XYZ".index(h), "XYZ".index(v)]
 
 
 def _diagram(ax: Axes, title: str, note: str) -> None:
     """A frontal-plane sketch: no scales, patient's left on the right, feet (+y) down."""
     _note(ax, note)
     ax.set_title(title, fontsize=11)
-    ax.set_xlim(-1.45, 1.45)
-    ax.set_ylim(-1.45, 1.55)
-    ax.invert_yaxis()
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xlim=(-1.45, 1.45), ylim=(1.55, -1.45), aspect="equal", xticks=[], yticks=[])
     ax.spines[:].set_visible(False)
     sides = "\u2190 patient's right" + " " * 40 + "patient's left \u2192"
     ax.set_xlabel(sides, fontsize=10, style="italic", color=NOTE)
@@ -203,25 +181,20 @@ def _time_end(fig: Figure, axes: np.ndarray, time: np.ndarray, loc: str, ncols: 
     for ax in axes[-1]:
         ax.set_xlabel("time (s)")
     axes[-1, 0].set_xlim(time[0], time[-1])
-    _legend(fig, [h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]], loc, ncols)
-
-
-def _legend(fig: Figure, handles: list, loc: str, ncols: int) -> None:
-    labels = [h.get_label() for h in handles]
-    fig.legend(handles, labels, loc=loc, ncols=ncols, fontsize=9, frameon=False)
+    handles = [h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]]
+    fig.legend(handles=handles, loc=loc, ncols=ncols, fontsize=9, frameon=False)
 
 
 def plot_limb_leads() -> Figure:
     """Einthoven's triangle, Wilson's central terminal and the hexaxial reference system.
 
     Left: electrodes RA, LA, LL at the corners of an equilateral triangle, the bipolar leads
-    I (RA -> LA), II (RA -> LL), III (LA -> LL) along its sides (negative to positive
-    electrode), Wilson's central terminal (WCT, the electrodes' mean) at the centroid and
-    Goldberger's augmented leads from it towards their electrodes. Right: the six directions
-    from one origin at :data:`HEXAXIAL_ANGLES`, the negative half of each axis dotted. Seen
-    from the front (patient's left on the right, feet down), angles grow clockwise; data
-    coordinates are the patient's (+x left, +y feet): angle ``a`` is ``(cos a, sin a)``.
-    Arrows are annotations with gid ``"arrow:<lead>"`` (tail ``xyann``, head ``xy``).
+    I (RA -> LA), II (RA -> LL), III (LA -> LL) along its sides, Wilson's central terminal
+    (WCT, the electrodes' mean) at the centroid and Goldberger's augmented leads from it
+    towards their electrodes. Right: the six directions at :data:`HEXAXIAL_ANGLES`, the
+    negative half of each axis dotted. Data coordinates are the patient's (+x left, +y feet,
+    drawn down): angle ``a`` is ``(cos a, sin a)``. Arrows are annotations with gid
+    ``"arrow:<lead>"`` (tail ``xyann``, head ``xy``).
     """
     fig, (ax, ax_h) = plt.subplots(1, 2, figsize=(11.0, 5.9), layout="constrained")
     electrodes = {"RA": _at(-150), "LA": _at(-30), "LL": _at(90)}
@@ -268,16 +241,10 @@ def plot_lead_directions(matrix: np.ndarray | torch.Tensor = DOWER) -> Figure:
     (leads x X, Y, Z; Dower's by default), as arrows with gid ``"arrow:<lead>"``.
 
     A lead's voltage is ``row · (X, Y, Z)``: it sees the heart vector projected on its row, so
-    the row is its direction (and its length its gain, mV of lead per mV of dipole). Left:
-    the limb leads in the frontal plane (X, Y), their angles beside the idealised hexaxial
-    ones; right: V1-V6 in the horizontal plane (X, Z). Each panel drops the third coordinate.
+    the row is its direction and its length its gain. Left: the limb leads in the frontal
+    plane (X, Y), their angles beside the hexaxial ones; right: V1-V6 in the horizontal plane.
     """
-    m = _as_array(matrix)
-    if m.shape != (12, 3):
-        raise ValueError(
-            f"matrix must have shape (12, 3) (leads {list(LEAD_NAMES)} x X, Y, Z), "
-            f"got shape {tuple(m.shape)}"
-        )
+    m = _array(matrix, 12, "matrix", f"leads {list(LEAD_NAMES)} x X, Y, Z", length=3)
     fig, (ax_f, ax_h) = plt.subplots(1, 2, figsize=(11.0, 5.8), layout="constrained")
     panels = [
         (ax_f, "frontal", range(0, 6), "Limb leads, frontal plane (seen from the front)"),
@@ -285,7 +252,7 @@ def plot_lead_directions(matrix: np.ndarray | torch.Tensor = DOWER) -> Figure:
     ]
     for ax, plane, rows, title in panels:
         h, v, _ = _PLANES[plane]
-        vecs = m[list(rows)][:, [_AXIS_INDEX[h], _AXIS_INDEX[v]]]
+        vecs = m[list(rows)][:, ["XYZ".index(h), "XYZ".index(v)]]
         norms = np.hypot(vecs[:, 0], vecs[:, 1])
         lim = float(norms.max(initial=0.0)) + 0.45
         _plane(ax, plane, {h: (-lim, lim), v: (-lim, lim)}, title, unit="mV/mV")
@@ -320,11 +287,14 @@ def _travel_arrows(ax: Axes, h: np.ndarray, v: np.ndarray, color: str, gid: str,
         _arrow(ax, (h[j], v[j]), (h[i], v[i]), gid, 15, color=color, lw=0.0, zorder=4)
 
 
-def _loop_styles(name: str) -> tuple[dict, dict]:
-    """Line and start-marker keywords of a loop."""
+def _loop_styles(name: str, a: int, b: int, fs: float) -> tuple[dict, dict]:
+    """Line and start-marker keywords, legend labels included, of a loop over ``[a, b)``."""
     color, linestyle, marker = _LOOPS[name]
-    line = dict(color=color, linestyle=linestyle, lw=1.6)
-    return line, dict(marker=marker, ms=8, mfc="white", mec=color, mew=1.8, linestyle="none")
+    label = "loop" if name == "loop" else f"{name} loop"
+    span = f"{(b - a) / fs * 1000:.0f} ms ({a / fs:.2f}–{b / fs:.2f} s)"
+    line = dict(color=color, linestyle=linestyle, lw=1.6, label=f"{label}, {span}")
+    start = dict(marker=marker, ms=8, mfc="white", mec=color, mew=1.8, linestyle="none")
+    return line, dict(start, label=f"{label} start")
 
 
 def plot_vcg_loops(
@@ -340,18 +310,12 @@ def plot_vcg_loops(
     The heart vector's tip traces a loop during the QRS complex (depolarisation) and a second,
     slower one during the T wave (repolarisation); ``qrs`` and ``t`` are their ``(start,
     stop)`` sample windows (neither: the whole input is one loop). Remove the baseline first:
-    loops are drawn about the origin, the isoelectric point only then. Laid out as an
-    engineering drawing, on one mV scale: frontal (X-Y, feet down) top left, left sagittal
-    (Z-Y) beside it, horizontal (X-Z, back up, seen from above) below it, 3-D bottom right
-    (``fig.axes`` in that order). Starts are marked (o QRS, square T), arrowheads show the
-    direction of travel. Lines have gid ``"loop:<QRS|T|loop>:<plane or 3d>"``, x/y data the
-    plane's horizontal/vertical coordinate; the 3-D line holds ``(X, Z, Y)``.
+    loops are drawn about the origin. On one mV scale, as an engineering drawing: frontal
+    top left, left sagittal beside it, horizontal below it, 3-D bottom right (``fig.axes`` in
+    that order); starts marked (o QRS, square T), arrowheads show the direction of travel.
+    Lines have gid ``"loop:<QRS|T|loop>:<plane or 3d>"``; the 3-D line holds ``(X, Z, Y)``.
     """
-    # registers the "3d" projection (pyplot does so too in current matplotlib; kept local so
-    # that this module's own imports stay 2-D only)
-    from mpl_toolkits.mplot3d import Axes3D  # noqa: F401
-
-    x = _array(vcg, 3, "vcg", "X, Y, Z", min_t=2)
+    x = _array(vcg, 3, "vcg", _XYZ_MV, min_t=2)
     fs = check_fs(fs)
     n = x.shape[1]
     windows = {"QRS": qrs, "T": t}
@@ -364,7 +328,7 @@ def plot_vcg_loops(
     hi = np.maximum(finite.max(axis=1), 0.0) if finite.size else np.ones(3)
     half = 0.5 * max(float((hi - lo).max()), 1e-3) * 1.12  # common scale for every panel
     centre = (lo + hi) / 2
-    lims = {name: (centre[i] - half, centre[i] + half) for name, i in _AXIS_INDEX.items()}
+    lims = {name: (centre[i] - half, centre[i] + half) for i, name in enumerate("XYZ")}
 
     fig = plt.figure(figsize=(10.0, 10.0), layout="constrained")
     gs = fig.add_gridspec(2, 2)
@@ -372,47 +336,32 @@ def plot_vcg_loops(
     ax_s = fig.add_subplot(gs[0, 1], sharey=ax_f)
     ax_h = fig.add_subplot(gs[1, 0], sharex=ax_f)
     ax3 = fig.add_subplot(gs[1, 1], projection="3d")
-    for plane, ax in {"frontal": ax_f, "sagittal": ax_s, "horizontal": ax_h}.items():
-        ih, iv = _plane(ax, plane, lims)
-        for name, (a, b) in loops.items():
-            line, start = _loop_styles(name)
-            ax.plot(x[ih, a:b], x[iv, a:b], gid=f"loop:{name}:{plane}", zorder=3, **line)
-            ax.plot(x[ih, a], x[iv, a], zorder=5, gid=f"start:{name}:{plane}", **start)
-            _travel_arrows(ax, x[ih, a:b], x[iv, a:b], line["color"], f"direction:{name}:{plane}")
-        ax.tick_params(labelsize=8.5)
-    ax_s.tick_params(labelleft=True)
-
     # 3-D: x = X (left), y = Z (back), z = Y (feet, drawn downwards)
     ax3.set(xlim=lims["X"], ylim=lims["Z"], zlim=lims["Y"])
     ax3.invert_zaxis()
     ax3.set_box_aspect((1, 1, 1))
-    for name, (a, b) in loops.items():
-        line, start = _loop_styles(name)
-        ax3.plot(x[0, a:b], x[2, a:b], x[1, a:b], gid=f"loop:{name}:3d", **line)
-        ax3.plot([x[0, a]], [x[2, a]], [x[1, a]], gid=f"start:{name}:3d", **start)
-    for k, axis in enumerate("XZY"):
-        ends = [[0, 0], [0, 0], [0, 0]]
-        ends[k] = list(lims[axis])
-        ax3.plot(*ends, color=ZERO, lw=0.7)
-    ax3.set_xlabel("X (+ = left), mV", fontsize=9)
-    ax3.set_ylabel("Z (+ = back), mV", fontsize=9)
-    ax3.set_zlabel("Y (+ = feet), mV", fontsize=9)
-    ax3.tick_params(labelsize=7.5)
-    for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):
+    for plane, ax in {"frontal": ax_f, "sagittal": ax_s, "horizontal": ax_h, "3d": ax3}.items():
+        rows = [0, 2, 1] if plane == "3d" else _plane(ax, plane, lims)
+        for name, (a, b) in loops.items():
+            line, start = _loop_styles(name, a, b, fs)
+            ax.plot(*x[rows, a:b], gid=f"loop:{name}:{plane}", zorder=3, **line)
+            ax.plot(*x[rows, a : a + 1], zorder=5, gid=f"start:{name}:{plane}", **start)
+            if plane != "3d":
+                _travel_arrows(ax, *x[rows, a:b], line["color"], f"direction:{name}:{plane}")
+        ax.tick_params(labelsize=7.5 if plane == "3d" else 8.5)
+    ax_s.tick_params(labelleft=True)
+    for k, (axis, name) in enumerate(zip((ax3.xaxis, ax3.yaxis, ax3.zaxis), "XZY")):
+        ends = np.zeros((3, 2))
+        ends[k] = lims[name]
+        ax3.plot(*ends, color=ZERO, lw=0.7)  # the axis through the origin
+        axis.set_label_text(f"{name} (+ = {_DIRECTION[name][1]}), mV", fontsize=9)
         axis.set_major_locator(MaxNLocator(4))
     ax3.view_init(elev=18, azim=-62)
     ax3.set_title("3-D (feet down, back away from you)", fontsize=11)
 
-    handles = []
-    for name, (a, b) in loops.items():
-        line, start = _loop_styles(name)
-        label = "loop" if name == "loop" else f"{name} loop"
-        span = f"{(b - a) / fs * 1000:.0f} ms ({a / fs:.2f}–{b / fs:.2f} s)"
-        handles.append(Line2D([], [], label=f"{label}, {span}", **line))
-        handles.append(Line2D([], [], label=f"{label} start", **start))
-    arrow = dict(marker=">", ms=9, color="#444444", linestyle="none")
-    handles.append(Line2D([], [], label="direction of travel", **arrow))
-    _legend(fig, handles, "outside lower center", 3)
+    arrow = dict(marker=">", ms=9, color="#444444", linestyle="none", label="direction of travel")
+    handles = [*ax_f.get_legend_handles_labels()[0], Line2D([], [], **arrow)]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=9, frameon=False)
     if title:
         fig.suptitle(title, fontsize=12)
     return fig
@@ -427,26 +376,20 @@ def plot_measured_vs_reconstructed(
     title: str | None = None,
 ) -> Figure:
     """Measured Frank leads X, Y, Z (``(3, T)``, mV, e.g. PTB's ``aux["frank"][0]``) against
-    up to 5 VCGs reconstructed from the 12-lead ECG (name -> ``(3, T)``, e.g. ``{"Kors":
-    ecg_to_vcg(ecg, "kors")}``), over ``window_s`` (seconds; ``None``: all).
-
-    One row per axis on shared scales, each with its correlations; lines have gid
-    ``"measured:X"``, ``"<name>:X"``, ...
+    up to 5 VCGs reconstructed from the 12-lead ECG (name -> ``(3, T)``), over ``window_s``
+    (seconds; ``None``: all): one row per axis on shared scales, each with its correlations;
+    lines have gid ``"measured:X"``, ``"<name>:X"``, ...
     """
-    ref = _array(frank, 3, "frank", "X, Y, Z", min_t=2)
+    ref = _array(frank, 3, "frank", _XYZ_MV, min_t=2)
     fs = check_fs(fs)
-    n = ref.shape[1]
-    if len(reconstructed) > len(_RECON_STYLES):
-        msg = f"at most {len(_RECON_STYLES)} reconstructions can be told apart, got "
+    if len(reconstructed) > len(_RECON_COLORS):
+        msg = f"at most {len(_RECON_COLORS)} reconstructions can be told apart, got "
         raise ValueError(msg + str(len(reconstructed)))
-    recs = {}
-    for name, r in reconstructed.items():
-        rec = recs[str(name)] = _array(r, 3, f"reconstructed[{name!r}]", "X, Y, Z", 2)
-        if rec.shape != ref.shape:
-            raise ValueError(
-                f"reconstructed[{name!r}] must have the shape of frank, (3, {n}), "
-                f"got {tuple(rec.shape)}"
-            )
+    n = ref.shape[1]
+    recs = {
+        str(k): _array(r, 3, f"reconstructed[{k!r}]", _XYZ_MV, length=n)
+        for k, r in reconstructed.items()
+    }
     a, b = _window(window_s, n, "window_s", fs)
     time = np.arange(a, b) / fs
 
@@ -455,8 +398,9 @@ def plot_measured_vs_reconstructed(
         measured = dict(color=BLACK, lw=2.2, alpha=0.85, label="measured (Frank)")
         ax.plot(time, ref[i, a:b], gid=f"measured:{axis}", **measured)
         scores = []
-        for (name, rec), style in zip(recs.items(), _RECON_STYLES):
-            ax.plot(time, rec[i, a:b], lw=1.4, label=name, gid=f"{name}:{axis}", **style)
+        for (name, rec), color, dashes in zip(recs.items(), _RECON_COLORS, _RECON_DASHES):
+            style = dict(color=color, linestyle=dashes, lw=1.4, label=name)
+            ax.plot(time, rec[i, a:b], gid=f"{name}:{axis}", **style)
             with np.errstate(invalid="ignore", divide="ignore"):
                 scores.append(f"{name}: r = {np.corrcoef(ref[i, a:b], rec[i, a:b])[0, 1]:.2f}")
         ax.set_ylabel(f"{axis} (mV)\n+ = {_DIRECTION[axis][1]}")
@@ -479,26 +423,19 @@ def plot_dipole_projection(
 ) -> Figure:
     """Leads of ``ecg`` ``(12, T)`` (mV), their single-dipole (rank-3) projection, the residual.
 
-    The projection (:func:`threekg_lite.vcg.project_to_dipole`: ECG -> VCG by the exact
-    inverse Dower matrix -> ECG by Dower) is the part of a lead one heart dipole can produce;
-    the residual, what every 3KG view loses, is drawn on the same mV scale. The title gives
-    the share of the energy of the eight independent leads that the dipole explains over
-    ``window_s`` (:func:`~threekg_lite.physiology.vcg_features.dipole_energy_fraction`),
-    each row label that of its lead; remove baseline wander first, it inflates the energies.
-    ``leads`` in any spelling (``"avr"``); gids ``"original|projection|residual:<lead>"``.
+    The projection (:func:`threekg_lite.vcg.project_to_dipole`) is the part of a lead one heart
+    dipole can produce; the residual, what every 3KG view loses, is drawn on the same mV
+    scale. The title gives the share of the energy of I, II, V1-V6 that the dipole explains
+    over ``window_s`` (:func:`~threekg_lite.physiology.vcg_features.dipole_energy_fraction`),
+    each row label that of its lead; remove baseline wander first. ``leads`` in any spelling
+    (``"avr"``); gids ``"original|projection|residual:<lead>"``.
     """
-    x = _array(ecg, 12, "ecg", "12 standard leads", min_t=2)
+    x = _array(ecg, 12, "ecg", "12 standard leads x samples, in mV, T >= 2", min_t=2)
     fs = check_fs(fs)
-    names: list[str] = []
-    for lead in (leads,) if isinstance(leads, str) else leads:
-        c = canonical_lead_name(str(lead))
-        if c is None:
-            raise ValueError(f"unknown lead {lead!r}; choose from {list(LEAD_NAMES)}")
-        if c in names:
-            raise ValueError(f"lead {c} is listed twice in leads={list(leads)}")
-        names.append(c)
-    if not names:
-        raise ValueError(f"leads is empty; choose from {list(LEAD_NAMES)}")
+    leads = [leads] if isinstance(leads, str) else list(leads)
+    rows = [_resolve_lead(str(lead), LEAD_NAMES, "leads") for lead in leads]
+    if not rows or len(set(rows)) != len(rows):
+        raise ValueError(f"leads must name distinct standard leads, at least one; got {leads}")
     a, b = _window(window_s, x.shape[1], "window_s", fs)
     shown = x[:, a:b]
     proj = np.asarray(project_to_dipole(shown))
@@ -506,9 +443,9 @@ def plot_dipole_projection(
     fraction = float(dipole_energy_fraction(shown))
     time = np.arange(a, b) / fs
 
-    fig, axes = _time_axes(len(names), 2, 1.0 + 1.35 * len(names))
-    for (ax_o, ax_r), lead in zip(axes, names):
-        k = LEAD_NAMES.index(lead)
+    fig, axes = _time_axes(len(rows), 2, 1.0 + 1.35 * len(rows))
+    for (ax_o, ax_r), k in zip(axes, rows):
+        lead = LEAD_NAMES[k]
         energy = float(np.sum(shown[k] ** 2))
         share = 1.0 - float(np.sum(residual[k] ** 2)) / energy if energy > 0 else float("nan")
         ax_o.plot(time, shown[k], color=BLACK, lw=1.3, label="original", gid=f"original:{lead}")
@@ -525,9 +462,6 @@ def plot_dipole_projection(
     axes[0, 1].set_title("residual = original − projection (same mV scale)", fontsize=10.5)
     _time_end(fig, axes, time, "outside lower center", 3)
     head = f"{title}: " if title else ""
-    fig.suptitle(
-        f"{head}one dipole explains {100 * fraction:.1f} % of the energy of I, II, V1–V6 "
-        f"({(b - a) / fs:g} s shown)",
-        fontsize=12,
-    )
+    text = f"one dipole explains {100 * fraction:.1f} % of the energy of I, II, V1–V6"
+    fig.suptitle(f"{head}{text} ({(b - a) / fs:g} s shown)", fontsize=12)
     return fig

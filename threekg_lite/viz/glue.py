@@ -1,10 +1,6 @@
-"""Numbers for the book's prose, computed by the chapter that states them.
-
-:func:`glue` hands a value to myst-nb's ``glue`` (so that a Markdown cell can say
-``{glue:text}`name```) when myst-nb is installed, as when the book is built; elsewhere
-(Colab, a plain Jupyter) it does nothing, and the chapter's printed output carries the
-numbers.
-"""
+"""Numbers for the book's prose, computed by the chapter that states them: a Markdown cell says
+``{glue:text}`name``` when the book is built with myst-nb; elsewhere (Colab, a plain Jupyter)
+the chapter's printed output carries them."""
 
 from __future__ import annotations
 
@@ -12,7 +8,7 @@ from typing import Any
 
 
 def glue(name: str, value: Any, display: bool = False) -> None:
-    """``myst_nb.glue(name, value, display=display)`` where myst-nb is installed."""
+    """``myst_nb.glue(name, value, display=display)`` where myst-nb is installed; else nothing."""
     try:
         from myst_nb import glue as myst_glue
     except ImportError:

@@ -1,11 +1,9 @@
 """Plot 12-lead ECGs: as a clinical paper printout, and as a quick stacked view.
 
 :func:`plot_ecg` draws a record as clinicians read it on ECG paper: 1-mm and 5-mm squares,
-25 mm/s and 10 mm/mV by default (a large square is 0.2 s by 0.5 mV), each column of the 3 x 4
-layout showing its own quarter of the record, a rhythm strip, a 1-mV calibration pulse per
-row. The figure is sized from the millimetres, so a saved figure (without
-``bbox_inches="tight"``) viewed at 100 % has the true paper scale. :func:`plot_leads` stacks
-the leads over seconds with an mV scale bar, for quick looks and overlays.
+25 mm/s and 10 mm/mV by default, each column of the 3 x 4 layout showing its own quarter of the
+record, a rhythm strip, a 1-mV calibration pulse per row. :func:`plot_leads` stacks the leads
+over seconds with an mV scale bar, for quick looks and overlays.
 
 Both take ``(12, T)`` NumPy arrays or torch tensors (any device) in mV and return a pyplot
 figure (``plt.close(fig)`` it when drawing many); no matplotlib setting changes. Each trace's
@@ -15,7 +13,6 @@ figure (``plt.close(fig)`` it when drawing many); no matplotlib setting changes.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -27,6 +24,7 @@ from matplotlib.figure import Figure
 
 from threekg_lite.data.lead_names import canonical_lead_name
 from threekg_lite.leads import LEAD_NAMES
+from threekg_lite.runtime.checks import check_float, check_int
 
 if TYPE_CHECKING:
     import torch
@@ -58,25 +56,19 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return ax.figure, ax  # type: ignore[return-value]
 
 
-def _as_array(ecg: np.ndarray | torch.Tensor) -> np.ndarray:
-    """``ecg`` as float64 NumPy (torch tensors detached and moved to the CPU)."""
-    torch = sys.modules.get("torch")  # a tensor can only exist if torch is imported already
-    if torch is not None and isinstance(ecg, torch.Tensor):
-        t = ecg.detach().cpu()
-        if t.dtype != torch.float64:
-            t = t.to(torch.float32)  # bfloat16/float16/int have no direct NumPy view
-        return np.asarray(t.numpy(), dtype=np.float64)
-    return np.asarray(ecg, dtype=np.float64)
+def _as_array(x: np.ndarray | torch.Tensor) -> np.ndarray:
+    """``x`` as float64 NumPy; a torch tensor of any device and dtype (bfloat16 too)."""
+    if hasattr(x, "detach"):  # a torch tensor
+        x = x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)
 
 
 def _positive(name: str, value: float, unit: str = "number") -> float:
+    """``value`` as a float; a ``ValueError`` naming ``name`` unless it is finite and > 0."""
     try:
-        v = float(value)
+        return check_float(name, float(value), positive=True)
     except (TypeError, ValueError):
-        v = math.nan
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a positive, finite {unit}, got {value!r}")
-    return v
+        raise ValueError(f"{name} must be a positive, finite {unit}, got {value!r}") from None
 
 
 def check_fs(fs: float) -> float:
@@ -84,29 +76,27 @@ def check_fs(fs: float) -> float:
     return _positive("fs", fs, "sampling rate in Hz")
 
 
-def _array(x, rows: int, what: str, axes: str, min_t: int = 1) -> np.ndarray:
-    """``x`` as float64 NumPy, checked to be ``(rows, T)`` with ``T >= min_t``."""
+def _array(x, rows: int, what: str, axes: str, min_t: int = 1, length=None) -> np.ndarray:
+    """``x`` as float64 NumPy, checked to be ``(rows, T)``, ``T >= min_t`` (``== length`` if
+    given); ``axes`` says what they hold, in the error message."""
     a = _as_array(x)
-    if a.ndim != 2 or a.shape[0] != rows or a.shape[1] < min_t:
+    t = "T" if length is None else length
+    if a.ndim != 2 or a.shape[0] != rows or a.shape[1] < min_t or length not in (None, a.shape[1]):
         hint = ""
         if a.ndim == 2 and a.shape[1] == rows:
-            hint = f"; it looks like (T, {rows}): transpose it ({what}.T)"
+            hint = f"; it looks like ({t}, {rows}): transpose it ({what}.T)"
         elif a.ndim == 3 and a.shape[:2] == (1, rows):
             hint = f"; it has a batch axis: pass one record, {what}[0]"
-        raise ValueError(
-            f"{what} must have shape ({rows}, T) ({axes} x samples, in mV, T >= {min_t}), "
-            f"got shape {tuple(a.shape)}{hint}"
-        )
+        raise ValueError(f"{what} must have shape ({rows}, {t}) ({axes}), got {a.shape}{hint}")
     return a
 
 
 def _validate(ecg, fs: float, lead_names: Sequence[str]):
     names = tuple(lead_names)
-    if not names:
-        raise ValueError("lead_names is empty; expected one name per lead, e.g. LEAD_NAMES")
-    if len(set(names)) != len(names):
-        raise ValueError(f"lead_names has duplicates: {list(names)}")
-    return _array(ecg, len(names), "ecg", f"leads {list(names)}"), check_fs(fs), names
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"lead_names must name every lead once (LEAD_NAMES), got {list(names)}")
+    x = _array(ecg, len(names), "ecg", f"leads {list(names)} x samples, in mV")
+    return x, check_fs(fs), names
 
 
 def _resolve_lead(name: str, names: tuple[str, ...], what: str) -> int:
@@ -118,16 +108,11 @@ def _resolve_lead(name: str, names: tuple[str, ...], what: str) -> int:
 
 def _rows(n_leads: int, columns: int) -> int:
     """Rows of the lead grid; every one of the ``columns`` columns must hold a lead."""
-    if isinstance(columns, bool) or not isinstance(columns, (int, np.integer)):
-        raise ValueError(f"columns must be an int, got {columns!r}")
-    if not 1 <= columns <= n_leads:
-        raise ValueError(f"columns must be between 1 and {n_leads} (the lead count), got {columns}")
-    rows = math.ceil(n_leads / columns)
+    rows = math.ceil(n_leads / check_int("columns", columns))
     if math.ceil(n_leads / rows) != columns:
         ok = [c for c in range(1, n_leads + 1) if math.ceil(n_leads / math.ceil(n_leads / c)) == c]
         raise ValueError(
-            f"columns={columns} leaves a column empty with {n_leads} leads in "
-            f"{rows} rows; choose one of {ok}"
+            f"columns={columns} leaves a column empty with {n_leads} leads; choose one of {ok}"
         )
     return rows
 
@@ -145,18 +130,17 @@ def _ceil_to(value: float, step: float) -> float:
     return step * math.ceil(value / step - 1e-9)
 
 
-def _mm_grid(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float], colors) -> None:
+def _mm_grid(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
     """1-mm minor and 5-mm major lines as two LineCollections (data units are mm)."""
     (x0, x1), (y0, y1) = xlim, ylim
-    xs = np.arange(math.ceil(x0 - 1e-9), math.floor(x1 + 1e-9) + 1, dtype=float)
-    ys = np.arange(math.ceil(y0 - 1e-9), math.floor(y1 + 1e-9) + 1, dtype=float)
-    x_major = np.isclose(np.mod(xs, 5.0), 0.0) | np.isclose(np.mod(xs, 5.0), 5.0)
-    y_major = np.isclose(np.mod(ys, 5.0), 0.0) | np.isclose(np.mod(ys, 5.0), 5.0)
+    xs = np.arange(math.ceil(x0 - 1e-9), math.floor(x1 + 1e-9) + 1)  # whole mm
+    ys = np.arange(math.ceil(y0 - 1e-9), math.floor(y1 + 1e-9) + 1)
     for kind, major, lw, zorder in (("minor", False, 0.3, 0.5), ("major", True, 0.7, 0.6)):
-        segments = [((x, y0), (x, y1)) for x in xs[x_major == major]]
-        segments += [((x0, y), (x1, y)) for y in ys[y_major == major]]
+        segments = [((x, y0), (x, y1)) for x in xs[(xs % 5 == 0) == major]]
+        segments += [((x0, y), (x1, y)) for y in ys[(ys % 5 == 0) == major]]
         segments = np.array(segments, dtype=float).reshape(-1, 2, 2)
-        lines = LineCollection(segments, colors=colors[major], linewidths=lw, zorder=zorder)
+        color = MAJOR_GRID_COLOR if major else MINOR_GRID_COLOR
+        lines = LineCollection(segments, colors=color, linewidths=lw, zorder=zorder)
         lines.set_gid(f"grid:{kind}")
         ax.add_collection(lines, autolim=False)
 
@@ -173,21 +157,19 @@ def _layout(n_rows: int, duration: float, paper_speed: float, gain: float, row_h
     return xlim, (0.0, y_max), pitch, baselines
 
 
-def _paper_axes(ax: Axes | None, xlim, ylim, top_mm: float, dpi: float | None, grid, colors):
+def _paper_axes(ax: Axes | None, xlim, ylim, top_mm: float, grid: bool):
     """A new figure sized to the paper in mm (or ``ax``'s), equal-aspect axes, the grid."""
     width, height = xlim[1] - xlim[0], ylim[1]
     if ax is None:
         w_mm = _MARGIN_LEFT_MM + width + _MARGIN_RIGHT_MM
         h_mm = _MARGIN_BOTTOM_MM + height + top_mm
-        fig = plt.figure(figsize=(w_mm / MM_PER_INCH, h_mm / MM_PER_INCH), dpi=dpi)
+        fig = plt.figure(figsize=(w_mm / MM_PER_INCH, h_mm / MM_PER_INCH))
         box = (_MARGIN_LEFT_MM / w_mm, _MARGIN_BOTTOM_MM / h_mm, width / w_mm, height / h_mm)
         ax = fig.add_axes(box)
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
+    ax.set(xlim=xlim, ylim=ylim, facecolor="white")
     ax.set_aspect("equal", adjustable="box", anchor="C")
-    ax.set_facecolor("white")
     if grid:
-        _mm_grid(ax, xlim, ylim, colors)
+        _mm_grid(ax, xlim, ylim)
     return ax.figure, ax
 
 
@@ -209,11 +191,9 @@ def _calibration(ax: Axes, baselines, x_min: float, paper_speed: float, gain: fl
 
 
 def _header(title: str | None, paper_speed, gain, fs, duration, width_mm: float):
-    """Title (left) and scale text (right) above the grid, or the scale text under the title,
-    wrapped at its ``|`` separators, when they do not fit side by side. Text widths are
-    estimated at 0.5 em per character, generous for DejaVu Sans.
-
-    Returns ``((scale_lines, one_line), height_mm)``.
+    """``((scale_lines, one_line), height_mm)``: title (left) and scale text (right) above the
+    grid, or the scale text under the title, wrapped at its ``|`` separators, when they do not
+    fit side by side (text widths estimated at 0.5 em per character, generous for DejaVu Sans).
     """
     square_s, square_mv = 5.0 / paper_speed, 5.0 / gain
     parts = [
@@ -242,7 +222,7 @@ def _header(title: str | None, paper_speed, gain, fs, duration, width_mm: float)
     return (lines, one_line), _TITLE_PAD_PT * pt_mm + text_mm + 2.0
 
 
-def _time_axis_and_header(ax, duration, paper_speed, header, title, grid, spine_color) -> None:
+def _time_axis_and_header(ax, duration, paper_speed, header, title, grid: bool) -> None:
     step = _time_step(duration)
     ticks_s = np.arange(0.0, duration + 1e-9, step)
     ax.set_xticks(ticks_s * paper_speed, [f"{v:g}" for v in np.round(ticks_s, 6)])
@@ -250,7 +230,7 @@ def _time_axis_and_header(ax, duration, paper_speed, header, title, grid, spine_
     ax.set_xlabel("Time (s)", fontsize=8, color=TEXT_COLOR, labelpad=2)
     ax.set_yticks([])
     for spine in ax.spines.values():
-        spine.set_color(spine_color if grid else "#777777")
+        spine.set_color(MAJOR_GRID_COLOR if grid else "#777777")
         spine.set_linewidth(0.7)
     lines, one_line = header
     where = dict(xy=(1.0 if one_line else 0.0, 1.0), ha="right" if one_line else "left")
@@ -274,31 +254,24 @@ def plot_ecg(
     gain: float = 10.0,
     row_height_mv: float = 3.0,
     grid: bool = True,
-    trace_color: str = TRACE_COLOR,
-    grid_colors: tuple[str, str] = (MINOR_GRID_COLOR, MAJOR_GRID_COLOR),
-    linewidth: float = 0.8,
-    dpi: float | None = None,
     ax: Axes | None = None,
 ) -> Figure:
     """Plot an ``(L, T)`` ECG (mV, ``L == len(lead_names)``) as a paper printout, true to scale.
 
-    Leads fill ``columns`` columns top to bottom (3 x 4 for 12 leads); the record is split
-    into ``columns`` equal time windows and column ``k`` shows window ``k``, as a printout
-    does: for 10 s, I/II/III show 0-2.5 s, aVR/aVL/aVF 2.5-5 s, V1-V3 5-7.5 s, V4-V6 7.5-10 s.
-    Each segment starts with its lead's label, short bars separate the columns, and
-    ``rhythm_lead`` (``"ii"`` finds ``"II"``; ``None``: none) runs the whole record along the
-    bottom. Every row starts with a 1-mV, 0.2-s calibration pulse.
+    Leads fill ``columns`` columns top to bottom (3 x 4 for 12 leads); column ``k`` shows the
+    ``k``-th of ``columns`` equal time windows, as a printout does: for 10 s, I/II/III show
+    0-2.5 s, aVR/aVL/aVF 2.5-5 s, V1-V3 5-7.5 s, V4-V6 7.5-10 s. Short bars separate the
+    columns; ``rhythm_lead`` (``"ii"`` finds ``"II"``; ``None``: none) runs the whole record
+    along the bottom; every row starts with a 1-mV, 0.2-s calibration pulse.
 
     Data coordinates are millimetres of paper: ``t`` s at ``x = t * paper_speed`` (mm/s),
-    ``v`` mV ``v * gain`` (mm/mV) above the row's baseline, which lies on a major grid line.
-    The signal is drawn as given (no filtering); slice it (``ecg[:, : int(10 * fs)]``) to
-    print part of it. ``columns`` must leave no column empty (for 12 leads: 1, 2, 3, 4, 6
-    or 12). ``row_height_mv`` is rounded to whole 5-mm squares; large deflections may cross
-    into the next row, as on paper. ``dpi`` does not change the physical size. With ``ax``
-    the figure is not resized, so only 1 mm in time == 1 mm in amplitude is guaranteed.
-
-    Returns the figure; a new one is the grid's size in mm plus margins, so a 10-s record at
-    25 mm/s has a 250-mm-wide trace area.
+    ``v`` mV ``v * gain`` (mm/mV) above the row's baseline, on a major grid line. The signal
+    is drawn as given (no filtering); slice it to print part of it. ``columns`` must leave no
+    column empty (for 12 leads: 1, 2, 3, 4, 6 or 12). ``row_height_mv`` is rounded to whole
+    5-mm squares; large deflections may cross into the next row, as on paper. A new figure is
+    the grid's size in mm plus margins (a saved one, without ``bbox_inches="tight"``, viewed at
+    100 % is true to scale, whatever its dpi); with ``ax`` the figure is not
+    resized, so only 1 mm in time == 1 mm in amplitude is guaranteed.
 
     >>> fig = plot_ecg(rec.signals[0], rec.fs, title=rec.record_ids[0])  # doctest: +SKIP
     """
@@ -306,7 +279,6 @@ def plot_ecg(
     paper_speed = _positive("paper_speed", paper_speed)
     gain = _positive("gain", gain)
     row_height_mv = _positive("row_height_mv", row_height_mv)
-    linewidth = _positive("linewidth", linewidth)
     n_leads, n_samples = x.shape
     rows, columns = _rows(n_leads, columns), int(columns)
     rhythm = None if rhythm_lead is None else _resolve_lead(rhythm_lead, names, "rhythm_lead")
@@ -315,11 +287,11 @@ def plot_ecg(
     n_rows = rows + (rhythm is not None)
     xlim, ylim, pitch, baselines = _layout(n_rows, duration, paper_speed, gain, row_height_mv)
     header, top_mm = _header(title, paper_speed, gain, fs, duration, xlim[1] - xlim[0])
-    fig, ax = _paper_axes(ax, xlim, ylim, top_mm, dpi, grid, grid_colors)
+    fig, ax = _paper_axes(ax, xlim, ylim, top_mm, grid)
 
     t_mm = np.arange(n_samples, dtype=np.float64) / fs * paper_speed
     bounds = np.round(np.linspace(0, n_samples, columns + 1)).astype(int)
-    trace = dict(color=trace_color, linewidth=linewidth, zorder=3, solid_joinstyle="round")
+    trace = dict(color=TRACE_COLOR, linewidth=0.8, zorder=3, solid_joinstyle="round")
     style = dict(trace=trace, label_dy=min(0.5 * pitch, 7.0))
     separators = []
     for lead in range(n_leads):
@@ -330,14 +302,14 @@ def plot_ecg(
         if col > 0:
             separators.append(((x0, base - 2.5), (x0, base + 2.5)))
     if separators:
-        sep = LineCollection(separators, colors=trace_color, linewidths=1.2, zorder=3.5)
+        sep = LineCollection(separators, colors=TRACE_COLOR, linewidths=1.2, zorder=3.5)
         sep.set_gid("separators")
         ax.add_collection(sep, autolim=False)
     if rhythm is not None:
         _lead_panel(ax, t_mm, gain * x[rhythm], baselines[-1], 0.0, names[rhythm], "rhythm", style)
 
     _calibration(ax, baselines, xlim[0], paper_speed, gain, trace)
-    _time_axis_and_header(ax, duration, paper_speed, header, title, grid, grid_colors[1])
+    _time_axis_and_header(ax, duration, paper_speed, header, title, grid)
     return fig  # type: ignore[return-value]
 
 
@@ -358,7 +330,6 @@ def plot_leads(
     title: str | None = None,
     color: str = TRACE_COLOR,
     linewidth: float = 0.7,
-    alpha: float = 1.0,
     label: str | None = None,
 ) -> Figure:
     """Plot the leads of an ``(L, T)`` ECG (mV) stacked over time (s), with an mV scale bar.
@@ -379,16 +350,15 @@ def plot_leads(
         offset_mv = max(0.5, 0.5 * math.ceil(max(spreads, default=0.0) / 0.5 - 1e-9))
     offset_mv = _positive("offset_mv", offset_mv)
 
-    new = ax is None
     fig, ax = _axes(ax, (10.0, 1.0 + 0.55 * n_leads))
     ax._threekg_offset_mv = offset_mv  # type: ignore[attr-defined]
     t = np.arange(n_samples, dtype=np.float64) / fs
     offsets = -offset_mv * np.arange(n_leads)
-    style = dict(color=color, linewidth=linewidth, alpha=alpha)
+    style = dict(color=color, linewidth=linewidth)
     for i in range(n_leads):
         legend = label if (label and i == 0) else "_nolegend_"
         ax.plot(t, offsets[i] + x[i], gid=f"lead:{names[i]}", label=legend, **style)
-    if new or not any(a.get_gid() == "scalebar" for a in ax.get_children()):
+    if not any(a.get_gid() == "scalebar" for a in ax.get_children()):  # the first call on ax
         ax.set_yticks(offsets, names)
         ax.tick_params(axis="y", length=0, labelsize=8)
         ax.tick_params(axis="x", labelsize=8)
