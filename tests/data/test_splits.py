@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from threekg_lite.data import generate
 from threekg_lite.data.ptbxl import load_ptbxl
 from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.data.splits import (
@@ -279,3 +280,12 @@ def test_deduplicate_pooled_ids():
     assert not deduplicate(pool, [], test_source="ptbxl").any()
     with pytest.raises(ValueError, match="test_source"):
         deduplicate(pool, ["42"])
+
+
+def test_a_seed_of_none_is_refused():
+    """Splits and labelled subsets must be repeatable: no fresh entropy."""
+    records = generate(20, fs=100, duration=2, seed=0)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        patient_split(records, seed=None)
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        label_fraction(records.y("diagnosis"), 0.5, None)

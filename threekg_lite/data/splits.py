@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from threekg_lite.data.records import ECGRecords
-from threekg_lite.runtime.checks import check_int, check_labels
+from threekg_lite.runtime.checks import check_int, check_labels, seeded_rng
 
 PARTS = ("train", "val", "test")
 
@@ -152,7 +152,7 @@ def patient_split(
     a patient of a class still missing from train or test from a part holding two or more, if
     that takes no such class away; a ``UserWarning`` names what stays missing."""
     f = _check_fractions(fractions)
-    rng = np.random.default_rng(seed)  # a Generator is used as is
+    rng = seeded_rng(seed)  # a Generator is used as is
     n = len(records)
     patients, inverse = np.unique(np.asarray(records.patient_ids).astype(str), return_inverse=True)
     n_parts_needed = int((f > 0).sum())
@@ -258,7 +258,7 @@ def label_fraction(
     if not (number and 0 < fraction <= 1):
         raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
     min_per_class = check_int("min_per_class", min_per_class, 0)
-    rng = np.random.default_rng(seed)
+    rng = seeded_rng(seed)
     if fraction == 1:
         return np.arange(n, dtype=np.int64)
     n_target = max(1, int(np.floor(fraction * n + 0.5)))

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from threekg_lite.runtime.checks import check_int, check_labels
+from threekg_lite.runtime.checks import check_int, check_labels, seeded_rng
 
 PTBXL_SUBGROUPS: dict[str, tuple[str, ...]] = {
     "normal": ("NORM",),
@@ -142,7 +142,7 @@ def resample_weights(n: int, n_boot: int, seed: int | np.random.Generator = 0) -
     Scoring several classifiers under the same weights gives *paired* resamples: the same
     test records, drawn the same number of times, for every classifier.
     """
-    rng = np.random.default_rng(seed)  # a Generator is used as is (and advanced)
+    rng = seeded_rng(seed)  # a Generator is used as is (and advanced)
     chunk = max(1, 2_000_000 // max(1, n))  # resamples per draw: bounds the index matrix
     parts = []
     for start in range(0, n_boot, chunk):
@@ -200,7 +200,7 @@ def paired_difference(
             f"a_boot and b_boot must be ({a.size}, B), got {a_boot.shape} and {b_boot.shape}"
         )
     runs, n_boot = a_boot.shape
-    pick = np.random.default_rng(seed).integers(0, runs, size=(n_boot, runs))  # (B, R)
+    pick = seeded_rng(seed).integers(0, runs, size=(n_boot, runs))  # (B, R)
     diff_boot = a_boot - b_boot  # (R, B)
     replicate = np.nanmean(diff_boot[pick, np.arange(n_boot)[:, None]], axis=1)  # (B,)
     replicate = replicate[~np.isnan(replicate)]

@@ -22,6 +22,14 @@ def check_float(name: str, value: Any, positive: bool = False) -> float:
     return value
 
 
+def seeded_rng(seed: int | np.random.Generator) -> np.random.Generator:
+    """A NumPy Generator from an integer seed, or ``seed`` itself if it is one; ``None`` (fresh
+    entropy) is refused, so that every draw can be repeated."""
+    if seed is None:
+        raise TypeError("seed must be an integer or a numpy.random.Generator, got None")
+    return np.random.default_rng(seed)
+
+
 def check_labels(y: Any, name: str = "labels", n: int | None = None) -> np.ndarray:
     """``y`` as an ``(N, K)`` bool array (``N = n`` if given); ``ValueError`` unless 2-D,
     with at least one class, and all values 0/1 or booleans."""
