@@ -72,7 +72,8 @@ def test_bad_arguments_exit_with_usage():
 
 def test_config_options_take_their_defaults_and_types_from_the_dataclasses(tmp_path):
     from threekg_lite.cli.main import COMPARE_FIELDS, EVAL_FIELDS, PRETRAIN_FIELDS, config_from
-    from threekg_lite.evaluate.experiment import ComparisonConfig, EvalConfig
+    from threekg_lite.evaluate.experiment import ComparisonConfig
+    from threekg_lite.evaluate.protocol import EvalConfig
     from threekg_lite.pretrain import PretrainConfig
 
     parse = build_parser().parse_args

@@ -22,7 +22,6 @@ from threekg_lite.evaluate.experiment import (
     METHODS,
     RANDOM,
     ComparisonConfig,
-    EvalConfig,
     check_reference,
     choose_on_validation,
     load_reference,
@@ -31,6 +30,7 @@ from threekg_lite.evaluate.experiment import (
     save_reference,
     select,
 )
+from threekg_lite.evaluate.protocol import EvalConfig
 from threekg_lite.models import build_model
 from threekg_lite.pretrain import PretrainConfig
 

@@ -1,8 +1,8 @@
 """The ``threekg`` command: one entry point, one subcommand per task. It parses arguments and
-calls the package (the evaluations: :func:`~threekg_lite.evaluate.experiment.run_evaluation`,
+calls the package (the evaluations: :func:`~threekg_lite.evaluate.protocol.run_evaluation`,
 :func:`~threekg_lite.evaluate.experiment.run_reference`); the options of a config dataclass
 (:class:`~threekg_lite.pretrain.PretrainConfig`,
-:class:`~threekg_lite.evaluate.experiment.EvalConfig`) take their type, default and choices
+:class:`~threekg_lite.evaluate.protocol.EvalConfig`) take their type, default and choices
 from its fields (:func:`add_fields`, :func:`config_from`).
 
 Examples::
@@ -100,12 +100,8 @@ def _pick(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     from threekg_lite.data.preprocess import INPUT_NORMS
-    from threekg_lite.evaluate.experiment import (
-        CONFIGURATIONS,
-        METHODS,
-        ComparisonConfig,
-        EvalConfig,
-    )
+    from threekg_lite.evaluate.experiment import CONFIGURATIONS, METHODS, ComparisonConfig
+    from threekg_lite.evaluate.protocol import EvalConfig
     from threekg_lite.models import PRESETS
     from threekg_lite.pretrain import AUGMENTATIONS, PretrainConfig
 
@@ -343,7 +339,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
     import matplotlib
 
     matplotlib.use("Agg")  # the plot is only written to a file
-    from threekg_lite.evaluate.experiment import EvalConfig, parse_methods, run_evaluation
+    from threekg_lite.evaluate.protocol import EvalConfig, parse_methods, run_evaluation
 
     methods = parse_methods(args.method, args.checkpoint)  # before any loading: fails fast
     config = config_from(EvalConfig, args, EVAL_FIELDS)
@@ -353,7 +349,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> None:
-    from threekg_lite.evaluate.experiment import ComparisonConfig, EvalConfig, run_reference
+    from threekg_lite.evaluate.experiment import ComparisonConfig, run_reference
+    from threekg_lite.evaluate.protocol import EvalConfig
     from threekg_lite.pretrain import PretrainConfig
 
     crop, steps = round(args.crop * args.fs), args.steps

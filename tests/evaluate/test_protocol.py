@@ -26,7 +26,8 @@ from threekg_lite.data import generate  # noqa: E402
 from threekg_lite.data.records import LabelSet  # noqa: E402
 from threekg_lite.data.splits import patient_split  # noqa: E402
 from threekg_lite.data.synthetic import CLASSES  # noqa: E402
-from threekg_lite.evaluate.experiment import (  # noqa: E402
+from threekg_lite.evaluate.metrics import CINC_SUBGROUPS, PTBXL_SUBGROUPS, subgroups_for  # noqa: E402
+from threekg_lite.evaluate.protocol import (  # noqa: E402
     EvalConfig,
     evaluate,
     load_results,
@@ -35,7 +36,6 @@ from threekg_lite.evaluate.experiment import (  # noqa: E402
     subgroup_table,
     summarise,
 )
-from threekg_lite.evaluate.metrics import CINC_SUBGROUPS, PTBXL_SUBGROUPS, subgroups_for  # noqa: E402
 from threekg_lite.models import PRESETS, build_model  # noqa: E402
 from threekg_lite.pretrain import PretrainConfig  # noqa: E402
 from threekg_lite.training import (
@@ -587,7 +587,7 @@ def test_compare_must_name_known_methods(records, split, config):
 
 
 def test_validation_split_scores_the_validation_part_and_never_the_test_part(split):
-    from threekg_lite.evaluate.experiment import validation_split
+    from threekg_lite.evaluate.protocol import validation_split
 
     val = validation_split(split)
     assert np.array_equal(val.test, split.val) and np.array_equal(val.train, split.train)
