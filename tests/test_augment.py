@@ -443,6 +443,11 @@ def test_batch_sizes_and_odd_lengths(batch, t):
         np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=1e-10)
 
 
+def test_an_empty_signal_gives_an_empty_view():
+    out = ThreeKG()(torch.zeros(2, 12, 0, dtype=torch.float64), _gen())
+    assert out.shape == (2, 12, 0)
+
+
 # relative to the signal's peak: a few units of each dtype's rounding, over 12-term sums
 DTYPE_TOL = {torch.float64: 1e-12, torch.float32: 2e-6, torch.float16: 3e-3, torch.bfloat16: 2.5e-2}
 

@@ -172,7 +172,7 @@ class ThreeKG:
 
     def apply(self, x: torch.Tensor, params: ViewParams) -> torch.Tensor:
         """One view of each ECG from given parameters: ``(B, 12, T) -> (B, 12, T)``."""
-        check_batch(x, dtype_error=TypeError)
+        check_batch(x, min_length=0, dtype_error=TypeError)
         if params.matrices.shape[0] != x.shape[0]:
             raise ValueError(
                 f"params were drawn for {params.matrices.shape[0]} ECGs, the batch has {x.shape[0]}"
@@ -190,7 +190,7 @@ class ThreeKG:
 
         With ``return_params=True``, also the :class:`ViewParams` drawn.
         """
-        check_batch(x, dtype_error=TypeError)
+        check_batch(x, min_length=0, dtype_error=TypeError)
         params = self.sample(x.shape[0], x.shape[-1], generator, x.device)
         out = self.apply(x, params)
         return (out, params) if return_params else out

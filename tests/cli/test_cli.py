@@ -98,3 +98,12 @@ def test_quiet_before_or_after_the_command_is_kept():
     assert parser.parse_args(["-q", "info"]).quiet is True
     assert parser.parse_args(["info", "-q"]).quiet is True
     assert parser.parse_args(["info"]).quiet is False
+
+
+def test_the_main_module_runs_as_a_script(data_dir):
+    proc = subprocess.run(
+        [sys.executable, "-m", "threekg_lite.cli.main", "info", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0 and "ptbxl" in proc.stdout

@@ -282,10 +282,11 @@ def test_deduplicate_pooled_ids():
         deduplicate(pool, ["42"])
 
 
-def test_a_seed_of_none_is_refused():
-    """Splits and labelled subsets must be repeatable: no fresh entropy."""
+@pytest.mark.parametrize("seed", [None, True, 2.5, "1", [1, 2]])
+def test_a_seed_other_than_an_int_or_a_generator_is_refused(seed):
+    """Splits and labelled subsets must be repeatable: no fresh entropy, no bool or list."""
     records = generate(20, fs=100, duration=2, seed=0)
-    with pytest.raises(TypeError, match="seed must be an integer"):
-        patient_split(records, seed=None)
-    with pytest.raises(TypeError, match="seed must be an integer"):
-        label_fraction(records.y("diagnosis"), 0.5, None)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        patient_split(records, seed=seed)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        label_fraction(records.y("diagnosis"), 0.5, seed)

@@ -232,6 +232,9 @@ def _payload(comparison):
 
 def test_reference_round_trips_and_bad_files_are_named(comparison, tmp_path):
     payload = _payload(comparison)
+    with pytest.raises(ValueError, match="not JSON compliant"):  # strict: no NaN slips in
+        save_reference(tmp_path / "ref.json", {**payload, "wall_s": float("nan")})
+    assert not (tmp_path / "ref.json").exists()
     path = save_reference(tmp_path / "ref.json", payload)
     assert load_reference(path)["rows"] == json.loads(json.dumps(payload["rows"]))
     for broken, match in [

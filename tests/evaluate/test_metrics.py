@@ -280,3 +280,18 @@ def test_paired_difference_rejects_mismatched_runs():
 
     with pytest.raises(ValueError, match="one shape"):
         paired_difference(np.ones(3), np.ones(2), np.ones((3, 5)), np.ones((2, 5)))
+
+
+def test_labels_of_any_0_1_representation_and_one_class_in_either_shape():
+    """Labels from pandas' mixed columns come as object arrays; one class may be ``(N,)`` or
+    ``(N, 1)`` on either side: all give the AUROC of the pair definition."""
+    rng = np.random.default_rng(3)
+    y = np.array([0, 1] * 10)
+    s = rng.normal(size=20) + y
+    expected = pair_auroc(y, s)
+    for labels in (y.astype(object), y.astype(bool).astype(object), y.astype(float)):
+        assert macro_auroc(labels, s) == pytest.approx(expected)
+    assert macro_auroc(y, s[:, None]) == pytest.approx(expected)
+    assert macro_auroc(y[:, None], s) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="only 0/1"):
+        macro_auroc(np.array(["0", "1"] * 10, dtype=object), s)

@@ -378,3 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"threekg {args.command}: error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -42,7 +42,7 @@ _AXIS_PREFIX = "Electric axis of the heart:"
 
 def read_ludb_table(folder: PathLike) -> pd.DataFrame:
     """``ludb.csv`` indexed by record number, each diagnosis cell split into a list of strings
-    (the axis column's without its prefix; ages ``>89`` read as 89)."""
+    (a line's ``Electric axis of the heart:`` prefix dropped; ages ``>89`` read as 89)."""
     path = database_file(folder, "ludb.csv", "an LUDB")
     table = pd.read_csv(path, dtype=str).rename(columns=lambda c: c.strip())
     missing = [c for c in ("ID", *TASK_COLUMNS.values()) if c not in table.columns]

@@ -139,8 +139,8 @@ def real_or_synthetic(
     of the synthetic generator (``seed``; ``fs``; ``duration`` or 10 s): what a chapter shows
     on real data where there is some. ``database``: one of :data:`POOL_DATABASES`, ``"ptbdb"``
     or ``"pool"`` (:func:`load_source`, if any of them is present); ``options`` go to its
-    loader only (``progress``, ``bandpass``, ``ecg_ids``, ...). ``records.source`` says which
-    came back (``"synthetic"``)."""
+    loader only (``progress``, ``bandpass``, ``ecg_ids``, ...; for ``"pool"``: those of
+    :func:`load_source`). ``records.source`` says which came back (``"synthetic"``)."""
     from threekg_lite.data.paths import available_databases
     from threekg_lite.data.prepare import load_database
     from threekg_lite.data.synthetic import generate

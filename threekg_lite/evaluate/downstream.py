@@ -177,7 +177,9 @@ def fine_tune(
     check_float("lr", lr, positive=True)
     check_float("weight_decay", weight_decay)
 
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
     generator = torch.Generator().manual_seed(seed)
     with torch.device("meta"):
         head = nn.Linear(encoder.out_dim, y.shape[1])

@@ -43,8 +43,7 @@ deviation; LQRSV: low QRS voltages; PR: pacing rhythm (set by a device)."""
 def _check_inputs(y_true: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(y, s)`` as ``(N, C)`` bool and float64; a 1-D pair is one class, ``(N, 1)``."""
     y, s = np.asarray(y_true), np.asarray(scores, dtype=float)
-    if y.ndim == 1 and s.ndim == 1:
-        y, s = y[:, None], s[:, None]
+    y, s = (y[:, None] if y.ndim == 1 else y), (s[:, None] if s.ndim == 1 else s)
     if y.shape != s.shape:
         raise ValueError(f"y_true and scores must both be (N, C), got shapes {y.shape}, {s.shape}")
     if not np.isfinite(s).all():

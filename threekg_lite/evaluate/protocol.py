@@ -228,16 +228,19 @@ def save_results(path: PathLike, rows: Rows, config: EvalConfig, meta: Mapping[s
     """Write ``config``, ``meta`` and ``rows`` (:func:`write_json`: a NaN, e.g. of a subgroup
     without a positive in the test split, is ``null``, read back as NaN by
     :func:`load_results`)."""
-    return write_json(path, {"config": asdict(config), "meta": dict(meta), "rows": list(rows)})
+    payload = {"config": asdict(config), "meta": dict(meta), "rows": list(rows)}
+    return write_json(path, finite_or_null(payload))
 
 
 def write_json(path: PathLike, payload: Any) -> Path:
-    """Write ``payload`` as strict JSON (:func:`finite_or_null`), atomically: a reader never
-    sees half a file, a failed write leaves the previous one."""
+    """Write ``payload`` as strict JSON (a NaN is an error; NumPy scalars are written as
+    numbers), atomically: a reader never sees half a file, a failed write leaves the
+    previous one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(finite_or_null(payload), indent=1, allow_nan=False) + "\n")
+    text = json.dumps(payload, indent=1, allow_nan=False, default=lambda v: v.item())
+    tmp.write_text(text + "\n")
     os.replace(tmp, path)
     return path
 
@@ -349,8 +352,9 @@ def run_evaluation(
     progress: bool = True,
 ) -> Path:
     """``threekg evaluate``: :func:`evaluate` ``methods`` (name -> checkpoint or run folder,
-    ``"random"`` or ``"supervised"``, of preset ``model``) on a database of
-    :data:`DEFAULT_TASKS` (at ``fs`` Hz, ``duration`` s) or a prepared folder, on crops of
+    ``"random"`` or ``"supervised"``, of preset ``model``) on a source of
+    :func:`~threekg_lite.data.sources.load_source` (at ``fs`` Hz, ``duration`` s; ``task``
+    by default that of :data:`DEFAULT_TASKS`, else required) or a prepared folder, on crops of
     ``crop_s`` seconds; write the results JSON ``out`` and its plot beside it (``.png``);
     print the summary. Returns ``out``.
 

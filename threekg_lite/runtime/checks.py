@@ -23,10 +23,10 @@ def check_float(name: str, value: Any, positive: bool = False) -> float:
 
 
 def seeded_rng(seed: int | np.random.Generator) -> np.random.Generator:
-    """A NumPy Generator from an integer seed, or ``seed`` itself if it is one; ``None`` (fresh
-    entropy) is refused, so that every draw can be repeated."""
-    if seed is None:
-        raise TypeError("seed must be an integer or a numpy.random.Generator, got None")
+    """A NumPy Generator from an integer seed, or ``seed`` itself if it is one; else
+    ``ValueError`` (``None``, fresh entropy, too: every draw must be repeatable)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer, np.random.Generator)):
+        raise ValueError(f"seed must be an int or a numpy.random.Generator, got {seed!r}")
     return np.random.default_rng(seed)
 
 
@@ -42,7 +42,10 @@ def check_labels(y: Any, name: str = "labels", n: int | None = None) -> np.ndarr
     if y.shape[1] == 0:
         raise ValueError(f"{name} have no class (K = 0)")
     if y.dtype != bool:
-        if not np.issubdtype(y.dtype, np.number) or not np.isin(y, (0, 1)).all():
+        if (
+            not (np.issubdtype(y.dtype, np.number) or y.dtype == object)
+            or not np.isin(y, (0, 1)).all()
+        ):
             raise ValueError(f"{name} must hold only 0/1 or True/False values")
         y = y.astype(bool)
     return y

@@ -107,7 +107,7 @@ def _window(window, n: int, name: str, fs: float | None = None) -> tuple[int, in
 
 
 def _arrow(ax: Axes, tail, head, gid=None, head_size=14.0, shrink=(0.0, 0.0), zorder=3.0, **line):
-    """An arrow from ``tail`` to ``head`` (data coordinates): an Annotation with ``gid``.
+    """Draw an arrow from ``tail`` to ``head`` (data coordinates), an Annotation with ``gid``.
     ``line``: ``color``, ``linestyle`` (solid), ``lw`` (1.8)."""
     props = dict(arrowstyle="-|>", shrinkA=shrink[0], shrinkB=shrink[1], mutation_scale=head_size)
     props |= {"linestyle": "-", "lw": 1.8, **line}
