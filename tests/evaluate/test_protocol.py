@@ -50,6 +50,8 @@ PTBXL_NAMES = ("NORM", "MI", "STTC", "CD", "HYP")
 
 
 pytestmark = pytest.mark.usefixtures("single_thread")
+# the columns summarise() returns and the CLI prints
+SUMMARY_COLUMNS = "method fraction n_labelled auroc_mean auroc_std ci_low ci_high seeds".split()
 
 
 @pytest.fixture(scope="module")
@@ -224,16 +226,7 @@ def test_subgroups_follow_the_class_names(records, split, rows):
 
 def test_summarise_is_the_mean_and_sample_std_over_seeds(rows):
     table = summarise(rows)
-    assert list(table.columns) == [
-        "method",
-        "fraction",
-        "n_labelled",
-        "auroc_mean",
-        "auroc_std",
-        "ci_low",
-        "ci_high",
-        "seeds",
-    ]
+    assert list(table.columns) == SUMMARY_COLUMNS
     assert len(table) == 2 * len(FRACTIONS)
     for _, t in table.iterrows():
         part = [r for r in rows if r["method"] == t["method"] and r["fraction"] == t["fraction"]]
@@ -350,16 +343,7 @@ def test_cli_evaluate_writes_results_and_plot(tmp_path, capsys):
     assert main([*args, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     lines = printed.splitlines()
-    assert lines[0].split() == [
-        "method",
-        "fraction",
-        "n_labelled",
-        "auroc_mean",
-        "auroc_std",
-        "ci_low",
-        "ci_high",
-        "seeds",
-    ]
+    assert lines[0].split() == SUMMARY_COLUMNS
     assert [line.split()[:2] for line in lines[1:5]] == [
         ["r", "0.200"],
         ["r", "1.000"],
