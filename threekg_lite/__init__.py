@@ -1,10 +1,7 @@
 """threekg-lite: 3KG contrastive self-supervised learning of 12-lead ECGs.
 
-The method, importable from here::
-
-    from threekg_lite import ecg_to_vcg, vcg_to_ecg, ThreeKG, nt_xent, build_model, Pretrainer
-
-Read it in this order: :mod:`~threekg_lite.leads`, :mod:`~threekg_lite.vcg` (``ecg_to_vcg``,
+The method, importable from here (``from threekg_lite import ThreeKG, nt_xent``), read in
+this order: :mod:`~threekg_lite.leads`, :mod:`~threekg_lite.vcg` (``ecg_to_vcg``,
 ``vcg_to_ecg``), :mod:`~threekg_lite.augment` (``ThreeKG``), :mod:`~threekg_lite.losses`
 (``nt_xent``, ``supcon``), :mod:`~threekg_lite.models` (``build_model``), and
 :mod:`~threekg_lite.pretrain` (``PretrainConfig``, ``train_step``); ``Pretrainer``

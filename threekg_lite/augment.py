@@ -89,19 +89,16 @@ def spatial_matrices(
     ``"project"``: ``D S R D⁺``; ``"residual"``: ``LIMB (I + D (S R - I) D⁺)``."""
     d, d_inv, limb = _constants(rotation.device)
     sr = scales.double()[:, :, None] * rotation.double()  # (B, 3, 3) = S @ R
+    check_choice("projection", projection, ("project", "residual"))
     if projection == "project":
         return d @ sr @ d_inv  # D S R D⁺
-    if projection == "residual":
-        eye3 = torch.eye(3, dtype=torch.float64, device=rotation.device)
-        return limb + d @ (sr - eye3) @ d_inv  # LIMB (I + D (S R - I) D⁺)
-    raise ValueError(f"projection must be 'project' or 'residual', got {projection!r}")
+    eye3 = torch.eye(3, dtype=torch.float64, device=rotation.device)
+    return limb + d @ (sr - eye3) @ d_inv  # LIMB (I + D (S R - I) D⁺)
 
 
 def circular_mask_rows(start: torch.Tensor, length: int, n_samples: int) -> torch.Tensor:
-    """Circular time masks: True on ``length`` samples from each start (wrapping), else False.
-
-    ``start`` ``(...,)`` int in ``[0, n_samples)``; returns ``(..., n_samples)`` bool.
-    """
+    """``(..., n_samples)`` bool, True on the ``length`` samples from each ``start`` ``(...,)``
+    (int in ``[0, n_samples)``), wrapping around the end."""
     t = torch.arange(n_samples, device=start.device)
     first, end = start[..., None], start[..., None] + length
     return ((t >= first) & (t < end)) | (t < end - n_samples)  # the run, and its wrapped part
@@ -118,8 +115,6 @@ class ThreeKG:
         ``mask_ratio`` in ``[0, 1)``.
     spatial, temporal
         Apply the rotation/scaling and the time mask; the 3KG ablations switch one off.
-
-    Call it with a batch ``(B, 12, T)`` and a ``torch.Generator`` for one view per ECG.
     """
 
     max_angle_deg: float = 45.0
@@ -163,9 +158,8 @@ class ThreeKG:
         length = int(math.floor(self.mask_ratio * n_samples)) if self.temporal else 0
         start = None
         if length > 0:
-            start = torch.randint(
-                0, n_samples, (batch, 12), generator=generator, device=gen_device
-            ).to(device)
+            start = torch.randint(0, n_samples, (batch, 12), generator=generator, device=gen_device)
+            start = start.to(device)
         angles, order, scales = angles.to(device), order.to(device), scales.to(device)
         matrices = spatial_matrices(rotation_matrices(angles, order), scales, self.projection)
         return ViewParams(angles, order, scales, start, length, matrices)
@@ -186,10 +180,8 @@ class ThreeKG:
     def __call__(
         self, x: torch.Tensor, generator: torch.Generator, return_params: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, ViewParams]:
-        """One random view of each ECG in ``x`` ``(B, 12, T)``; same shape, dtype, device.
-
-        With ``return_params=True``, also the :class:`ViewParams` drawn.
-        """
+        """One random view of each ECG in ``x`` ``(B, 12, T)``; same shape, dtype, device (and,
+        with ``return_params=True``, the :class:`ViewParams` drawn)."""
         check_batch(x, min_length=0, dtype_error=TypeError)
         params = self.sample(x.shape[0], x.shape[-1], generator, x.device)
         out = self.apply(x, params)

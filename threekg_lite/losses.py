@@ -22,18 +22,17 @@ embeddings (bf16, fp16) are cast up before normalising, so the softmax never run
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from threekg_lite.runtime.checks import check_float
 
 __all__ = ["NTXentLoss", "contrastive_accuracy", "nt_xent", "supcon"]
 
 
 def _check_views(z1: Tensor, z2: Tensor) -> None:
-    """``ValueError`` unless ``z1`` and ``z2`` are floating ``(N, D)`` batches of one shape
-    and device with ``N, D >= 1``."""
+    """``ValueError`` unless ``z1``, ``z2`` are floating ``(N, D)``, one shape and device."""
     for name, z in (("z1", z1), ("z2", z2)):
         if not isinstance(z, Tensor):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(z).__name__}")
@@ -46,10 +45,8 @@ def _check_views(z1: Tensor, z2: Tensor) -> None:
             f"z1 and z2 must have the same shape (N, D), got {tuple(z1.shape)} "
             f"and {tuple(z2.shape)}"
         )
-    if z1.shape[0] < 1:
-        raise ValueError("the batch is empty: z1 and z2 need at least one row (N >= 1)")
-    if z1.shape[1] < 1:
-        raise ValueError("the embeddings are empty: z1 and z2 need at least one column (D >= 1)")
+    if 0 in z1.shape:
+        raise ValueError(f"z1 and z2 are empty: need N >= 1 and D >= 1, got {tuple(z1.shape)}")
     if z1.device != z2.device:
         raise ValueError(f"z1 and z2 are on different devices: {z1.device} and {z2.device}")
 
@@ -59,26 +56,21 @@ def _check_temperature(temperature: float) -> float:
         t = float(temperature)
     except (TypeError, ValueError):
         raise ValueError(f"temperature must be a number, got {temperature!r}") from None
-    if not (math.isfinite(t) and t > 0):
-        raise ValueError(f"temperature must be finite and > 0, got {temperature!r}")
-    return t
+    return check_float("temperature", t, positive=True)
 
 
 def _check_ids(ids: Tensor, n: int, device: torch.device) -> Tensor:
     if not isinstance(ids, Tensor):
         raise ValueError(f"ids must be a torch.Tensor or None, got {type(ids).__name__}")
     if ids.dim() != 1 or ids.shape[0] != n:
-        raise ValueError(
-            f"ids must have shape (N,) = ({n},), one id per item, got {tuple(ids.shape)}"
-        )
+        raise ValueError(f"ids must have shape (N,) = ({n},), got {tuple(ids.shape)}")
     if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
         raise ValueError(f"ids must be an integer tensor (record or patient ids), got {ids.dtype}")
     return ids.to(device)
 
 
 def _unit(*zs: Tensor) -> Tensor:
-    """The rows of ``zs`` stacked and L2-normalised, in float64 for float64 input, else
-    float32 (half-precision embeddings are cast up first)."""
+    """The rows of ``zs`` stacked and L2-normalised, in float32 or float64 (module docstring)."""
     dtype = torch.float64 if zs[0].dtype == torch.float64 else torch.float32
     return F.normalize(torch.cat([z.to(dtype) for z in zs]), dim=1)
 
@@ -90,10 +82,8 @@ def _twin_index(n: int, device: torch.device) -> Tensor:
 
 def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.1, ids: Tensor | None = None) -> Tensor:
     """NT-Xent loss ``()`` of two views ``(N, D)`` (row ``i`` of ``z1`` and of ``z2`` are a
-    positive pair; any floating dtype; ``N = 1`` gives exactly 0), cosine similarities divided
-    by ``temperature``. With ``ids`` ``(N,)`` (record or patient), every other view of an item
-    with the anchor's id is a positive too. float32, or float64 for float64 input.
-    """
+    positive pair; ``N = 1`` gives exactly 0). With ``ids`` ``(N,)`` (record or patient), every
+    other view of an item with the anchor's id is a positive too (module docstring)."""
     _check_views(z1, z2)
     t = _check_temperature(temperature)
     n = z1.shape[0]
@@ -106,12 +96,11 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float = 0.1, ids: Tensor | None
 
 
 def supcon(z: Tensor, ids: Tensor, temperature: float = 0.1) -> Tensor:
-    """Supervised-contrastive loss of ``M`` embeddings ``(M, D)`` grouped by ids ``(M,)``.
+    """Supervised-contrastive loss ``()`` of ``M`` embeddings ``(M, D)`` grouped by ids ``(M,)``.
 
     The general form of :func:`nt_xent` with ids, for any number of views per item (e.g.
     views of ``k`` crops of one record); every id must occur at least twice.
-    ``nt_xent(z1, z2, t, ids) == supcon(cat([z1, z2]), ids.repeat(2), t)``. Returns ``()``.
-    """
+    ``nt_xent(z1, z2, t, ids) == supcon(cat([z1, z2]), ids.repeat(2), t)``."""
     _check_views(z, z)
     t = _check_temperature(temperature)
     ids = _check_ids(ids, z.shape[0], z.device)
@@ -140,8 +129,7 @@ def contrastive_accuracy(
     Each of the ``2N`` stacked views ``(N, D)`` is an anchor; its candidates are the ``2N - 1``
     other views, ranked by cosine similarity. It is top-``k`` correct iff fewer than ``k``
     candidates are *strictly* more similar than its twin (ties favour the twin). Returns
-    ``{"top1": ..., "top5": ...}``, one fraction per ``k``.
-    """
+    ``{"top1": ..., "top5": ...}``, one fraction per ``k``."""
     _check_views(z1, z2)
     for k in topk:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:

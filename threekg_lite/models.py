@@ -1,11 +1,10 @@
 """The 3KG network: an encoder (:mod:`threekg_lite.encoders`) and a SimCLR projection head.
 
-An ECG ``(B, 12, T)`` becomes a feature vector ``(B, 512)`` (ResNet-18-1D): the representation
-that downstream evaluation uses. The projection head (:class:`ProjectionHead`,
-Linear-BN-ReLU-Linear to 128 dimensions) exists only for the contrastive loss and is thrown
-away after pretraining. :class:`ContrastiveModel` holds both; :func:`build_model` makes one
-from a plain, JSON-serialisable config or a preset name, with a seeded initialisation when
-given a ``torch.Generator``; :func:`load_model` reads one from a checkpoint.
+An ECG ``(B, 12, T)`` becomes a feature vector ``(B, 512)`` (ResNet-18-1D): the representation that
+downstream evaluation uses. The projection head (Linear-BN-ReLU-Linear to 128 dimensions) exists
+only for the contrastive loss and is thrown away after pretraining. :class:`ContrastiveModel` holds
+both; :func:`build_model` makes one from a JSON-serialisable config or a preset name;
+:func:`load_model` reads one from a checkpoint.
 """
 
 from __future__ import annotations
@@ -60,8 +59,8 @@ same with the ``"lead-wise"`` layout."""
 
 
 class ProjectionHead(nn.Module):
-    """SimCLR projection MLP ``in_dim -> hidden -> out_dim`` (Linear, BatchNorm1d, ReLU,
-    Linear; ``hidden=None`` means ``in_dim``). In training mode it needs a batch of >= 2."""
+    """SimCLR projection MLP ``in_dim -> hidden -> out_dim`` (``hidden=None``: ``in_dim``).
+    In training mode it needs a batch of >= 2 (batch norm)."""
 
     def __init__(self, in_dim: int, hidden: int | None = None, out_dim: int = 128):
         super().__init__()
@@ -84,14 +83,12 @@ class ProjectionHead(nn.Module):
 class ContrastiveModel(nn.Module):
     """Encoder + projection head, as trained by the contrastive loss.
 
-    ``in_channels, width, kernel_size, layers`` go to the encoder (``layout``
-    ``"12-channel"``: :class:`~threekg_lite.encoders.resnet1d.ResNet1d` on all leads;
-    ``"lead-wise"``: :class:`~threekg_lite.encoders.resnet1d.LeadwiseEncoder`),
-    ``proj_hidden, proj_dim`` to the :class:`ProjectionHead`. ``input_norm`` says how the
-    records it is trained on and fed are scaled
-    (:func:`~threekg_lite.data.preprocess.scale_input`): it travels with the model, so a
-    checkpoint's features are extracted as it was trained.
-    """
+    ``in_channels, width, kernel_size, layers`` go to the encoder (``layout`` ``"12-channel"``:
+    :class:`~.encoders.resnet1d.ResNet1d` on all leads; ``"lead-wise"``:
+    :class:`~.encoders.resnet1d.LeadwiseEncoder`), ``proj_hidden, proj_dim`` to the
+    :class:`ProjectionHead`. ``input_norm``, how the records it is trained on and fed are
+    scaled (:func:`~.data.preprocess.scale_input`), travels with the model, so a checkpoint's
+    features are extracted as it was trained."""
 
     def __init__(
         self,
@@ -145,15 +142,12 @@ def build_model(
     """A :class:`ContrastiveModel` from a config dict (:attr:`ContrastiveModel.config`;
     missing keys from :data:`DEFAULT_CONFIG`), a :data:`PRESETS` name or ``None``, with
     ``overrides`` replacing keys. With a ``generator`` every parameter and buffer is drawn
-    from it alone (the global RNG untouched), so one seed gives one model.
-    """
-    if config is None:
-        config = {}
-    elif isinstance(config, str):
+    from it alone (the global RNG untouched), so one seed gives one model."""
+    if isinstance(config, str):
         if config not in PRESETS:
             raise ValueError(f"unknown preset {config!r}; known: {sorted(PRESETS)}")
         config = PRESETS[config]
-    cfg = {**DEFAULT_CONFIG, **config, **overrides}
+    cfg = {**DEFAULT_CONFIG, **(config or {}), **overrides}
     unknown = sorted(set(cfg) - set(DEFAULT_CONFIG))
     if unknown:
         raise ValueError(f"unknown config keys {unknown}; known: {sorted(DEFAULT_CONFIG)}")

@@ -1,10 +1,10 @@
 """One pretraining step of 3KG: crops, views, contrastive loss, update.
 
-A step takes a batch of records held on the device (:class:`~.data.pool.RecordPool`), cuts
-random windows of each (:func:`crop_starts`), makes augmented views of every window there
-(:func:`make_views`), and minimises NT-Xent between one record's views
-(:func:`contrastive_loss`, :func:`train_step`), with no Python loop over samples. The run
-around it (devices, processes, checkpoints, resuming) is :class:`threekg_lite.training.Pretrainer`.
+A step cuts random windows (:func:`crop_starts`) of a batch of records held on the device
+(:class:`~.data.pool.RecordPool`), makes augmented views of every window there
+(:func:`make_views`) and minimises NT-Xent between one record's views (:func:`contrastive_loss`,
+:func:`train_step`), with no Python loop over samples. The run around it
+(devices, processes, checkpoints, resuming) is :class:`threekg_lite.training.Pretrainer`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from threekg_lite.baselines import AUGMENTATIONS, Augmentation
 from threekg_lite.data.pool import RecordPool
 from threekg_lite.losses import nt_xent, supcon
-from threekg_lite.runtime.checks import check_choice, check_int
+from threekg_lite.runtime.checks import check_choice, check_float, check_int
 from threekg_lite.runtime.precision import AMP_MODES, autocast
 
 
@@ -37,16 +37,14 @@ class PretrainConfig:
     lr, weight_decay, warmup_steps, temperature
         AdamW's peak learning rate and weight decay; linear warm-up steps (default 5 % of
         ``steps``) before the cosine decay to 0; the NT-Xent temperature.
-    crops_per_record
-        ``k``: windows of ``crop`` samples cut from each record of the batch, at random
-        places, non-overlapping (the records must hold ``k * crop`` samples). The views of
-        one record's crops are positives of each other (the 3KG base code's record positives
-        across crops). The default, 2, is what the book's reference run supports
-        (``book/results/``): same-crop pairs share their beat timing and taught the encoder
-        nothing a linear layer could use.
-    views_per_crop
-        Augmented views of each window: 1 (default) or 2. ``crops_per_record=1,
-        views_per_crop=2`` is the *same-crop* configuration (SimCLR's two views of one crop).
+    crops_per_record, views_per_crop
+        ``k`` non-overlapping windows of ``crop`` samples at random places in each record (which
+        must hold ``k * crop`` samples), and 1 or 2 augmented views of each. The views of one
+        record's crops are positives of each other (the 3KG base code). The default ``k = 2``
+        is what the book's reference run supports (``book/results/``): same-crop pairs
+        (``k = 1``, two views: SimCLR's) share their beat timing and taught the encoder nothing
+        a linear layer could use. ``crops_per_record=1, views_per_crop=2`` is the *same-crop*
+        configuration.
     positives
         ``"instance"``: only the two views of one crop are positives (SimCLR);
         ``"record"``/``"patient"``: so are all views of crops sharing a record/patient id
@@ -57,12 +55,9 @@ class PretrainConfig:
     optimizer, seed
         ``"adamw"`` or ``"adam"`` (the 3KG base code: no decay); seeds the initialisation,
         the batch order, the crops and the views.
-    amp
-        ``"auto"`` (:func:`~threekg_lite.runtime.precision.autocast_dtype`: bf16 on a GPU of
-        compute capability >= 8, fp16 with loss scaling below, fp32 on a CPU), ``"bf16"``,
-        ``"fp16"`` or ``"off"``.
-    compile
-        Run the model through ``torch.compile``.
+    amp, compile
+        One of :data:`~threekg_lite.runtime.precision.AMP_MODES`; run the model through
+        ``torch.compile``.
     """
 
     steps: int = 1000
@@ -89,19 +84,13 @@ class PretrainConfig:
         for name in ("steps", "batch_size", "crop", "checkpoint_every", "log_every"):
             check_int(name, getattr(self, name))
         check_int("crops_per_record", self.crops_per_record)
-        if self.augment not in AUGMENTATIONS:
-            raise ValueError(
-                f"unknown augmentation {self.augment!r}; use one of {', '.join(AUGMENTATIONS)}"
-            )
-        if not self.lr > 0 or not self.weight_decay >= 0:  # NaN fails both
-            raise ValueError(
-                f"need lr > 0 and weight_decay >= 0, got {self.lr}, {self.weight_decay}"
-            )
+        check_choice("augment", self.augment, AUGMENTATIONS)
+        check_float("lr", self.lr, positive=True)
+        check_float("weight_decay", self.weight_decay)
         warmup = self.warmup_steps
         if warmup is not None and check_int("warmup_steps", warmup, 0) > self.steps:
             raise ValueError(f"warmup_steps must be <= steps, got {warmup!r}")
-        if not self.temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        check_float("temperature", self.temperature, positive=True)
         check_choice("positives", self.positives, ("instance", "record", "patient"))
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 or None, got {self.grad_clip}")
@@ -112,8 +101,7 @@ class PretrainConfig:
                 "use views_per_crop=2 or crops_per_record >= 2"
             )
         check_choice("optimizer", self.optimizer, ("adamw", "adam"))
-        if self.amp not in AMP_MODES:
-            raise ValueError(f"amp must be one of {AMP_MODES}, got {self.amp!r}")
+        check_choice("amp", self.amp, AMP_MODES)
 
     @property
     def views_per_record(self) -> int:
@@ -142,8 +130,7 @@ def crop_starts(
 
     ``k = 1``: uniform over every place. ``k >= 2``: uniform over the placements of ``k``
     disjoint windows: with slack ``s = T - k crop``, ``k`` offsets drawn from ``{0..s}`` and
-    sorted, ``start_j = offset_j + j crop``. On the generator's device.
-    """
+    sorted, ``start_j = offset_j + j crop``. On the generator's device."""
     slack, dev = n_samples - k * crop, generator.device
     offsets = torch.randint(0, slack + 1, (b, k), generator=generator, device=dev)
     if k == 1:
@@ -199,8 +186,7 @@ def train_step(
 
     ``scaler`` scales the loss in float16 (:func:`~threekg_lite.runtime.precision.grad_scaler`);
     ``amp_dtype`` is the autocast dtype (``None``: full precision); ``gather`` joins every
-    process's rows before the loss (several processes).
-    """
+    process's rows before the loss (several processes)."""
     scaler = scaler or torch.amp.GradScaler(enabled=False)
     for group in optimizer.param_groups:
         group["lr"] = learning_rate(step, config)

@@ -5,36 +5,31 @@ moment (the VCG; Frank's axes: X to the patient's left, Y to the feet, Z to the 
 and grows through each beat. Every lead is a weighted sum of X, Y and Z, and only eight
 leads are independent (I, II, V1-V6), so:
 
-* **Dower** (VCG -> ECG), :data:`DOWER` ``(12, 3)``: Dower, Machado & Osborne 1980
-  (:data:`DOWER_8`, rows I, II, V1-V6), with the rows of III, aVR, aVL, aVF derived from
-  rows I and II (the published ones agree to 0.0005): every ECG made from a VCG obeys the
-  limb-lead identities exactly.
-* **Inverse Dower** (ECG -> VCG), ``(3, 8)``: threekg_lite uses the exact pseudo-inverse
-  :data:`INVERSE_DOWER`, so that a VCG survives the round trip exactly. Two roundings
-  circulate in 3KG code: :data:`INVERSE_DOWER_A` (the 3KG base code, BRAVEHEART; within
-  0.0005 of it) and :data:`INVERSE_DOWER_B` (fairseq-signals; within 0.00095).
+* **Dower** (VCG -> ECG), :data:`DOWER` ``(12, 3)``: Dower, Machado & Osborne 1980, its limb
+  rows derived from rows I and II (the published ones agree to 0.0005): every ECG made from
+  a VCG obeys the limb-lead identities exactly.
+* **Inverse Dower** (ECG -> VCG), ``(3, 8)``: the exact pseudo-inverse :data:`INVERSE_DOWER`,
+  so that a VCG survives the round trip exactly; the roundings that circulate in 3KG code,
+  :data:`INVERSE_DOWER_A` and :data:`INVERSE_DOWER_B`, are within 0.0005 and 0.00095 of it.
 * **Kors** (ECG -> VCG), :data:`KORS` ``(3, 8)``: a regression fitted to measured Frank
   leads (Kors et al. 1990), *not* an inverse of Dower.
 
 ``DOWER @ INVERSE_DOWER`` is the orthogonal projection onto what one dipole can produce
-(:func:`project_to_dipole`): a 3KG view loses the rest even before any augmentation. Every
-transform takes NumPy arrays or torch tensors ``(..., 12, T) <-> (..., 3, T)`` and keeps
-their dtype and device.
+(:func:`project_to_dipole`). Every transform takes NumPy arrays or torch tensors
+``(..., 12, T) <-> (..., 3, T)`` and keeps their dtype and device.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from threekg_lite.leads import INDEPENDENT_INDEX, LEAD_NAMES, with_derived_leads
+from threekg_lite.leads import INDEPENDENT_INDEX, LEAD_NAMES, ArrayT, with_derived_leads
 
 if TYPE_CHECKING:
     import torch
-
-ArrayT = TypeVar("ArrayT", np.ndarray, "torch.Tensor")
 
 DOWER_8: np.ndarray = np.array(
     [
@@ -98,11 +93,8 @@ _TO_VCG = {
 
 
 def ecg_to_vcg_matrix(method: Method = "dower") -> np.ndarray:
-    """The ``(3, 12)`` matrix taking a standard-order 12-lead ECG to X, Y, Z.
-
-    Columns of the four derived limb leads (III, aVR, aVL, aVF) are zero: the VCG is computed
-    from the eight independent leads only, as every published matrix is.
-    """
+    """The ``(3, 12)`` matrix taking a standard-order 12-lead ECG to X, Y, Z; the columns of
+    III, aVR, aVL, aVF are zero (every published matrix uses the eight independent leads)."""
     try:
         m8 = _TO_VCG[method]
     except KeyError:
@@ -150,12 +142,9 @@ def _apply(matrix: np.ndarray, x: ArrayT) -> ArrayT:
 def ecg_to_vcg(
     ecg: ArrayT, method: Method = "dower", lead_names: Sequence[str] | None = None
 ) -> ArrayT:
-    """The VCG ``(..., 3, T)`` (X, Y, Z) of an ECG ``(..., 12, T)`` in mV, NumPy or torch.
-
-    ``method``: ``"dower"`` (the exact inverse, default), ``"dower_a"``/``"dower_b"`` (the
-    published roundings) or ``"kors"``; ``lead_names``, if known, are checked against the
-    standard order.
-    """
+    """The VCG ``(..., 3, T)`` (X, Y, Z) of an ECG ``(..., 12, T)`` in mV, NumPy or torch, by
+    ``method`` ``"dower"`` (the exact inverse), ``"dower_a"``/``"dower_b"`` (the published
+    roundings) or ``"kors"``; ``lead_names``, if known, are checked against the standard order."""
     check_ecg(ecg, lead_names)
     return _apply(ecg_to_vcg_matrix(method), ecg)
 
@@ -177,10 +166,8 @@ def projection_matrix(method: Method = "dower") -> np.ndarray:
 
 
 def project_to_dipole(ecg: ArrayT, method: Method = "dower") -> ArrayT:
-    """What one dipole can explain of an ECG: ``Dower @ inverse(ecg)``, ``(..., 12, T)``.
-
-    The residual ``ecg - project_to_dipole(ecg)`` is the non-dipolar part, which every 3KG
-    view loses even at zero rotation and unit scale.
-    """
+    """What one dipole can explain of an ECG ``(..., 12, T)``: ``Dower @ inverse(ecg)``. The
+    residual ``ecg - project_to_dipole(ecg)`` is the non-dipolar part, which every 3KG view
+    loses even at zero rotation and unit scale."""
     check_ecg(ecg)
     return _apply(projection_matrix(method), ecg)

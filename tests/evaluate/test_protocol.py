@@ -38,10 +38,7 @@ from threekg_lite.evaluate.protocol import (  # noqa: E402
 )
 from threekg_lite.models import PRESETS, build_model  # noqa: E402
 from threekg_lite.pretrain import PretrainConfig  # noqa: E402
-from threekg_lite.training import (
-    CHECKPOINT,
-    pretrain,  # noqa: E402
-)
+from threekg_lite.training import CHECKPOINT, Pretrainer  # noqa: E402
 
 TASK = "diagnosis"
 FRACTIONS = (0.1, 1.0)
@@ -404,7 +401,8 @@ def test_cli_evaluate_a_checkpoint_of_another_architecture(tmp_path, capsys):
     """The checkpoint carries its own model config; --model is for random/supervised."""
     small = {**PRESETS["tiny"], "width": 8}
     config = PretrainConfig(steps=1, batch_size=16, crop=200, model=small, log_every=1)
-    pretrain(generate(32, fs=100, duration=5, seed=1), config, tmp_path / "run", "cpu", False)
+    records = generate(32, fs=100, duration=5, seed=1)
+    Pretrainer(records, config, tmp_path / "run", device="cpu", progress=False).run()
     out = tmp_path / "res.json"
     ckpt = tmp_path / "run" / CHECKPOINT
     args = [*CLI, "--method", f"p={ckpt}", "--method", "r=random", "--fractions", "1"]

@@ -37,7 +37,7 @@ from threekg_lite.runtime.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from threekg_lite.training import CHECKPOINT, METRICS, Pretrainer, pretrain
+from threekg_lite.training import CHECKPOINT, METRICS, Pretrainer
 
 REPO = Path(__file__).resolve().parents[2]
 N_RECORDS, FS, DURATION = 64, 100.0, 5.0  # 500 samples per record
@@ -138,11 +138,10 @@ def test_same_seed_same_losses_other_seed_other_losses(records):
     assert all(x != y for x, y in zip(losses(a.history), losses(c.history)))
 
 
-def test_pretrain_function_returns_eval_model_and_result(records):
-    model, result = pretrain(
-        records, config(steps=2), device="cpu", progress=False, augment="3kg-spatial"
-    )
-    assert not model.training and result.steps == 2
+def test_run_result_and_its_summary(records):
+    cfg = config(steps=2, augment="3kg-spatial")
+    result = Pretrainer(records, cfg, device="cpu", progress=False).run()
+    assert result.steps == 2
     assert "2 steps on cpu" in result.summary()
 
 

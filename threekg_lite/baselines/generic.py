@@ -98,8 +98,7 @@ class RandomResizedCrop:
     at a uniform start ``s`` per record and stretch it back to ``T >= 2`` samples (linear
     interpolation; the ends are exactly samples ``s`` and ``s + L - 1``), all leads alike. One
     ``grid_sample`` does the batch (``interpolate`` cannot take a window per record). With
-    time-out the strongest generic pair for SimCLR on 12-lead ECGs (Mehari & Strodthoff 2022).
-    """
+    time-out the strongest generic pair for SimCLR on 12-lead ECGs (Mehari & Strodthoff 2022)."""
 
     min_fraction: float = 0.5
     max_fraction: float = 1.0
@@ -286,8 +285,7 @@ def simclr_ecg(fs: float, keep_identities: bool = True) -> Compose:
 
     Crop always, the artefacts each on half of the records (views stay close to real ECGs),
     then :func:`keep_limb_identities`: the baseline differs from 3KG only in *what* is
-    augmented, not in whether the views are physically consistent ECGs.
-    """
+    augmented, not in whether the views are physically consistent ECGs."""
     transforms: list[Augmentation] = [
         RandomResizedCrop(0.5, 1.0),
         RandomApply(AmplitudeScale(0.5, 2.0, per_lead=True), p=0.5),

@@ -1,9 +1,6 @@
-"""The ``threekg`` command: one entry point, one subcommand per task. It parses arguments and
-calls the package (the evaluations: :func:`~threekg_lite.evaluate.protocol.run_evaluation`,
-:func:`~threekg_lite.evaluate.experiment.run_reference`); the options of a config dataclass
-(:class:`~threekg_lite.pretrain.PretrainConfig`,
-:class:`~threekg_lite.evaluate.protocol.EvalConfig`) take their type, default and choices
-from its fields (:func:`add_fields`, :func:`config_from`).
+"""The ``threekg`` command: one subcommand per task, each a call of the package (e.g.
+:func:`~threekg_lite.evaluate.protocol.run_evaluation`); the options of a config dataclass take
+their type, default and choices from its fields (:func:`add_fields`, :func:`config_from`).
 
 Examples::
 
@@ -99,6 +96,7 @@ def _pick(args: argparse.Namespace, *names: str) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``threekg``: one subparser per subcommand, its ``run`` set to carry it out."""
     from threekg_lite.data.preprocess import INPUT_NORMS
     from threekg_lite.evaluate.experiment import CONFIGURATIONS, METHODS, ComparisonConfig
     from threekg_lite.evaluate.protocol import EvalConfig
@@ -152,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_pretrain,
         "contrastive pretraining (3KG or another augmentation set); resumes a run whose "
         "output folder holds a checkpoint",
-        *("--data-dir", "--fs", "--duration", "--crop", "--n-synthetic", "--device"),
+        *SHARED,
         description="Contrastive pretraining with the data, the views and the model on one "
         "device. Several GPUs: torchrun --nproc-per-node N -m threekg_lite.cli pretrain ...",
     )
@@ -196,8 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
         _cmd_evaluate,
         "label-efficiency evaluation: AUROC of linear probes (or fine-tuning) trained on "
         "1 %%, 5 %%, 10 %%, 100 %% of the labels, several seeds, with bootstrap intervals",
-        "--data-dir",
-        *("--fs", "--duration", "--crop", "--n-synthetic", "--device"),
+        *SHARED,
         description="Evaluate encoders with few labels on patient-disjoint splits (PTB-XL: "
         "strat_fold 1-8 / 9 / 10). Each --method is NAME=SPEC with SPEC a checkpoint file or "
         "run folder, 'random' (random-initialised encoder) or 'supervised' (trained from "

@@ -1,7 +1,6 @@
 """Data: real PhysioNet databases in their official layouts, the prepare-once cache,
-preprocessing, downloads, and the synthetic ECG generator. The common entry points are
-available from here, each imported on first use so that ``import threekg_lite.data`` stays
-fast::
+preprocessing, downloads, and the synthetic ECG generator. The common entry points are here,
+each imported on first use so that ``import threekg_lite.data`` stays fast::
 
     from threekg_lite.data import load_ptbxl, generate, load_prepared
 """
@@ -23,8 +22,7 @@ _MODULES = {
     "wfdb_io": ("read_ecg",),
     "paths": ("data_dir", "available_databases"),
     "teaching": ("teaching_data_dir",),
-}
-"""Module -> the names it exports from here (imported on first use)."""
+}  # module -> the names it exports from here
 _EXPORTS = {name: module for module, names in _MODULES.items() for name in names}
 __all__ = sorted(_EXPORTS)
 

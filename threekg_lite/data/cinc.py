@@ -87,20 +87,15 @@ def dx_codes(text: str, path: PathLike = "<header>") -> list[str]:
     """The SNOMED-CT codes of a ``#Dx:`` value, CPSC abbreviations (``"AF,RBBB"``) mapped. Any
     other label is an error naming the file: its record would otherwise lose it silently."""
     codes = []
-    for token in (t.strip() for t in text.split(",")):
-        if not token:
-            continue
-        if token.isdigit():
-            codes.append(token)
-        elif token in CPSC_ABBREVIATIONS:
-            codes.append(CPSC_ABBREVIATIONS[token])
-        else:
+    for token in filter(None, (t.strip() for t in text.split(","))):
+        if not (token.isdigit() or token in CPSC_ABBREVIATIONS):
             raise ECGFormatError(
                 path,
                 f"#Dx label {token!r} is neither a SNOMED-CT code nor one of the CPSC "
                 f"abbreviations {sorted(CPSC_ABBREVIATIONS)}; convert it to its SNOMED-CT "
                 "code (the challenge's dx_mapping_scored.csv / dx_mapping_unscored.csv)",
             )
+        codes.append(CPSC_ABBREVIATIONS.get(token, token))
     return codes
 
 
@@ -108,10 +103,8 @@ def wrong_2020_gain(name: str, gains: Iterable[float]) -> float | None:
     """The gain to undo when all of record ``name``'s gains are those 2020-era copies of its
     source carry (:data:`WRONG_2020_GAINS`), else ``None``."""
     gains = set(gains)
-    for prefix, wrong in WRONG_2020_GAINS.items():
-        if name.startswith(prefix) and gains == {wrong}:
-            return wrong
-    return None
+    wrong = [g for p, g in WRONG_2020_GAINS.items() if name.startswith(p) and gains == {g}]
+    return wrong[0] if wrong else None
 
 
 def find_cinc_records(folder: PathLike) -> list[Path]:
@@ -122,20 +115,14 @@ def find_cinc_records(folder: PathLike) -> list[Path]:
 
 def parse_header_comments(comments: Iterable[str], lower: bool = False) -> dict[str, str]:
     """``key: value`` header comment lines as a dict (keys lower-cased with ``lower=True``)."""
-    out: dict[str, str] = {}
-    for line in comments:
-        key, sep, value = line.partition(":")
-        if sep:
-            out[key.strip().lower() if lower else key.strip()] = value.strip()
-    return out
+    pairs = (line.partition(":") for line in comments)
+    return {(k.lower() if lower else k).strip(): v.strip() for k, sep, v in pairs if sep}
 
 
 def scored_labels(dx_codes: Iterable[Iterable[str]]) -> LabelSet:
     """Multi-hot ``(N, 24)`` labels over :data:`SCORED_CLASSES` from per-record SNOMED-CT codes."""
-    names = [abbr for abbr, _, _ in SCORED_CLASSES]
-    return LabelSet.from_rows(
-        names, ([_CODE_TO_CLASS.get(c.strip()) for c in codes] for codes in dx_codes)
-    )
+    rows = ([_CODE_TO_CLASS.get(c.strip()) for c in codes] for codes in dx_codes)
+    return LabelSet.from_rows([abbr for abbr, _, _ in SCORED_CLASSES], rows)
 
 
 def load_cinc(
@@ -146,12 +133,12 @@ def load_cinc(
     records: Iterable[str] | None = None,
     **options: Any,
 ) -> ECGRecords:
-    """Load CinC 2020/2021-format records (``records``: names, default all) with the 24 merged
-    scored classes, resampled to ``fs`` (INCART is 257 Hz, PTB 1 kHz); ``options``: the other
-    reading options of :class:`~.loading.ReadOptions`. ``meta``: age, sex, Dx codes, the file's
-    rate and length and the source (from the name's prefix: ``A`` CPSC, ``Q`` CPSC-extra, ``I``
-    INCART, ``S`` PTB, ``HR`` PTB-XL, ``E`` Georgia, ``JS`` Chapman-Shaoxing/Ningbo). A header
-    with a wrong 2020-era gain is read at 1000 per mV, with a warning."""
+    """Load CinC 2020/2021 records (``records``: names, default all) with the 24 merged scored
+    classes, resampled to ``fs`` (INCART is 257 Hz, PTB 1 kHz); ``options``: the other reading
+    options of :class:`~.loading.ReadOptions`. ``meta``: age, sex, Dx codes, the file's rate and
+    length, the source (from the name's prefix: ``A`` CPSC, ``Q`` CPSC-extra, ``I`` INCART, ``S``
+    PTB, ``HR`` PTB-XL, ``E`` Georgia, ``JS`` Chapman-Shaoxing/Ningbo). Wrong 2020-era header gains
+    are read as 1000 per mV, with a warning."""
     opts = ReadOptions(fs, duration, **options)
     folder = database_dir("cinc", data_dir)
     found = find_cinc_records(folder)
@@ -179,29 +166,27 @@ def load_cinc(
                 "n_samples_file": rec.header.n_samples,
             }
         )
-    if regained:
-        _warn(
-            f"{len(regained)} record(s) under {folder} carry the header gain of 2020-era "
-            f"copies of their source (ADC units per mV), whose samples the 2021 release "
-            f"stores at {CHALLENGE_GAIN:g}; read at {CHALLENGE_GAIN:g}: ",
-            regained,
-        )
+    _warn(
+        f"{len(regained)} record(s) under {folder} carry the header gain of 2020-era "
+        f"copies of their source (ADC units per mV), whose samples the 2021 release "
+        f"stores at {CHALLENGE_GAIN:g}; read at {CHALLENGE_GAIN:g}: ",
+        regained,
+    )
     span = amplitude_span(res.signals, float(fs))  # far off for a header gain wrong by far
     low, high = PLAUSIBLE_SPAN_MV
     odd = np.flatnonzero((span < low) | (span > high))
-    if odd.size:
-        _warn(
-            f"{odd.size} record(s) under {folder} have an implausible amplitude (median "
-            f"lead range outside {low:g}-{high:g} mV; real ECGs: about 0.3-4 mV): check "
-            "their header gains: ",
-            [f"{rows[i]['record']} ({span[i]:.3g} mV)" for i in odd],
-        )
+    _warn(
+        f"{odd.size} record(s) under {folder} have an implausible amplitude (median lead range "
+        f"outside {low:g}-{high:g} mV; real ECGs: about 0.3-4 mV): check their header gains: ",
+        [f"{rows[i]['record']} ({span[i]:.3g} mV)" for i in odd],
+    )
     ids = np.array([r["record"] for r in rows], dtype=str)
     names, labels = [p.name for p in paths], {"scored": scored_labels(dx)}
     return opts.records(res, "cinc", names, ids, ids.copy(), labels, pd.DataFrame(rows))
 
 
 def _warn(text: str, items: list[str]) -> None:
-    """A warning for the caller of :func:`load_cinc` listing up to ten ``items``."""
-    more = " ..." if len(items) > 10 else ""
-    warnings.warn(text + ", ".join(items[:10]) + more, stacklevel=3)
+    """A warning for the caller of :func:`load_cinc` listing up to ten ``items``, if any."""
+    if items:
+        more = " ..." if len(items) > 10 else ""
+        warnings.warn(text + ", ".join(items[:10]) + more, stacklevel=3)

@@ -1,13 +1,11 @@
-"""Download PhysioNet databases, whole or some records: resumable and verified against the
-``SHA256SUMS.txt`` every PhysioNet database publishes.
+"""Download PhysioNet databases, whole or some records, resumable and verified against the
+``SHA256SUMS.txt`` every PhysioNet database publishes (``wfdb.dl_database`` does neither).
 
 A file present with the right sum is skipped; others are written to ``<file>.part``, resumed
 from there after an interruption (``Range``), and renamed only once their sum is right, so no
 wrong or partial file ever sits under the final name. A network failure that outlasts
-``retries`` stops the download (:class:`~threekg_lite.runtime.errors.DownloadError`); a file
-with a wrong sum is deleted and the first :class:`~threekg_lite.runtime.errors.ChecksumError`
-raised once the others are done. Written on :mod:`urllib.request` because
-``wfdb.dl_database`` neither checks sums nor resumes.
+``retries`` stops the download (``DownloadError``); a file with a wrong sum is deleted and the
+first ``ChecksumError`` (:mod:`threekg_lite.runtime.errors`) raised once the others are done.
 """
 
 from __future__ import annotations
@@ -30,7 +28,6 @@ from pathlib import Path, PurePosixPath
 from tqdm import tqdm
 
 from threekg_lite.data import paths
-from threekg_lite.data.paths import PathLike
 from threekg_lite.runtime.checks import check_int
 from threekg_lite.runtime.errors import ChecksumError, DownloadError
 
@@ -76,15 +73,11 @@ _SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$")
 _PTBXL_RECORD = re.compile(r"^records(100|500)/\d+/(\d+)_(?:lr|hr)$")
 
 
-class _MissingRecordsError(ValueError):
-    """Records asked for are not in the database's sums list."""
-
-
 class _Interrupted(Exception):
     """A transfer failed in a way worth retrying; the ``.part`` file is kept."""
 
 
-def sha256_file(path: PathLike) -> str:
+def sha256_file(path: paths.PathLike) -> str:
     """The SHA-256 of a file's content, as lowercase hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -93,11 +86,10 @@ def sha256_file(path: PathLike) -> str:
     return digest.hexdigest()
 
 
-def read_sha256sums(path_or_text: PathLike) -> dict[str, str]:
+def read_sha256sums(path_or_text: paths.PathLike) -> dict[str, str]:
     """``SHA256SUMS.txt`` (a path, or the text itself) as relative POSIX path -> lowercase sum.
     Blank and ``#`` lines are skipped, ``sha256sum``'s binary marker ``*`` and a leading ``./``
-    removed; a malformed line, or a path that is absolute or climbs out with ``..``, is an
-    error."""
+    removed; a malformed line, or a path that is absolute or climbs out with ``..``, is an error."""
     text = path_or_text
     if not isinstance(text, str) or not (text == "" or "\n" in text or _SUMS_LINE.match(text)):
         text = Path(path_or_text).read_text(encoding="utf-8")
@@ -119,17 +111,8 @@ def _natural_key(text: str) -> list[str | int]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
 
 
-def _group_records(files: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
-    """Record path -> its files (those sharing the stem of a ``.hea``), and top-level others."""
-    groups: dict[str, list[str]] = {}
-    for rel in files:
-        stem = rel.rpartition(".")[0] if "." in rel.rpartition("/")[2] else rel
-        groups.setdefault(stem, []).append(rel)
-    names = set(files)
-    records = {key: sorted(v) for key, v in groups.items() if f"{key}.hea" in names}
-    in_records = {rel for group in records.values() for rel in group}
-    metadata = sorted(rel for rel in files if "/" not in rel and rel not in in_records)
-    return records, metadata
+class _MissingRecordsError(ValueError):
+    """Records asked for are not in the database's sums list."""
 
 
 def _select_files(
@@ -139,12 +122,17 @@ def _select_files(
     n_records: int | None = None,
     rate: int | None = None,
 ) -> list[str]:
-    """The files to download (arguments checked by :func:`plan_download`)."""
-    groups, metadata = _group_records(files)
-    at_other_rate = [
-        k for k in groups if rate and (m := _PTBXL_RECORD.match(k)) and int(m[1]) != rate
-    ]
-    dropped = {rel for key in at_other_rate for rel in groups.pop(key)}
+    """The files to download (arguments checked by :func:`plan_download`). A record is the files
+    sharing the stem of a ``.hea``; the top-level files of no record always come too."""
+    groups: dict[str, list[str]] = {}
+    for rel in files:
+        stem = rel.rpartition(".")[0] if "." in rel.rpartition("/")[2] else rel
+        groups.setdefault(stem, []).append(rel)
+    groups = {key: group for key, group in groups.items() if f"{key}.hea" in group}
+    in_records = {rel for group in groups.values() for rel in group}
+    metadata = [rel for rel in files if "/" not in rel and rel not in in_records]
+    off_rate = [k for k in groups if rate and (m := _PTBXL_RECORD.match(k)) and int(m[1]) != rate]
+    dropped = {rel for key in off_rate for rel in groups.pop(key)}
     if records is None and n_records is None:
         return sorted(set(files) - dropped)
     if n_records is not None:
@@ -179,10 +167,9 @@ def _fetch(url: str, part: Path, *, timeout: float, on_bytes: Callable[[int], ob
     headers = {"User-Agent": f"threekg-lite/{__version__}"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(url, headers=headers)
     try:
-        response = urllib.request.urlopen(
-            urllib.request.Request(url, headers=headers), timeout=timeout
-        )
+        response = urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as err:
         with err:
             status, reason = err.code, err.reason
@@ -254,8 +241,7 @@ def _download_file(
 def _load_sums(
     spec: DatabaseSpec, folder: Path, base_url: str, *, refresh: bool, timeout: float, retries: int
 ) -> tuple[dict[str, str], bool]:
-    """The database's sums, and whether they are the folder's copy (used unless ``refresh``)
-    rather than downloaded now."""
+    """The database's sums, and whether they are the folder's copy (ignored if ``refresh``)."""
     path, sums = folder / SUMS_FILE, {}
     if path.is_file() and not refresh:
         try:
@@ -273,7 +259,7 @@ def _load_sums(
 
 def download_database(
     name: str,
-    dest: PathLike | None = None,
+    dest: paths.PathLike | None = None,
     *,
     records: Sequence[str] | None = None,
     n_records: int | None = None,
@@ -284,20 +270,19 @@ def download_database(
     retries: int = 3,
     workers: int = DEFAULT_WORKERS,
 ) -> Path:
-    """Download a PhysioNet database (a key of :data:`PHYSIONET_DATABASES`, or its slug or
-    folder name), or some of its records, into ``dest/<folder>`` and return that folder.
-
-    ``records``: by path (``"patient001/s0010_re"``) or name (``"E07938"``), each with all its
-    files, the top-level non-record files (``RECORDS``, ``*.csv``...) always too; or the first
-    ``n_records`` (ptbxl: ``ecg_id`` 1..N; others: natural order); ``rate``: ptbxl's 100 or
-    500 Hz only. A file's URL is ``{base_url}/{slug}/{version}/{path}``; ``timeout`` (s) is per
-    connection and read, ``retries`` per file. ``workers`` threads: PhysioNet serves one small
-    file per request, so latency, not bandwidth, bounds a one-at-a-time download. All of
+    """Download a PhysioNet database (a key of :data:`PHYSIONET_DATABASES`, or its slug or folder
+    name), or some of its records, into ``dest/<folder>`` and return that folder. ``records``: by
+    path (``"patient001/s0010_re"``) or name (``"E07938"``), each with all its files, the top-level
+    non-record files (``RECORDS``, ``*.csv``...) always too; or the first ``n_records`` (ptbxl:
+    ``ecg_id`` 1..N; others: natural order); ``rate``: ptbxl's 100 or 500 Hz only. A file's URL is
+    ``{base_url}/{slug}/{version}/{path}``. ``timeout`` (s)
+    is per connection and read, ``retries`` per file. ``workers`` threads: PhysioNet serves one
+    small file per request, so latency, not bandwidth, bounds a one-at-a-time download. All of
     PTB-XL is ~87,000 files (3 GB); files present are re-hashed to be trusted."""
+    selection = dict(records=records, n_records=n_records, rate=rate)
     plan = plan_download(
-        name, dest, records=records, n_records=n_records, rate=rate, base_url=base_url,
-        timeout=timeout, retries=retries,
-    )  # fmt: skip
+        name, dest, base_url=base_url, timeout=timeout, retries=retries, **selection
+    )
     desc = f"{plan.spec.slug} {plan.spec.version}"
     fetch_all(plan.todo, desc, progress=progress, workers=workers, timeout=timeout, retries=retries)
     return plan.folder
@@ -305,8 +290,7 @@ def download_database(
 
 @dataclass(frozen=True)
 class DownloadPlan:
-    """What :func:`download_database` would fetch: the files missing or wrong on disk, as
-    ``(url, dest, sum)``."""
+    """What :func:`download_database` fetches: ``(url, dest, sum)`` per file missing or wrong."""
 
     spec: DatabaseSpec
     folder: Path
@@ -315,7 +299,7 @@ class DownloadPlan:
 
 def plan_download(
     name: str,
-    dest: PathLike | None = None,
+    dest: paths.PathLike | None = None,
     *,
     records: Sequence[str] | None = None,
     n_records: int | None = None,
@@ -324,9 +308,8 @@ def plan_download(
     timeout: float = 60.0,
     retries: int = 3,
 ) -> DownloadPlan:
-    """The files of a download, without fetching them (arguments as :func:`download_database`):
-    only the sums list is downloaded (once: it is kept), and every selected file on disk is
-    hashed."""
+    """The files of a download, without fetching them (arguments as :func:`download_database`): only
+    the sums list is downloaded (once: it is kept), and every selected file on disk is hashed."""
     lookup = {a.lower(): k for k, s in PHYSIONET_DATABASES.items() for a in (k, s.slug, s.folder)}
     key = lookup.get(name.lower())
     if key is None:
@@ -344,7 +327,7 @@ def plan_download(
     sums, cached = _load_sums(spec, folder, base_url, refresh=False, **kw)
     try:
         files = _select_files(key, list(sums), records, n_records, rate)
-    except _MissingRecordsError:
+    except _MissingRecordsError:  # a stale local copy of the list?
         if not cached:
             raise
         logger.info("records missing from the local %s; fetching it again", SUMS_FILE)
@@ -371,22 +354,18 @@ def fetch_all(
     """Download every ``(url, dest, sum)`` of ``todo``, ``workers`` at a time, with one progress
     bar of the bytes. A ``DownloadError`` starts no further file (those under way finish)."""
     check_int("workers", workers)
-    lock, done = threading.Lock(), [0]
+    lock = threading.Lock()
     bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=not progress)
 
     def count(n: int) -> None:
         with lock:
             bar.update(n)
 
-    def one(task: tuple[str, Path, str]) -> None:
-        _download_file(*task, timeout=timeout, retries=retries, on_bytes=count)
-        with lock:
-            done[0] += 1
-            bar.set_postfix_str(f"file {done[0]}/{len(todo)}", refresh=False)
-
     failures: list[ChecksumError] = []
+    ok = 0
     with bar, ThreadPoolExecutor(max_workers=workers, thread_name_prefix="physionet") as pool:
-        futures = [pool.submit(one, task) for task in todo]
+        kw = dict(timeout=timeout, retries=retries, on_bytes=count)
+        futures = [pool.submit(_download_file, *task, **kw) for task in todo]
         try:
             for future in as_completed(futures):
                 try:
@@ -394,9 +373,12 @@ def fetch_all(
                 except ChecksumError as err:
                     logger.warning("%s", err)
                     failures.append(err)
+                    continue
+                with lock:
+                    ok += 1
+                    bar.set_postfix_str(f"file {ok}/{len(todo)}", refresh=False)
         except BaseException:
-            for future in futures:
-                future.cancel()
+            pool.shutdown(cancel_futures=True)
             raise
     if failures:
         raise failures[0]

@@ -29,10 +29,9 @@ V = TypeVar("V")
 
 @dataclass
 class ReadResult:
-    """What :meth:`ReadOptions.read` read: ``signals`` ``(N_kept, 12, T)`` float32 mV and, per
-    row, its record's position among the paths (``kept``), that :class:`ECGRecord` without its
-    12 leads (``records``) and its first sample (``starts``); ``problems``: position -> bad
-    leads."""
+    """What :meth:`ReadOptions.read` read: ``signals`` ``(N_kept, 12, T)`` float32 mV and, per row,
+    its record's position among the paths (``kept``), that :class:`ECGRecord` without its 12 leads
+    (``records``) and its first sample (``starts``); ``problems``: position -> bad leads."""
 
     signals: np.ndarray
     kept: list[int] = field(default_factory=list)
@@ -43,19 +42,16 @@ class ReadResult:
 
 @dataclass(frozen=True)
 class ReadOptions:
-    """How a loader reads its records: the keyword arguments every loader takes, checked when
-    given (before any file is read).
-
-    ``fs``: Hz, other rates resampled (polyphase). ``duration``: seconds per record, longer
-    ones cut (``crop``: ``"start"``, ``"center"`` or ``"random"`` with ``rng``), shorter ones
-    zero-padded; ``None`` keeps records whole, which needs them all of one length. ``stride``:
-    seconds; every record cut into all windows of ``duration``, one row each
+    """How a loader reads its records: the keyword arguments every loader takes, checked when given
+    (before any file is read). ``fs``: Hz, other rates resampled (polyphase). ``duration``: seconds
+    per record, longer ones cut (``crop``: ``"start"``, ``"center"`` or ``"random"`` with ``rng``),
+    shorter ones zero-padded; ``None`` keeps records whole, which needs them all of one length.
+    ``stride``: seconds; every record cut into all windows of ``duration``, one row each
     (``meta["window_start_s"]`` says where). ``bandpass``: ``(low, high)`` Hz, a zero-phase
-    Butterworth filter before cutting (an edge ``None``: high- or low-pass only).
-    ``on_bad_lead``: records with NaN or flat-line leads are dropped (``"drop"``), kept
-    (``"keep"``) or an error naming the file (``"raise"``); dropped and kept ones are listed
-    in ``problems``. ``progress``: show a progress bar.
-    """
+    Butterworth filter before cutting (an edge ``None``: high- or low-pass only). ``on_bad_lead``:
+    records with NaN or flat-line leads are dropped (``"drop"``), kept (``"keep"``) or an error
+    naming the file (``"raise"``); dropped and kept ones are listed in ``problems``. ``progress``: a
+    progress bar."""
 
     fs: float
     duration: float | None = None
@@ -89,33 +85,26 @@ class ReadOptions:
         length = None if self.duration is None else int(round(self.duration * fs))
         stride = None if self.stride is None else int(round(self.stride * fs))
         res = ReadResult(np.empty((0, 12, length or 0), np.float32))
-        policy = "raise" if self.on_bad_lead == "raise" else "report"
         out: list[np.ndarray] = []
         block: np.ndarray | None = None
         for i, path in enumerate(tqdm(paths, desc=desc, unit="rec", disable=not self.progress)):
-            rec = read_ecg(path, on_bad_lead=policy)
+            rec = read_ecg(path, on_bad_lead="raise" if self.on_bad_lead == "raise" else "report")
             if rec.problems:
                 res.problems[i] = "; ".join(f"{k}: {v}" for k, v in rec.problems.items())
                 if self.on_bad_lead == "drop":
                     continue
             names = list(rec.extra) if keep_extra else []
             # ECG and extra signals go through resampling and cropping together, as one array.
-            sig = rec.signals
-            if names:
-                sig = np.concatenate([sig, *(rec.extra[k][None] for k in names)])
+            sig = np.concatenate([rec.signals, *(rec.extra[k][None] for k in names)])
             if rec.fs != fs:
                 sig = resample(sig, rec.fs, fs)
             if self.bandpass is not None:
                 sig = bandpass_filter(sig, fs, low=self.bandpass[0], high=self.bandpass[1])
             rec.signals = np.empty((12, 0), np.float32)
-            if stride is not None and length is not None:
-                if sig.shape[-1] < length:
-                    sig = crop_or_pad(sig, length)
-                windows = sliding_windows(sig, length, stride)
-            else:
-                if length is not None and sig.shape[-1] != length:
+            if length is not None and sig.shape[-1] != length:
+                if stride is None or sig.shape[-1] < length:  # windows: pad short records only
                     sig = crop_or_pad(sig, length, mode=self.crop, rng=self.rng)
-                windows = sig[None]
+            windows = sig[None] if stride is None else sliding_windows(sig, length, stride)
             for w, window in enumerate(windows):
                 # copies, so that the rows kept per record do not hold the whole array alive
                 extra = {k: window[12 + j].copy() for j, k in enumerate(names)}

@@ -21,7 +21,7 @@ from threekg_lite.data.records import ECGRecords, LabelSet
 from threekg_lite.leads import LEAD_NAMES
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
-TASK_COLUMNS: dict[str, str] = {
+TASK_COLUMNS: dict[str, str] = {  # label task -> column of ludb.csv
     "rhythm": "Rhythms",
     "axis": "Electric axis of the heart",
     "conduction": "Conduction abnormalities",
@@ -32,10 +32,8 @@ TASK_COLUMNS: dict[str, str] = {
     "repolarization": "Non-specific repolarization abnormalities",
     "other": "Other states",
 }
-"""Label task -> column of ``ludb.csv``."""
 
-WAVES = {"p": "P", "N": "QRS", "t": "T"}
-"""Annotation symbol -> wave name."""
+WAVES = {"p": "P", "N": "QRS", "t": "T"}  # annotation symbol -> wave name
 
 _AXIS_PREFIX = "Electric axis of the heart:"
 
@@ -62,8 +60,7 @@ def _split_cell(cell: object) -> list[str]:
 
 
 def ludb_label_sets(table: pd.DataFrame, ids: Iterable[int]) -> dict[str, LabelSet]:
-    """Multi-hot label sets of every task for the records ``ids``, classes from all of
-    ``table``."""
+    """Multi-hot label sets of every task for records ``ids``, classes from all of ``table``."""
     ids = list(ids)
     return {
         task: LabelSet.from_rows(sorted(set().union(*table[col])), table.loc[ids, col])

@@ -1,8 +1,6 @@
 """Where the data lives: the ``data_dir`` argument (``--data-dir``), else ``THREEKG_DATA_DIR``,
-else the download cache ``~/.cache/threekg-lite`` (or ``$XDG_CACHE_HOME/threekg-lite``). Inside
-it, each database sits in its own folder in PhysioNet's layout, under one of the names of
-:data:`DATABASE_FOLDERS`.
-"""
+else the download cache (:func:`default_cache_dir`). Inside it, each database sits in its own
+folder in PhysioNet's layout, under one of the names of :data:`DATABASE_FOLDERS`."""
 
 from __future__ import annotations
 
@@ -23,11 +21,10 @@ DATABASE_FOLDERS: dict[str, tuple[str, ...]] = {
 }
 
 HOW_TO_GET_DATA = (
-    "Point threekg_lite at a folder holding the databases in PhysioNet's layout, either with "
-    "the environment variable THREEKG_DATA_DIR=/path/to/data or the data_dir argument "
-    "(--data-dir on the command line); or download them with `threekg download ptbxl` "
-    "(needs internet); or use the synthetic generator (threekg_lite.data.synthetic), which "
-    "needs no data at all."
+    "Point threekg_lite at a folder holding the databases in PhysioNet's layout, either with the "
+    "environment variable THREEKG_DATA_DIR=/path/to/data or the data_dir argument (--data-dir on "
+    "the command line); or download them with `threekg download ptbxl` (needs internet); or use "
+    "the synthetic generator (threekg_lite.data.synthetic), which needs no data at all."
 )
 
 

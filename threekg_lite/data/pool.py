@@ -35,9 +35,8 @@ class RecordPool:
         if (torch.is_tensor(signals) or signals.flags.writeable) and input_norm == "none":
             self.data = torch.as_tensor(signals).to(device=device, dtype=dtype).contiguous()
         else:
-            # A read-only array (a memory-mapped prepared folder), which torch cannot wrap
-            # without a warning, or records to scale: done in chunks, never whole into host
-            # memory twice.
+            # A read-only (memory-mapped) array, which torch cannot wrap without a warning, or
+            # records to scale: done in chunks, never whole into host memory twice.
             self.data = torch.empty(shape, dtype=dtype, device=device)
             for i in range(0, shape[0], 1024):
                 chunk = signals[i : i + 1024]

@@ -28,6 +28,7 @@ from pandas.api.types import is_string_dtype
 
 from threekg_lite.data.paths import DATABASE_FOLDERS, PathLike, default_cache_dir
 from threekg_lite.data.records import ECGRecords, LabelSet
+from threekg_lite.data.synthetic import generate
 from threekg_lite.runtime.checks import check_choice
 from threekg_lite.runtime.errors import DataNotFoundError, ECGFormatError
 
@@ -163,10 +164,11 @@ def load_prepared(path: PathLike, *, mmap: bool = True) -> ECGRecords:
     text_columns = info.get("text_columns", ["record_id", "patient_id"])
     # text columns come back as text, empty strings included (not as NaN)
     columns = info.get("columns") or pd.read_csv(path / "records.csv", nrows=0).columns
+    text_dtypes = {c: str for c in text_columns}
+    empty_is_nan = {c: [""] for c in columns if c not in text_columns}
     table = pd.read_csv(
-        path / "records.csv", dtype={c: str for c in text_columns}, keep_default_na=False,
-        na_values={c: [""] for c in columns if c not in text_columns},
-    )  # fmt: skip
+        path / "records.csv", dtype=text_dtypes, keep_default_na=False, na_values=empty_is_nan
+    )
     n = signals.shape[0]
     if len(table) != n:
         raise ECGFormatError(path / "records.csv", f"{len(table)} rows for {n} records")
@@ -211,11 +213,8 @@ def prepare_database(
 
 
 def load_database(database: str, *, data_dir: PathLike | None = None, **kwargs: Any) -> ECGRecords:
-    """Load ``database`` (``ptbxl``, ``cinc``, ``ludb``, ``ptbdb`` or ``synthetic``) with its
-    loader, given ``kwargs``."""
+    """Load ``database`` (ptbxl, cinc, ludb, ptbdb, synthetic) with its loader, given ``kwargs``."""
     if database == "synthetic":
-        from threekg_lite.data.synthetic import generate
-
         return generate(**kwargs)
     if database not in DATABASE_FOLDERS:
         raise ValueError(

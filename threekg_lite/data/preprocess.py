@@ -1,8 +1,7 @@
 """Signal preprocessing on NumPy arrays of ECGs: resampling, crops and padding, sliding
 windows, band-pass filtering (scipy's polyphase resampler and Butterworth filters), and the
 input scaling of the encoders. Functions act on the last (time) axis of ``(..., T)`` arrays
-and never modify their input.
-"""
+and never modify their input."""
 
 from __future__ import annotations
 
@@ -11,6 +10,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from scipy import signal as sps
+
+from threekg_lite.runtime.checks import check_choice
 
 if TYPE_CHECKING:
     import torch
@@ -51,13 +52,11 @@ def crop_or_pad(
     if t == length:
         return x.copy()
     if t > length:
-        if mode == "start":
-            start = 0
-        elif mode == "center":
-            start = (t - length) // 2
-        else:  # "random"
-            if rng is None:
-                raise ValueError("mode='random' needs rng (a numpy.random.Generator)")
+        if mode != "random":
+            start = 0 if mode == "start" else (t - length) // 2
+        elif rng is None:
+            raise ValueError("mode='random' needs rng (a numpy.random.Generator)")
+        else:
             start = int(rng.integers(0, t - length + 1))
         return x[..., start : start + length].copy()
     out = np.full(x.shape[:-1] + (length,), pad_value, dtype=x.dtype)
@@ -130,9 +129,7 @@ def scale_input(x: torch.Tensor, input_norm: str) -> torch.Tensor:
     as they are (mV), ``"range"`` divided by the record's range over all leads (one factor, so
     lead ratios stay; a flat record unchanged), as the 3KG base code does, before cropping and
     augmentation and never inside ``forward``."""
-    if input_norm == "none":
+    if check_choice("input_norm", input_norm, INPUT_NORMS) == "none":
         return x
-    if input_norm != "range":
-        raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {input_norm!r}")
     span = x.amax(dim=(-2, -1), keepdim=True) - x.amin(dim=(-2, -1), keepdim=True)
     return x / span.masked_fill(span == 0, 1.0)

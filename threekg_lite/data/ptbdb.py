@@ -27,8 +27,7 @@ def find_ptbdb_records(folder: PathLike) -> list[Path]:
     folder = Path(folder)
     listing = folder / "RECORDS"
     if listing.exists():
-        names = [ln.strip() for ln in listing.read_text().splitlines() if ln.strip()]
-        return [folder / n for n in names if (folder / f"{n}.hea").exists()]
+        return [folder / n for n in listing.read_text().split() if (folder / f"{n}.hea").exists()]
     return sorted(h.with_suffix("") for h in folder.rglob("*.hea"))
 
 

@@ -101,10 +101,9 @@ def load_ptbxl(
     files = [os.path.join(folder, name) for name in db[column]]
     present = np.array([os.path.exists(f + ".hea") for f in files], dtype=bool)
     if ecg_ids is not None and not present.all():
-        missing = db.index[~present][:5].tolist()
         raise DataNotFoundError(
             f"{(~present).sum()} requested PTB-XL record(s) at {file_fs} Hz are missing from "
-            f"{folder} (e.g. ecg_id {missing}). {HOW_TO_GET_DATA}"
+            f"{folder} (e.g. ecg_id {db.index[~present][:5].tolist()}). {HOW_TO_GET_DATA}"
         )
     db = db[present]
     if len(db) == 0:

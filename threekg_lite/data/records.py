@@ -30,12 +30,10 @@ class LabelSet:
         """The label set over ``names`` of records whose classes are ``rows`` (one iterable
         per record; values that are not in ``names`` are ignored)."""
         col = {name: j for j, name in enumerate(names)}
-        rows = list(rows)
-        y = np.zeros((len(rows), len(col)), dtype=bool)
-        for n, classes in enumerate(rows):
-            for c in classes:
-                if c in col:
-                    y[n, col[c]] = True
+        hits = [[col[c] for c in classes if c in col] for classes in rows]
+        y = np.zeros((len(hits), len(col)), dtype=bool)
+        for n, cols in enumerate(hits):
+            y[n, cols] = True
         return cls(tuple(names), y)
 
     def counts(self) -> pd.Series:

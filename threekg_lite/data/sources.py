@@ -1,11 +1,9 @@
 """Pretraining data: one named source, or several databases pooled into one record set.
-Contrastive pretraining needs no labels, only many ECGs at one sampling rate and length.
-"""
+Contrastive pretraining needs no labels, only many ECGs at one sampling rate and length."""
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from threekg_lite.data.paths import PathLike, available_databases, database_dir
+from threekg_lite.data.paths import data_dir as resolve_data_dir
+from threekg_lite.data.prepare import is_prepared, load_database, load_prepared
 from threekg_lite.data.records import ECGRecords, LabelSet
+from threekg_lite.data.splits import normalise_record_id
+from threekg_lite.data.synthetic import generate
 from threekg_lite.runtime.errors import DataNotFoundError
 
 log = logging.getLogger(__name__)
@@ -40,14 +43,10 @@ def concat_records(parts: Sequence[ECGRecords], source: str = "pool") -> ECGReco
     def prefixed(p: ECGRecords, ids: np.ndarray) -> np.ndarray:
         return np.char.add(f"{p.source}:" if p.source else "", ids.astype(str))
 
-    first = parts[0].labels
-    shared = [
-        k
-        for k in first
-        if all(k in p.labels and p.labels[k].names == first[k].names for p in parts)
-    ]
     labels = {
-        k: LabelSet(first[k].names, np.concatenate([p.labels[k].y for p in parts])) for k in shared
+        k: LabelSet(ls.names, np.concatenate([p.labels[k].y for p in parts]))
+        for k, ls in parts[0].labels.items()
+        if all(k in p.labels and p.labels[k].names == ls.names for p in parts)
     }
     metas = [p.meta.assign(source=p.source or "") if len(p.meta) else None for p in parts]
     if all(m is not None for m in metas):
@@ -69,7 +68,7 @@ def concat_records(parts: Sequence[ECGRecords], source: str = "pool") -> ECGReco
 def load_source(
     source: str,
     *,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     fs: float = 500.0,
     duration: float = 10.0,
     n_synthetic: int = 1000,
@@ -85,41 +84,33 @@ def load_source(
     ``exclude_folds``: PTB-XL folds never to pretrain on, by default 10, the benchmark's test
     fold. The CinC data contain all of PTB-XL (``HR<ecg_id>``): those copies are dropped too,
     looked up in ``ptbxl_database.csv`` (without it they cannot be, and a warning says so)."""
-    from threekg_lite.data.prepare import is_prepared, load_prepared
-
+    folds = set(exclude_folds or ())
     if source not in SOURCES:
         path = Path(source).expanduser()
         if is_prepared(path):
             records = load_prepared(path)
-            if exclude_folds and records.source in ("ptbxl", "cinc"):
-                records = _without_folds(records, records.source, set(exclude_folds), data_dir)
-            return records
+            return _without_folds(records, records.source, folds, data_dir)
         raise ValueError(
             f"unknown source {source!r}: use one of {', '.join(SOURCES)} or the path of a "
             "folder written by `threekg prepare`"
             + (f" ({path} exists but holds no prepared data)" if path.exists() else "")
         )
     if source == "synthetic":
-        from threekg_lite.data.synthetic import generate
-
         return generate(n_synthetic, fs=fs, duration=duration, seed=seed)
-    names = POOL_DATABASES if source == "pool" else (source,)
     parts = []
-    for name in names:
+    for name in POOL_DATABASES if source == "pool" else (source,):
         try:
-            part = _load_real(name, data_dir, fs, duration, bandpass, progress)
+            part = _load_real(
+                name, data_dir, fs=fs, duration=duration, bandpass=bandpass, progress=progress
+            )
         except DataNotFoundError:
             if source != "pool":
                 raise
             continue
-        if exclude_folds and name in ("ptbxl", "cinc"):
-            part = _without_folds(part, name, set(exclude_folds), data_dir)
-        parts.append(part)
+        parts.append(_without_folds(part, name, folds, data_dir))
     if not parts:
-        from threekg_lite.data.paths import data_dir as resolve
-
         raise DataNotFoundError(
-            f"no database of {', '.join(POOL_DATABASES)} found in {resolve(data_dir)}; "
+            f"no database of {', '.join(POOL_DATABASES)} found in {resolve_data_dir(data_dir)}; "
             "download one (`threekg download ptbxl --n-records 500`) or use source 'synthetic'"
         )
     return parts[0] if len(parts) == 1 else concat_records(parts)
@@ -127,7 +118,7 @@ def load_source(
 
 def real_or_synthetic(
     database: str,
-    data_dir: str | os.PathLike[str] | None = None,
+    data_dir: PathLike | None = None,
     *,
     n_synthetic: int,
     seed: int = 0,
@@ -141,10 +132,6 @@ def real_or_synthetic(
     or ``"pool"`` (:func:`load_source`, if any of them is present); ``options`` go to its
     loader only (``progress``, ``bandpass``, ``ecg_ids``, ...; for ``"pool"``: those of
     :func:`load_source`). ``records.source`` says which came back (``"synthetic"``)."""
-    from threekg_lite.data.paths import available_databases
-    from threekg_lite.data.prepare import load_database
-    from threekg_lite.data.synthetic import generate
-
     wanted = POOL_DATABASES if database == "pool" else (database,)
     if not set(wanted) & set(available_databases(data_dir)):
         return generate(n_synthetic, fs=fs, duration=duration or 10.0, seed=seed)
@@ -155,23 +142,19 @@ def real_or_synthetic(
 
 
 def _without_folds(
-    records: ECGRecords,
-    name: str,
-    folds: set[int],
-    data_dir: str | os.PathLike[str] | None,
+    records: ECGRecords, name: str, folds: set[int], data_dir: PathLike | None
 ) -> ECGRecords:
-    """``records`` less the PTB-XL records of ``folds`` (PTB-XL itself, or CinC's copies)."""
-    from threekg_lite.data.splits import normalise_record_id
-
+    """``records`` less the PTB-XL records of ``folds`` (PTB-XL itself, or CinC's copies);
+    records of other databases unchanged."""
+    if not folds or name not in ("ptbxl", "cinc"):
+        return records
     if name == "ptbxl":
-        keep = ~records.meta["strat_fold"].isin(folds).to_numpy()
-        return records.subset(keep)
+        return records.subset(~records.meta["strat_fold"].isin(folds).to_numpy())
     ids = [normalise_record_id("cinc", r) for r in records.record_ids]
     copies = [i for i in ids if i.startswith("ptbxl:")]
     if not copies:
         return records
     try:
-        from threekg_lite.data.paths import database_dir
         from threekg_lite.data.ptbxl import read_ptbxl_database
 
         db = read_ptbxl_database(database_dir("ptbxl", data_dir), parse_codes=False)
@@ -199,16 +182,6 @@ def _without_folds(
     return records.subset(keep)
 
 
-def _load_real(
-    name: str,
-    data_dir: str | os.PathLike[str] | None,
-    fs: float,
-    duration: float,
-    bandpass: tuple[float | None, float | None] | None,
-    progress: bool,
-) -> ECGRecords:
-    from threekg_lite.data.prepare import load_database
-
-    return load_database(
-        name, data_dir=data_dir, fs=fs, duration=duration, bandpass=bandpass, progress=progress
-    )
+def _load_real(name: str, data_dir: PathLike | None, **options: Any) -> ECGRecords:
+    """:func:`~.prepare.load_database` for :func:`load_source` (replaced in tests)."""
+    return load_database(name, data_dir=data_dir, **options)

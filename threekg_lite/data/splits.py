@@ -1,8 +1,7 @@
 """Train / validation / test splits (:class:`Split`: positions into one record set) and the
 labelled subsets of the label-efficiency evaluation. The CinC 2020/2021 data contain all of
 PTB-XL as ``HR<ecg_id>``, so a model pretrained on CinC has seen PTB-XL's test set unless
-:func:`deduplicate` finds those records.
-"""
+:func:`deduplicate` finds those records."""
 
 from __future__ import annotations
 
@@ -90,13 +89,12 @@ def ptbxl_split(records: ECGRecords) -> Split:
     """PTB-XL's recommended split of records from ``load_ptbxl``: ``strat_fold`` 1-8 train, 9
     validation (may be absent), 10 test (Wagner et al. 2020). Its authors put each patient's
     records in one fold, so the split is patient-disjoint."""
-    meta = records.meta
-    if "strat_fold" not in meta.columns:
+    if "strat_fold" not in records.meta.columns:
         raise ValueError(
             "records.meta has no 'strat_fold' column: ptbxl_split needs PTB-XL records as "
             "loaded by load_ptbxl; for other databases use patient_split"
         )
-    folds = np.asarray(meta["strat_fold"], dtype=float)
+    folds = np.asarray(records.meta["strat_fold"], dtype=float)
     if len(folds) != len(records):
         raise ValueError(f"meta has {len(folds)} rows for {len(records)} records")
     bad = ~np.isin(folds, np.arange(1, 11))
@@ -105,19 +103,15 @@ def ptbxl_split(records: ECGRecords) -> Split:
             f"{bad.sum()} record(s) have strat_fold values {sorted(set(folds[bad].tolist()))[:5]}"
             " that are not folds 1-10 (nan: no fold): drop them first"
         )
-    folds = folds.astype(int)
-    parts = {
-        "train": np.flatnonzero(np.isin(folds, PTBXL_TRAIN_FOLDS)),
-        "val": np.flatnonzero(np.isin(folds, PTBXL_VAL_FOLDS)),
-        "test": np.flatnonzero(np.isin(folds, PTBXL_TEST_FOLDS)),
-    }
-    for name, wanted in (("train", PTBXL_TRAIN_FOLDS), ("test", PTBXL_TEST_FOLDS)):
+    present = sorted(set(folds.astype(int).tolist()))
+    wanted = dict(zip(PARTS, (PTBXL_TRAIN_FOLDS, PTBXL_VAL_FOLDS, PTBXL_TEST_FOLDS)))
+    parts = {name: np.flatnonzero(np.isin(folds, f)) for name, f in wanted.items()}
+    for name in ("train", "test"):
         if parts[name].size == 0:
             raise ValueError(
-                f"no record of fold(s) {list(wanted)} ({name}): these records hold folds "
-                f"{sorted(set(folds.tolist()))}; load more of PTB-XL or use patient_split"
+                f"no record of fold(s) {list(wanted[name])} ({name}): these records hold folds "
+                f"{present}; load more of PTB-XL or use patient_split"
             )
-    present = sorted(set(folds.tolist()))
     description = f"PTB-XL strat_fold: train 1-8, val 9, test 10 (folds present: {present})"
     if parts["val"].size == 0:
         description += "; no fold-9 record, so no validation part"
@@ -153,7 +147,6 @@ def patient_split(
     that takes no such class away; a ``UserWarning`` names what stays missing."""
     f = _check_fractions(fractions)
     rng = seeded_rng(seed)  # a Generator is used as is
-    n = len(records)
     patients, inverse = np.unique(np.asarray(records.patient_ids).astype(str), return_inverse=True)
     n_parts_needed = int((f > 0).sum())
     if len(patients) < n_parts_needed:
@@ -164,7 +157,7 @@ def patient_split(
     sizes = np.bincount(inverse, minlength=len(patients))
     order = rng.permutation(len(patients))
     part_of = np.full(len(patients), -1)  # 0 train, 1 val, 2 test (PARTS order)
-    target = f * n
+    target = f * len(records)
     assigned = np.zeros(3)
 
     def give(p: int, k: int) -> None:
@@ -268,8 +261,7 @@ def label_fraction(
     for c in np.argsort(positives, kind="stable"):
         need = min(min_per_class, int(positives[c])) - int(y[chosen, c].sum())
         if need > 0:
-            candidates = np.flatnonzero(y[:, c] & ~chosen)
-            chosen[rng.choice(candidates, size=need, replace=False)] = True
+            chosen[rng.choice(np.flatnonzero(y[:, c] & ~chosen), size=need, replace=False)] = True
     n_cover = int(chosen.sum())
     if n_cover > n_target:
         msg = (
@@ -283,8 +275,7 @@ def label_fraction(
             )
         warnings.warn(msg + f"; returning those {n_cover} records", UserWarning, stacklevel=2)
     else:
-        rest = np.flatnonzero(~chosen)
-        chosen[rng.choice(rest, size=n_target - n_cover, replace=False)] = True
+        chosen[rng.choice(np.flatnonzero(~chosen), size=n_target - n_cover, replace=False)] = True
     return np.flatnonzero(chosen).astype(np.int64)
 
 
@@ -298,22 +289,17 @@ def normalise_record_id(source: str, record_id: str) -> str:
     prefixed (:func:`~.sources.concat_records`) is normalised by its prefix."""
     record_id = str(record_id).strip()
     if ":" in record_id:
-        inner, rest = record_id.split(":", 1)
-        return normalise_record_id(inner, rest)
+        return normalise_record_id(*record_id.split(":", 1))
     source = str(source).strip().lower()
     if not source:
         raise ValueError(
             f"record id {record_id!r} has no 'source:' prefix and no source was given: "
             "say which database it comes from (e.g. 'ptbxl' or 'cinc')"
         )
-    if source.startswith("cinc"):
-        m = _CINC_PTBXL.fullmatch(record_id)
-        if m:
-            return f"ptbxl:{int(m.group(1))}"
-    if source == "ptbxl":
-        m = _PTBXL_ID.fullmatch(record_id)
-        if m:
-            return f"ptbxl:{int(m.group(1))}"
+    cinc_copy = source.startswith("cinc") and _CINC_PTBXL.fullmatch(record_id)
+    m = cinc_copy or (source == "ptbxl" and _PTBXL_ID.fullmatch(record_id))
+    if m:
+        return f"ptbxl:{int(m.group(1))}"
     return f"{source}:{record_id}"
 
 
@@ -324,10 +310,9 @@ def deduplicate(
     pretrain_source: str = "",
     test_source: str = "",
 ) -> np.ndarray:
-    """``(N,)`` bool: which pretraining records are test records too, by
-    :func:`normalise_record_id` (CinC's ``HR00042`` is PTB-XL's ``42``). Ids without a
-    ``"source:"`` prefix need ``pretrain_source`` / ``test_source``: LUDB and PTB-XL both have
-    a record ``"1"``."""
+    """``(N,)`` bool: which pretraining records are test records too, by :func:`normalise_record_id`
+    (CinC's ``HR00042`` is PTB-XL's ``42``). Ids without a ``"source:"`` prefix need
+    ``pretrain_source`` / ``test_source``: LUDB and PTB-XL both have a record ``"1"``."""
     pre = _normalised(pretrain_ids, pretrain_source, "pretrain")
     test = set(_normalised(test_ids, test_source, "test"))
     return np.fromiter((i in test for i in pre), dtype=bool, count=len(pre))
@@ -337,11 +322,10 @@ def _normalised(ids: Sequence[str] | np.ndarray, source: str, which: str) -> lis
     arr = np.asarray(ids).astype(str)
     if arr.ndim != 1:
         raise ValueError(f"{which}_ids must be a 1-D sequence of ids, got shape {arr.shape}")
-    if not source:
-        bare = [i for i in arr if ":" not in i]
-        if bare:
-            raise ValueError(
-                f"{which} id {bare[0]!r} has no 'source:' prefix: pass {which}_source= the "
-                "database these ids come from (e.g. 'ptbxl', 'cinc' or records.source)"
-            )
+    bare = [] if source else [i for i in arr if ":" not in i]
+    if bare:
+        raise ValueError(
+            f"{which} id {bare[0]!r} has no 'source:' prefix: pass {which}_source= the "
+            "database these ids come from (e.g. 'ptbxl', 'cinc' or records.source)"
+        )
     return [normalise_record_id(source, i) for i in arr]

@@ -18,7 +18,6 @@ from pathlib import Path
 
 from threekg_lite.data import download as dl
 from threekg_lite.data import paths
-from threekg_lite.data.paths import PathLike
 from threekg_lite.runtime.errors import ChecksumError
 
 DOWNLOAD_ENV_VAR = "THREEKG_DOWNLOAD"
@@ -32,9 +31,9 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class TeachingPart:
     """Records of one database (a key of ``PHYSIONET_DATABASES``) that the chapters read, as
-    paths without extension (``"records100/00000/00001_lr"``, ``"data/1"``) or, for CinC,
-    names; each comes with all its files, and the database's top-level files always come too.
-    ``used_by``: which chapters read it, and how."""
+    paths without extension (``"records100/00000/00001_lr"``, ``"data/1"``) or, for CinC, names,
+    each with all its files (the database's top-level files always come too); ``used_by``: which
+    chapters read it, and how."""
 
     database: str
     records: tuple[str, ...]
@@ -111,7 +110,7 @@ def download_allowed(download: bool | None = None) -> bool:
     return in_colab()
 
 
-def is_complete(root: PathLike) -> bool:
+def is_complete(root: paths.PathLike) -> bool:
     """Whether ``root`` holds a finished teaching download with every record's header."""
     root = Path(root)
     if not (root / COMPLETE_MARKER).is_file() or (root / PARTIAL_MARKER).exists():
@@ -128,7 +127,7 @@ def is_complete(root: PathLike) -> bool:
 
 
 def teaching_data_dir(
-    data_dir: PathLike | None = None,
+    data_dir: paths.PathLike | None = None,
     *,
     download: bool | None = None,
     base_url: str | None = None,
@@ -139,10 +138,8 @@ def teaching_data_dir(
     :func:`download_allowed`. A failed download raises: the chapters do not fall back
     silently then; calling again resumes."""
     root = paths.data_dir(data_dir)
-    if is_complete(root):
-        return root
     ours = (root / PARTIAL_MARKER).exists() or (root / COMPLETE_MARKER).exists()
-    if not ours and paths.available_databases(root):
+    if is_complete(root) or (not ours and paths.available_databases(root)):
         return root
     if not download_allowed(download):
         if ours:
@@ -153,7 +150,7 @@ def teaching_data_dir(
 
 
 def download_teaching_set(
-    data_dir: PathLike | None = None,
+    data_dir: paths.PathLike | None = None,
     *,
     base_url: str | None = None,
     progress: bool = True,
@@ -177,10 +174,9 @@ def download_teaching_set(
         for part in TEACHING_SET
     ]
     todo = [task for _, plan in plans for task in plan.todo]
+    desc = f"teaching set ({len(todo):,} files)"
     try:
-        dl.fetch_all(
-            todo, f"teaching set ({len(todo):,} files)", progress=progress, workers=workers
-        )
+        dl.fetch_all(todo, desc, progress=progress, workers=workers)
     except ChecksumError as err:
         # the failing database's sums list may be stale (a changed mirror): fetch it anew
         for _, plan in plans:
@@ -197,8 +193,6 @@ def download_teaching_set(
         for part, plan in plans
     }
     marker = {"base_url": base_url, "databases": fetched}
-    tmp = root / f"{COMPLETE_MARKER}.tmp"
-    tmp.write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, root / COMPLETE_MARKER)
-    (root / PARTIAL_MARKER).unlink()
+    (root / COMPLETE_MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+    (root / PARTIAL_MARKER).unlink()  # last: a crash before it leaves the download unfinished
     return root

@@ -1,13 +1,10 @@
-"""Reading WFDB records fast and safely.
-
-The 12-lead databases store their samples in WFDB *format 16* (int16, leads interleaved; the
-CinC ``.mat`` files after a 24-byte MATLAB v4 header, ``16+24``): those are read with
-``np.fromfile`` after a header parsed with string splits, any other format by
-``wfdb.rdrecord``. That reader is kept as the fallback only, since it parses headers with
-pandas: 3.2 ms a PTB-XL record against 0.4 ms here (the tests compare both on every record of
-the shared data). Whatever a damaged or unusual file would get wrong (missing or truncated
-data, a header that disagrees with it, unknown, missing or too few leads, and on request NaN or
-flat-line leads) is an :class:`~threekg_lite.runtime.errors.ECGFormatError` naming the file.
+"""Reading WFDB records fast and safely. The 12-lead databases store samples in WFDB *format 16*
+(int16, leads interleaved; CinC ``.mat`` files after a 24-byte MATLAB v4 header, ``16+24``), read
+here by ``np.fromfile`` after a header parsed with string splits; other formats fall back to
+``wfdb.rdrecord``, which parses headers with pandas: 3.2 ms a PTB-XL record against 0.4 ms here
+(the tests compare both on every record of the shared data). Whatever a damaged or unusual file
+would get wrong (missing or truncated data, a header that disagrees with it, unknown, missing or
+too few leads, and on request NaN or flat-line leads) is an ``ECGFormatError`` naming the file.
 
 Header syntax (PhysioNet's ``header(5)``): a record line ``name n_sig [fs[/counter]
 [n_samples ...]]`` and per signal ``file format[xSPF][:skew][+offset] [gain[(baseline)][/units]
@@ -83,27 +80,25 @@ def parse_header(record: PathLike) -> Header:
     name = os.fspath(record)
     path = Path(name if name.endswith(".hea") else name + ".hea")
     try:
-        text = path.read_bytes().decode("latin-1")
+        lines = path.read_bytes().decode("latin-1").splitlines()
     except FileNotFoundError:
         raise ECGFormatError(path, "header file not found") from None
-    lines = text.splitlines()
     comments = tuple(ln.lstrip("#").strip() for ln in lines if ln.lstrip().startswith("#"))
     body = [ln.split() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
     if not body:
         raise ECGFormatError(path, "empty header (no record line)")
-    rec = body[0]
+    rec, *sig_lines = body
     if len(rec) < 2:
         raise ECGFormatError(path, f"record line {' '.join(rec)!r} has no signal count")
     if "/" in rec[0]:
         raise ECGFormatError(path, "multi-segment records are not supported")
-    record_name = rec[0][:-4] if rec[0].endswith(".mat") else rec[0]
+    record_name = rec[0].removesuffix(".mat")
     try:
         n_sig = int(rec[1])
         fs = float(rec[2].split("/")[0]) if len(rec) > 2 else 250.0
         n_samples = int(rec[3]) if len(rec) > 3 else None
     except ValueError:
         raise ECGFormatError(path, f"malformed record line {' '.join(rec)!r}") from None
-    sig_lines = body[1:]
     if len(sig_lines) != n_sig:
         raise ECGFormatError(
             path, f"record line declares {n_sig} signals but {len(sig_lines)} signal lines follow"
@@ -173,17 +168,15 @@ def read_signals(header: Header) -> np.ndarray:
         try:
             size = os.stat(fpath).st_size
         except FileNotFoundError:
-            raise ECGFormatError(
-                fpath, f"signal file named in {header.path.name} is missing"
-            ) from None
+            problem = f"signal file named in {header.path.name} is missing"
+            raise ECGFormatError(fpath, problem) from None
         n_in_file = len(idx)
         frame = 2 * n_in_file
         available = size - offset
         if n_samples is None:
             if available % frame:
-                raise ECGFormatError(
-                    fpath, f"size {size} B is not whole frames of {n_in_file} leads"
-                )
+                problem = f"size {size} B is not whole frames of {n_in_file} leads"
+                raise ECGFormatError(fpath, problem)
             n_samples = available // frame
         expected = n_samples * frame
         if available < expected:
@@ -198,12 +191,18 @@ def read_signals(header: Header) -> np.ndarray:
                 f"{size} B on disk holds {available // frame} samples per signal, but "
                 f"{header.path.name} says {n_samples}: header and data disagree",
             )
-        if file_name.endswith(".mat") and offset >= 20:
-            _check_mat_v4(fpath, n_in_file, n_samples)
+        if file_name.endswith(".mat") and offset >= 20:  # a MATLAB v4 matrix: check its shape
+            head = np.fromfile(fpath, dtype="<i4", count=5)
+            if head.size < 5:
+                raise ECGFormatError(fpath, "truncated MATLAB header")
+            if (head[1], head[2]) != (n_in_file, n_samples):
+                raise ECGFormatError(
+                    fpath,
+                    f"MATLAB matrix is {head[1]} x {head[2]} but the header describes "
+                    f"{n_in_file} signals x {n_samples} samples",
+                )
         digital = np.fromfile(fpath, dtype="<i2", count=n_samples * n_in_file, offset=offset)
         digital = digital.reshape(n_samples, n_in_file)  # (T, n_in_file), as stored
-        if out is None:
-            out = np.empty((header.n_sig, n_samples), dtype=np.float32)
         specs = [header.signals[i] for i in idx]
         scale = np.array([_mv_per_unit(s, header) / s.gain for s in specs], dtype=np.float32)
         base = np.array([s.baseline for s in specs], dtype=np.float32)
@@ -215,40 +214,24 @@ def read_signals(header: Header) -> np.ndarray:
         phys *= scale[:, None]
         if (digital == WFDB_NAN_16).any():
             phys[digital.T == WFDB_NAN_16] = np.nan
-        if idx == list(range(header.n_sig)):
-            out = phys
-        else:
-            out[idx] = phys
+        if len(groups) == 1:  # all signals in one file
+            return phys
+        if out is None:
+            out = np.empty((header.n_sig, n_samples), dtype=np.float32)
+        out[idx] = phys
     assert out is not None
     return out
-
-
-def _check_mat_v4(fpath: PathLike, n_rows: int, n_cols: int) -> None:
-    """Check a MATLAB v4 matrix header against the WFDB header's shape."""
-    head = np.fromfile(fpath, dtype="<i4", count=5)
-    if head.size < 5:
-        raise ECGFormatError(fpath, "truncated MATLAB header")
-    mrows, ncols = int(head[1]), int(head[2])
-    if (mrows, ncols) != (n_rows, n_cols):
-        raise ECGFormatError(
-            fpath,
-            f"MATLAB matrix is {mrows} x {ncols} but the header describes {n_rows} signals x "
-            f"{n_cols} samples",
-        )
 
 
 def _read_with_wfdb(header: Header) -> np.ndarray:
     import wfdb
 
-    record_path = str(header.path.with_suffix(""))
     try:
-        rec = wfdb.rdrecord(record_path, physical=True)
+        rec = wfdb.rdrecord(str(header.path.with_suffix("")), physical=True)
     except Exception as e:  # wfdb raises many types; name the file
         raise ECGFormatError(header.path, f"wfdb could not read the record: {e}") from e
-    sig = rec.p_signal.T.astype(np.float32)
-    for i, s in enumerate(header.signals):
-        sig[i] *= _mv_per_unit(s, header)
-    return sig
+    scale = np.array([_mv_per_unit(s, header) for s in header.signals], dtype=np.float32)
+    return rec.p_signal.T.astype(np.float32) * scale[:, None]
 
 
 BadLeadPolicy = Literal["raise", "report", "ignore"]
@@ -299,12 +282,10 @@ class ECGRecord:
 def read_ecg(
     record: PathLike, *, expected_fs: float | None = None, on_bad_lead: BadLeadPolicy = "raise"
 ) -> ECGRecord:
-    """Read one 12-lead record (path without extension, or the ``.hea`` path).
-
-    ``expected_fs``: a record at another rate is an error (resample explicitly instead).
-    ``on_bad_lead``: NaN or flat-line leads are an error (``"raise"``), listed in
-    ``problems`` (``"report"``) or not even checked (``"ignore"``).
-    """
+    """Read one 12-lead record (path without extension, or the ``.hea`` path). ``expected_fs``:
+    a record at another rate is an error (resample explicitly instead); ``on_bad_lead``: NaN or
+    flat-line leads are an error (``"raise"``), listed in ``problems`` (``"report"``) or not
+    even checked (``"ignore"``)."""
     header = parse_header(record)
     if expected_fs is not None and abs(header.fs - expected_fs) > 1e-6:
         raise ECGFormatError(
@@ -317,19 +298,15 @@ def read_ecg(
     except ValueError as e:
         raise ECGFormatError(header.path, str(e)) from None
     raw = read_signals(header)
-    if rows == tuple(range(12)):
-        signals = raw[:12]  # the 12 leads come first, in standard order: a view, no copy
-    else:
-        signals = np.ascontiguousarray(raw[list(rows)])
+    # usually the 12 leads come first, in standard order: a view then, no copy
+    signals = raw[:12] if rows == tuple(range(12)) else np.ascontiguousarray(raw[list(rows)])
     extra = {name: raw[i] for name, i in extra_rows}
-    problems: dict[str, str] = {}
-    if on_bad_lead != "ignore":
-        problems = bad_leads(signals, LEAD_NAMES)
-        if problems and on_bad_lead == "raise":
-            listed = "; ".join(f"{k}: {v}" for k, v in problems.items())
-            raise ECGFormatError(
-                header.path,
-                f"bad lead(s): {listed} (pass on_bad_lead='report' to keep the record and "
-                "see the problems, or let the loader drop it)",
-            )
+    problems = {} if on_bad_lead == "ignore" else bad_leads(signals, LEAD_NAMES)
+    if problems and on_bad_lead == "raise":
+        listed = "; ".join(f"{k}: {v}" for k, v in problems.items())
+        raise ECGFormatError(
+            header.path,
+            f"bad lead(s): {listed} (pass on_bad_lead='report' to keep the record and see the "
+            "problems, or let the loader drop it)",
+        )
     return ECGRecord(signals, header.fs, header, extra, problems)

@@ -45,8 +45,7 @@ class ResNet1d(nn.Module):
     A stem (7-tap convolution and max-pool, both stride 2), stages of ``layers[i]`` blocks of
     ``width * 2**i`` channels (each later stage halves time), the mean over time. Odd
     ``kernel_size``: 3 in the 3KG base code, 7 and 15 the larger variants. ``min_length``, the
-    total stride, is the shortest input accepted (a shorter one would be mostly padding).
-    """
+    total stride, is the shortest input accepted (a shorter one would be mostly padding)."""
 
     def __init__(
         self,

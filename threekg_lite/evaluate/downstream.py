@@ -2,8 +2,7 @@
 linear probe on its frozen features (:class:`LinearProbe`), or fine-tuning with a new
 linear layer (:func:`fine_tune`; from a fresh network, :func:`supervised_from_scratch`, the
 supervised baseline). :func:`encoder_from` gives a checkpoint or a random initialisation.
-Labels are multi-label ``(N, K)`` bool or 0/1; scores ``(M, K)`` probabilities in [0, 1].
-"""
+Labels are multi-label ``(N, K)`` bool or 0/1; scores ``(M, K)`` probabilities in [0, 1]."""
 
 from __future__ import annotations
 
@@ -35,17 +34,14 @@ def _check_features(x: Any, name: str) -> np.ndarray:
 
 class LinearProbe:
     """Multi-label logistic regression on frozen features: a scikit-learn pipeline of a
-    ``StandardScaler`` and one L2 ``LogisticRegression`` (lbfgs) per class.
-
-    Every feature is centred and scaled by the training set's mean and standard deviation
-    (kept for the records scored later; a constant feature is only centred).
-    ``seed``: the regressions' ``random_state`` (lbfgs draws nothing). A class whose
-    training labels are all negative (or all positive) cannot be fitted: it is listed in
-    :attr:`constant_classes` and scored with its training prevalence (0 or 1). Classes
-    whose fit stopped at ``max_iter`` are listed in :attr:`not_converged` and named in one
-    ``UserWarning`` (scikit-learn's ``ConvergenceWarning`` is not passed on).
-
-    Attributes: ``pipeline_`` (on the other classes), ``prevalence_`` ``(K,)``."""
+    ``StandardScaler`` (the training set's mean and standard deviation, kept for the records scored
+    later; a constant feature only centred) and one L2 ``LogisticRegression`` (lbfgs) per class.
+    ``seed``: the regressions' ``random_state`` (lbfgs draws nothing). A class whose training labels
+    are all negative (or all positive) cannot be fitted: it is listed in :attr:`constant_classes`
+    and scored with its training prevalence (0 or 1). Classes whose fit stopped at ``max_iter`` are
+    listed in :attr:`not_converged` and named in one ``UserWarning`` (scikit-learn's
+    ``ConvergenceWarning`` is not passed on). Attributes: ``pipeline_`` (on the other classes),
+    ``prevalence_`` ``(K,)``."""
 
     def __init__(self, C: float = 1.0, max_iter: int = 1000, seed: int = 0) -> None:
         self.C, self.max_iter = check_float("C", C, positive=True), check_int("max_iter", max_iter)
@@ -114,9 +110,7 @@ class Classifier(nn.Module):
 
     def __init__(self, encoder: nn.Module, head: nn.Linear, input_norm: str = "none") -> None:
         super().__init__()
-        self.encoder = encoder
-        self.head = head
-        self.input_norm = input_norm
+        self.encoder, self.head, self.input_norm = encoder, head, input_norm
         self.history: list[float] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -137,20 +131,17 @@ def fine_tune(
     device: torch.device | str | None = None,
     freeze_encoder: bool = False,
 ) -> Classifier:
-    """The :class:`Classifier` (eval mode, on ``device``: default the GPU if any) of a copy
-    of ``model``'s encoder (a ContrastiveModel's without its projection head, or an encoder
-    with an ``out_dim``; ``model`` is not modified) and a new linear layer, trained on
-    ``(N, 12, T)`` ECGs (mV, ``N >= 2``) and ``(N, K)`` labels.
-
-    Each epoch visits the records in a random order, each as one random crop of ``crop``
-    samples (use the same for :func:`predict_scores`), with a binary cross-entropy per
-    class; AdamW, the learning rate decayed from ``lr`` to near 0 by a cosine; autocast on a
-    GPU by its capability. A final batch of one record is dropped (batch norm in training
-    mode needs two). ``seed`` seeds the layer, the batch order and the crops (a generator,
-    not the global RNG): on a CPU one seed gives one classifier. ``freeze_encoder=True``
-    trains the layer only, the encoder in eval mode (batch-norm statistics untouched): the
-    3KG base code's linear evaluation (Adam, lr 1e-3) is that with ``weight_decay=0``.
-    """
+    """The :class:`Classifier` (eval mode, on ``device``: default the GPU if any) of a copy of
+    ``model``'s encoder (a ContrastiveModel's without its projection head, or an encoder with an
+    ``out_dim``; ``model`` is not modified) and a new linear layer, trained on ``(N, 12, T)`` ECGs
+    (mV, ``N >= 2``) and ``(N, K)`` labels. Each epoch visits the records in a random order, each as
+    one random crop of ``crop`` samples (use the same for :func:`predict_scores`), with a binary
+    cross-entropy per class; AdamW, the learning rate decayed from ``lr`` to near 0 by a cosine;
+    autocast on a GPU by its capability. A final batch of one record is dropped (batch norm in
+    training mode needs two). ``seed`` seeds the layer, the batch order and the crops (a generator,
+    not the global RNG): on a CPU one seed gives one classifier. ``freeze_encoder=True`` trains the
+    layer only, the encoder in eval mode (batch-norm statistics untouched): the 3KG base code's
+    linear evaluation (Adam, lr 1e-3) is that with ``weight_decay=0``."""
     from threekg_lite.data.pool import RecordPool
 
     encoder = getattr(model, "encoder", model)
@@ -177,14 +168,11 @@ def fine_tune(
     check_float("lr", lr, positive=True)
     check_float("weight_decay", weight_decay)
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
+    default = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(default if device is None else device)
     generator = torch.Generator().manual_seed(seed)
-    with torch.device("meta"):
-        head = nn.Linear(encoder.out_dim, y.shape[1])
-    head = head.to_empty(device="cpu")
-    init_weights(head, generator)
+    head = nn.Linear(encoder.out_dim, y.shape[1], device="meta").to_empty(device="cpu")
+    init_weights(head, generator)  # from the seed, not the global RNG
     norm = getattr(model, "input_norm", "none")
     classifier = Classifier(copy.deepcopy(encoder), head, norm).to(device)
 
@@ -232,11 +220,10 @@ def predict_scores(
     batch_size: int = 256,
     device: torch.device | str | None = None,
 ) -> np.ndarray:
-    """``(M, K)`` float32 sigmoid probabilities of a classifier (a :class:`Classifier` or
-    any module ECGs -> logits; not a ContrastiveModel, whose output are features) on
-    centre crops of ``crop`` samples (``None``: whole records) of ``(M, 12, T)`` ECGs,
-    without gradients, in eval mode (restored after). ``device``: default the
-    classifier's."""
+    """``(M, K)`` float32 sigmoid probabilities of a classifier (a :class:`Classifier` or any module
+    ECGs -> logits; not a ContrastiveModel, whose output are features) on centre crops of ``crop``
+    samples (``None``: whole records) of ``(M, 12, T)`` ECGs, without gradients, in eval mode
+    (restored after). ``device``: default the classifier's."""
     from threekg_lite.evaluate.features import extract_features
 
     if hasattr(classifier, "features"):  # extract_features would take the features instead
@@ -260,9 +247,8 @@ def supervised_from_scratch(
     seed: int = 0,
     **kwargs: Any,
 ) -> Classifier:
-    """:func:`fine_tune` of a fresh network of ``config`` (a model config or a
-    :data:`~threekg_lite.models.PRESETS` name), initialised from ``seed`` too: the
-    supervised baseline. ``kwargs`` go to :func:`fine_tune`."""
+    """Supervised baseline: :func:`fine_tune` (with ``kwargs``) of a fresh network of ``config``
+    (a model config or a :data:`~threekg_lite.models.PRESETS` name), initialised from ``seed``."""
     model = encoder_from("random", seed=seed, config=config)
     return fine_tune(model, signals_train, y_train, crop=crop, seed=seed, **kwargs)
 
@@ -270,14 +256,11 @@ def supervised_from_scratch(
 def encoder_from(
     method_or_path: str | os.PathLike[str], *, seed: int = 0, config: dict[str, Any] | str = "tiny"
 ) -> ContrastiveModel:
-    """The network to evaluate, in eval mode.
-
-    ``"random"``: a network of ``config`` (model config or preset name) with weights drawn
-    from ``seed``. Otherwise the path of a checkpoint file, or of a run folder holding
-    ``checkpoint.pt`` (:func:`threekg_lite.models.load_model`; it records its own config).
-    A string neither ``"random"`` nor path-like (no existing file, folder separator or
-    suffix) is a ``ValueError``; a missing or bad checkpoint a ``CheckpointError``.
-    """
+    """The network to evaluate, in eval mode. ``"random"``: a network of ``config`` (model config or
+    preset name) with weights drawn from ``seed``. Otherwise the path of a checkpoint file, or of a
+    run folder holding ``checkpoint.pt`` (:func:`threekg_lite.models.load_model`; it records its own
+    config). A string neither ``"random"`` nor path-like (no existing file, folder separator or
+    suffix) is a ``ValueError``; a missing or bad checkpoint a ``CheckpointError``."""
     from threekg_lite.models import load_model
     from threekg_lite.training import CHECKPOINT
 

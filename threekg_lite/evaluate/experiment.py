@@ -1,16 +1,12 @@
-"""The comparison that decides (:func:`run_comparison`; ``threekg compare``:
-:func:`run_reference`, a reference file ``book/results/<name>.json`` read by the tables and
-:func:`plot_comparison`).
-
-:func:`run_comparison` pretrains every (augmentation, configuration, pretraining seed) on a
-pool that never holds the test fold, chooses each augmentation's configuration on the
-*validation* fold (:func:`choose_on_validation` never sees the test records) and compares on
-the *test* fold with the protocol of :mod:`~threekg_lite.evaluate.protocol`. Configurations
-(:data:`CONFIGURATIONS`) are the choices on which the 3KG base code and this package differ:
-two views of one crop (``"same-crop"``) or one view of each of two different 5-s windows of
-the record (``"cross-crop"``), the encoder's layout, the input scaling, the optimiser, the
-batch size.
-"""
+"""The comparison that decides (:func:`run_comparison`; ``threekg compare``: :func:`run_reference`,
+a reference file ``book/results/<name>.json`` read by the tables and :func:`plot_comparison`). It
+pretrains every (augmentation, configuration, pretraining seed) on a pool that never holds the test
+fold, chooses each augmentation's configuration on the *validation* fold
+(:func:`choose_on_validation` never sees the test records) and compares on the *test* fold with the
+protocol of :mod:`~threekg_lite.evaluate.protocol`. Configurations (:data:`CONFIGURATIONS`) are the
+choices on which the 3KG base code and this package differ: two views of one crop (``"same-crop"``)
+or one view of each of two different 5-s windows of the record (``"cross-crop"``), the encoder's
+layout, the input scaling, the optimiser, the batch size."""
 
 from __future__ import annotations
 
@@ -80,8 +76,7 @@ class ComparisonConfig:
     configuration and seed replace; ``evaluation``: fractions, label seeds, probe settings;
     ``select_fractions``: those whose mean validation AUROC chooses each method's
     configuration; ``supervised``: also train the network from scratch on all training
-    labels (one per label seed), the level the label-efficient methods are measured against.
-    """
+    labels (one per label seed), the level the label-efficient methods are measured against."""
 
     methods: tuple[str, ...] = tuple(METHODS)
     configurations: tuple[str, ...] = ("same-crop", "cross-crop")
@@ -148,16 +143,16 @@ def select(
     """For each method, the option (row name) with the highest mean AUROC over ``fractions``
     (all seeds); ties go to the first option listed."""
     picked = [r for r in rows if any(math.isclose(r["fraction"], f) for f in fractions)]
-    chosen = {}
-    for method, names in options.items():
-        means = []
-        for name in names:
-            values = [r["auroc"] for r in picked if r["method"] == name]
-            if not values:
-                raise ValueError(f"no validation rows for {name!r}")
-            means.append(float(np.mean(values)))
-        chosen[method] = names[int(np.argmax(means))]
-    return chosen
+
+    def mean_auroc(name: str) -> float:
+        values = [r["auroc"] for r in picked if r["method"] == name]
+        if not values:
+            raise ValueError(f"no validation rows for {name!r}")
+        return float(np.mean(values))
+
+    return {
+        m: names[int(np.argmax([mean_auroc(n) for n in names]))] for m, names in options.items()
+    }
 
 
 def run_comparison(
@@ -170,15 +165,12 @@ def run_comparison(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Pretrain on ``pool`` (which must not hold the test part:
-    :func:`~threekg_lite.data.sources.load_source` leaves PTB-XL's fold 10 out), choose on
-    the validation part of ``split``, compare on its test part.
-
-    Returns ``rows`` (``split`` "validation" or "test", ``method, configuration, fraction,
-    pretrain_seed, label_seed, n_labelled, auroc``), ``paired`` (``method, baseline,
-    fraction, runs, diff, ci_low, ci_high``, methods named ``"name | configuration"``),
-    ``selected`` (method -> configuration), ``pretraining`` (loss, contrastive top-1 and
-    seconds of every run) and ``config``.
-    """
+    :func:`~threekg_lite.data.sources.load_source` leaves PTB-XL's fold 10 out), choose on the
+    validation part of ``split``, compare on its test part. Returns ``rows`` (``split`` "validation"
+    or "test", ``method, configuration, fraction, pretrain_seed, label_seed, n_labelled, auroc``),
+    ``paired`` (``method, baseline, fraction, runs, diff, ci_low, ci_high``, methods named
+    ``"name | configuration"``), ``selected`` (method -> configuration), ``pretraining`` (loss,
+    contrastive top-1 and seconds of every run) and ``config``."""
     from tqdm import tqdm
 
     from threekg_lite.evaluate.downstream import encoder_from
@@ -242,11 +234,10 @@ def run_reference(
     device: torch.device | str | None = None,
     progress: bool = True,
 ) -> Path:
-    """``threekg compare``: :func:`run_comparison` on PTB-XL's superclasses (and the pool of
-    every database found to pretrain on), records at ``fs`` Hz band-passed 0.5-40 Hz; write
-    the reference file ``out`` with ``command``, the commit the run started from, the
-    hardware (``threads``: torch CPU threads) and the wall time; print the choices and the
-    paired differences. Returns ``out``."""
+    """``threekg compare``: :func:`run_comparison` on PTB-XL's superclasses (and the pool of every
+    database found to pretrain on), records at ``fs`` Hz band-passed 0.5-40 Hz; write the reference
+    file ``out`` with ``command``, the commit the run started from, the hardware (``threads``: torch
+    CPU threads) and the wall time; print the choices and the paired differences."""
     from threekg_lite.data import load_ptbxl
     from threekg_lite.data.sources import load_source
     from threekg_lite.data.splits import ptbxl_split
@@ -272,8 +263,6 @@ def run_reference(
     print(f"reference: {out}")
     return out
 
-
-# ------------------------------------------------------------------------- reference files
 
 REFERENCE_KEYS = ("command", "git_sha", "hardware", "wall_s", "data", "rows", "paired")
 """Top-level keys every reference file (``book/results/<name>.json``) holds."""
@@ -373,13 +362,9 @@ def find_reference(name: str) -> Path | None:
     return next((p for p in candidates if p.is_file()), None)
 
 
-# ------------------------------------------------------------------------- reading a result
-
-
 def chosen_rows(payload: Mapping[str, Any], part: str | None = "test"):
     """The rows (a :class:`pandas.DataFrame`, configuration ``""`` for none) of ``part``
     (``None``: all) for the random encoder and each method's chosen configuration."""
-
     rows = pd.DataFrame(payload["rows"])
     rows["configuration"] = rows["configuration"].fillna("")
     rows["auroc"] = rows["auroc"].astype(float)
@@ -423,7 +408,6 @@ def _cell(p: Mapping[str, Any]) -> str:
 def paired_table(payload: Mapping[str, Any], chosen_only: bool = True):
     """The paired differences as ``method - baseline`` rows, fractions as columns, each cell
     ``+0.012 [-0.010, +0.035]``."""
-
     chosen = {method_name(m, c) for m, c in payload["selected"].items()}
     out: dict[str, dict[str, str]] = {}
     for p in payload["paired"]:

@@ -1,18 +1,13 @@
 """Encoder features of whole record sets, and what can be read off them without labels:
-the nearest neighbours of a record, a leave-one-out k-nearest-neighbour accuracy of known
-classes (a quick probe before the full linear evaluation), and the shortcuts of the pretext
-task.
+nearest neighbours, a leave-one-out k-nearest-neighbour accuracy of known classes (a quick
+probe before the full linear evaluation), and the shortcuts of the pretext task.
 
-Contrastive pretraining asks the encoder to pick, among the views in a batch, the other view
-of the same ECG. When both views come from the *same* crop, they share the exact time of
-every beat: rotation, scaling and masking change the leads and blank out stretches, but a
-QRS complex stays at the same sample in both, so a feature that only knows *when* something
-happens, and nothing of the waveform, can solve the task. :func:`twin_pairs` (views of one
-crop, or of two windows whose beat timing differs), :func:`timing_signature` (such a
-morphology-blind feature), :func:`twin_retrieval` (the pretext task as a test) and
-:func:`heart_rate_similarity` (how much of an encoder's similarity between *different*
-records follows their heart rates) measure that.
-"""
+Contrastive pretraining asks the encoder to pick, among the views in a batch, the other view of the
+same ECG. When both views come from the *same* crop, they share the exact time of every beat:
+rotation, scaling and masking change the leads and blank out stretches, but a QRS complex stays at
+the same sample in both, so a feature that only knows *when* something happens, and nothing of the
+waveform, can solve the task. :func:`twin_pairs`, :func:`timing_signature`, :func:`twin_retrieval`
+and :func:`heart_rate_similarity` measure that."""
 
 from __future__ import annotations
 
@@ -35,16 +30,13 @@ def extract_features(
     batch_size: int = 256,
     device: torch.device | str | None = None,
 ) -> np.ndarray:
-    """Encoder features of every record: ``(N, 12, T)`` mV -> ``(N, D)`` float32, in
-    batches, without gradients, in eval mode (restored after).
-
-    ``model``: a :class:`~threekg_lite.models.ContrastiveModel` (its ``features``) or any
-    module ``(B, 12, L)`` -> ``(B, D)``; records are first scaled by its ``input_norm``
-    (:func:`~threekg_lite.data.preprocess.scale_input`, over the whole record), then
-    centre-cropped to ``crop`` samples (the pretraining crop; default the whole record).
-    ``device``: the model is moved there (in place, as ``model.to``), and every batch;
-    default where its parameters are.
-    """
+    """Encoder features of every record: ``(N, 12, T)`` mV -> ``(N, D)`` float32, in batches,
+    without gradients, in eval mode (restored after). ``model``: a
+    :class:`~threekg_lite.models.ContrastiveModel` (its ``features``) or any module
+    ``(B, 12, L)`` -> ``(B, D)``; records are first scaled by its ``input_norm`` (over the whole
+    record, :func:`~threekg_lite.data.preprocess.scale_input`), then centre-cropped to ``crop``
+    samples (the pretraining crop; default the whole record). ``device``: the model is moved
+    there (in place, as ``model.to``), and every batch; default where its parameters are."""
     x = torch.as_tensor(np.asarray(signals) if not torch.is_tensor(signals) else signals)
     if x.ndim != 3 or x.shape[1] != 12:
         raise ValueError(f"signals must be (N, 12, T), got {tuple(x.shape)}")
@@ -100,13 +92,11 @@ def nearest_neighbours(
 def knn_accuracy(
     features: np.ndarray, labels: Sequence[str] | np.ndarray, k: int = 5, balanced: bool = False
 ) -> float:
-    """Leave-one-out accuracy of a ``k``-nearest-neighbour vote (cosine similarity).
-
-    Each record's class is the majority class of its ``k`` most similar other records
+    """Leave-one-out accuracy of a ``k``-nearest-neighbour vote (cosine similarity). Each
+    record's class is the majority class of its ``k`` most similar other records
     (ties: the class of the nearest among the tied). Plain accuracy rewards always answering
     the most frequent class; ``balanced=True`` returns the mean over classes of each class's
-    fraction predicted right, whose chance level is ``1 / n_classes``.
-    """
+    fraction predicted right, whose chance level is ``1 / n_classes``."""
     labels = np.asarray(labels)
     n = features.shape[0]
     if labels.shape != (n,):
@@ -138,10 +128,8 @@ def twin_pairs(
     """Two views ``(N, 12, crop)`` of every record of ``(N, 12, T)`` mV by ``augment``
     (``(x, generator) -> view``, e.g. :func:`threekg_lite.baselines.make_augmentation`);
     ``generator`` is the only source of randomness (crop places and views).
-
     ``same_crop=True``: both views of one random crop; ``False``: one view of each of two
-    non-overlapping windows at random places, in random order (needs ``T >= 2 crop``).
-    """
+    non-overlapping windows at random places, in random order (needs ``T >= 2 crop``)."""
     x = torch.as_tensor(np.asarray(signals, dtype=np.float32))
     n, _, t = x.shape
     windows = 1 if same_crop else 2
@@ -159,12 +147,10 @@ def twin_pairs(
 
 
 def timing_signature(x: torch.Tensor | np.ndarray, fs: float, smooth_s: float = 0.05) -> np.ndarray:
-    """``(N, T - 1)`` where activity happens in each ECG, and nothing of its shape.
-
-    The mean over leads of ``|x_l(t + 1) - x_l(t)|``, smoothed by a moving average of
+    """``(N, T - 1)`` where activity happens in each ECG, and nothing of its shape: the mean
+    over leads of ``|x_l(t + 1) - x_l(t)|``, smoothed by a moving average of
     ``smooth_s`` seconds, then centred and scaled to unit norm per record. Rotating,
-    scaling or masking leads changes its height here and there, not where its peaks are.
-    """
+    scaling or masking leads changes its height here and there, not where its peaks are."""
     x = np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64)
     slope = np.abs(np.diff(x, axis=-1)).mean(axis=1)  # (N, T - 1)
     smooth = uniform_filter1d(slope, max(1, round(smooth_s * fs)), axis=1, mode="constant")
@@ -183,27 +169,22 @@ def twin_retrieval(first: np.ndarray, second: np.ndarray) -> float:
 
 def heart_rate_similarity(features: np.ndarray, heart_rate: np.ndarray) -> float:
     """Spearman correlation, over all pairs of different records, between the cosine
-    similarity of their features and minus the difference of their heart rates.
-
-    Near 1: the encoder's notion of "similar" is mostly "beats at the same rate". Records
-    whose heart rate is NaN (no beats found) are left out.
-    """
-    f = np.asarray(features, dtype=np.float64)
+    similarity of their features and minus the difference of their heart rates. Near 1: the
+    encoder's notion of "similar" is mostly "beats at the same rate". Records whose heart rate
+    is NaN (no beats found) are left out."""
     hr = np.asarray(heart_rate, dtype=np.float64)
     keep = np.isfinite(hr)
-    f, hr = f[keep], hr[keep]
+    f, hr = unit_rows(np.asarray(features)[keep]), hr[keep]
     if len(hr) < 3:
         raise ValueError("need at least 3 records with a heart rate")
-    f = unit_rows(f)
     i, j = np.triu_indices(len(hr), k=1)
     similarity = np.einsum("pd,pd->p", f[i], f[j])
     return float(spearmanr(similarity, -np.abs(hr[i] - hr[j])).statistic)
 
 
 def heart_rates(signals: np.ndarray, fs: float) -> np.ndarray:
-    """``(N,)`` beats per minute of each record from its R peaks
-    (:func:`~threekg_lite.physiology.vcg_features.detect_beats`): 60 / median RR; NaN under
-    2 beats."""
+    """``(N,)`` beats per minute of each record, 60 / median RR of its R peaks
+    (:func:`~threekg_lite.physiology.vcg_features.detect_beats`); NaN under 2 beats."""
     from threekg_lite.physiology.vcg_features import detect_beats
 
     out = np.full(len(signals), np.nan)

@@ -1,11 +1,8 @@
-"""Metrics of multi-label ECG classification: macro AUROC, bootstrap and paired intervals,
-AUROC per group of related classes.
-
-Labels are ``(N, C)`` bool or 0/1, scores ``(N, C)`` (only their order matters). The AUROC
-of a class is the probability that a random positive scores above a random negative, ties
-counting one half; it is defined only for a class with both. The macro AUROC is the mean
-over the defined classes (the PTB-XL benchmark's ``macro_auc``, Strodthoff et al. 2021).
-"""
+"""Metrics of multi-label ECG classification: macro AUROC, bootstrap and paired intervals, AUROC per
+group of related classes. Labels are ``(N, C)`` bool or 0/1, scores ``(N, C)`` (only their order
+matters). The AUROC of a class is the probability that a random positive scores above a random
+negative, ties counting one half; it is defined only for a class with both. The macro AUROC is the
+mean over the defined classes (the PTB-XL benchmark's ``macro_auc``, Strodthoff et al. 2021)."""
 
 from __future__ import annotations
 
@@ -74,14 +71,12 @@ def macro_auroc(y_true: np.ndarray, scores: np.ndarray) -> float:
 
 
 def _weighted_auroc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``(B,)`` AUROC of one class (``y``, ``s``: ``(N,)``) under ``(B, N)`` record weights.
-
-    With weight ``w_i`` (the times a bootstrap resample drew record ``i``),
-    ``AUROC = Σ_{i pos, j neg} w_i w_j ([s_i > s_j] + ½ [s_i = s_j]) / (W_pos W_neg)``.
-    Records are sorted by score and grouped by equal score; each group's positive weight
-    meets the negative weight of all lower groups, plus half its own. NaN where the weighted
-    positives or negatives are zero.
-    """
+    """``(B,)`` AUROC of one class (``y``, ``s``: ``(N,)``) under ``(B, N)`` record weights ``w``
+    (``w_i``: the times a bootstrap resample drew record ``i``):
+    ``AUROC = Σ_{i pos, j neg} w_i w_j ([s_i > s_j] + ½ [s_i = s_j]) / (W_pos W_neg)``. Records
+    are sorted by score and grouped by equal score; each group's positive weight meets the
+    negative weight of all lower groups, plus half its own. NaN where the weighted positives or
+    negatives are zero."""
     order = np.argsort(s, kind="stable")
     s_sorted, y_sorted = s[order], y[order]
     starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])  # (G,) tie groups
@@ -108,13 +103,11 @@ def bootstrap_auroc(
     alpha: float = 0.05,
 ) -> tuple[float, float, float]:
     """``(estimate, low, high)``: macro AUROC on all records with a percentile bootstrap
-    ``1 - alpha`` interval (``seed``: an int or a Generator, which is advanced).
-
-    Each resample draws N records with replacement; its macro AUROC is the mean over the
-    classes defined *in that resample*, and resamples with no defined class are skipped.
+    ``1 - alpha`` interval (``seed``: an int or a Generator, which is advanced). Each
+    resample draws N records with replacement; its macro AUROC is the mean over the classes
+    defined *in that resample*, and resamples with no defined class are skipped.
     ``ValueError`` when no class is defined on all records, or fewer than half the
-    resamples have one (too few positives or negatives to bootstrap).
-    """
+    resamples have one (too few positives or negatives to bootstrap)."""
     y, s = _check_inputs(y_true, scores)
     n_boot = check_int("n_boot", n_boot)
     if not (0 < alpha < 1):
@@ -136,11 +129,9 @@ def bootstrap_auroc(
 
 def resample_weights(n: int, n_boot: int, seed: int | np.random.Generator = 0) -> np.ndarray:
     """``(n_boot, n)`` bootstrap resamples of ``n`` records as weights: how many times each
-    resample drew each record (``n`` draws with replacement per resample).
-
-    Scoring several classifiers under the same weights gives *paired* resamples: the same
-    test records, drawn the same number of times, for every classifier.
-    """
+    resample drew each record (``n`` draws with replacement per resample). Scoring several
+    classifiers under the same weights gives *paired* resamples: the same test records,
+    drawn the same number of times, for every classifier."""
     rng = seeded_rng(seed)  # a Generator is used as is (and advanced)
     chunk = max(1, 2_000_000 // max(1, n))  # resamples per draw: bounds the index matrix
     parts = []
@@ -179,17 +170,13 @@ def paired_difference(
     seed: int | np.random.Generator = 0,
     alpha: float = 0.05,
 ) -> tuple[float, float, float]:
-    """``(diff, low, high)``: mean AUROC difference A - B over paired runs, with a bootstrap
-    ``1 - alpha`` interval.
-
-    ``a``, ``b``: ``(R,)`` AUROC of the runs on all test records; ``a_boot``, ``b_boot``:
-    ``(R, B)`` the same runs on ``B`` shared test resamples (:func:`resample_weights`,
-    :func:`macro_auroc_resampled`). Run ``r`` of A and of B share the labelled subset (label
-    seed), the pretraining-seed index and the test records. Each replicate ``j`` resamples
-    the test records (column ``j``, the same for both) *and* the runs (with replacement,
-    drawn from ``seed``), so the interval covers both the test set's sampling and the
-    spread over pretraining and label seeds.
-    """
+    """``(diff, low, high)``: mean AUROC difference A - B over paired runs, with a ``1 - alpha``
+    bootstrap interval. ``a``, ``b``: ``(R,)`` AUROC of the runs on all test records; ``a_boot``,
+    ``b_boot``: ``(R, B)`` the same runs on ``B`` shared test resamples (:func:`resample_weights`,
+    :func:`macro_auroc_resampled`). Run ``r`` of A and of B share the labelled subset (label seed),
+    the pretraining-seed index and the test records. Each replicate ``j`` resamples the test records
+    (column ``j``, the same for both) *and* the runs (with replacement, drawn from ``seed``), so the
+    interval covers both the test set's sampling and the spread over pretraining and label seeds."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     a_boot, b_boot = np.asarray(a_boot, float), np.asarray(b_boot, float)
     if a.ndim != 1 or a.shape != b.shape or a.size == 0:

@@ -1,10 +1,8 @@
-"""The label-efficiency protocol (:func:`evaluate`; ``threekg evaluate``:
-:func:`run_evaluation`): per method, labelled fraction of the training split and seed, a
-classifier trained on a stratified labelled subset and scored on the test split by macro
-AUROC with a bootstrap 95 % interval, overall and per clinical subgroup, and on one shared set
-of test resamples, so that two methods can be compared *paired*. Results files are strict
-JSON, written atomically.
-"""
+"""The label-efficiency protocol (:func:`evaluate`; ``threekg evaluate``: :func:`run_evaluation`):
+per method, labelled fraction of the training split and seed, a classifier trained on a
+stratified labelled subset and scored on the test split by macro AUROC with a bootstrap 95 %
+interval, overall and per clinical subgroup, and on one shared set of test resamples, so that
+two methods can be compared *paired*. Results files are strict JSON, written atomically."""
 
 from __future__ import annotations
 
@@ -35,15 +33,12 @@ DEFAULT_TASKS = dict(ptbxl="superclass", cinc="scored", ludb="rhythm", synthetic
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """How the classifiers are trained and scored.
-
-    ``fractions``: labelled fractions of the training split, in (0, 1]; ``seeds`` per
-    fraction (each draws its own subset and initialisation); ``mode``: ``"linear"``
-    (logistic regression on frozen features) or ``"finetune"`` (the whole network);
-    ``crop``: samples per input (centre crops for features, random crops for training);
-    ``epochs``, ``batch_size``, ``lr``: fine-tuning and supervised training; ``n_boot``:
-    bootstrap resamples of the AUROC intervals and of the paired differences.
-    """
+    """How the classifiers are trained and scored: ``fractions`` of the training split's
+    labels, in (0, 1]; ``seeds`` per fraction (each draws its own subset and initialisation);
+    ``mode``: ``"linear"`` (logistic regression on frozen features) or ``"finetune"`` (the
+    whole network); ``crop``: samples per input (centre crops for features, random crops for
+    training); ``epochs``, ``batch_size``, ``lr``: fine-tuning and supervised training;
+    ``n_boot``: bootstrap resamples of the AUROC intervals and of the paired differences."""
 
     fractions: tuple[float, ...] = FRACTIONS
     seeds: int = 5
@@ -82,13 +77,11 @@ def evaluate(
 ) -> EvalRows:
     """Rows ``method, pretrain_seed, fraction, seed`` (the label seed), ``n_labelled, auroc,
     ci_low, ci_high, subgroups`` (subgroup -> macro AUROC), ``mode``, scored on ``split.test``
-    (:func:`validation_split` scores the validation part).
-
-    ``methods``: name -> a :class:`~threekg_lite.models.ContrastiveModel` (frozen features
-    in linear mode, the starting point in fine-tune mode), a list of them (one per
-    pretraining seed), or ``("supervised", preset)`` (trained from scratch on each labelled
-    subset). ``compare``: ``(method, baseline)`` pairs to compare paired.
-    """
+    (:func:`validation_split` scores the validation part). ``methods``: name -> a
+    :class:`~threekg_lite.models.ContrastiveModel` (frozen features in linear mode, the
+    starting point in fine-tune mode), a list of them (one per pretraining seed), or
+    ``("supervised", preset)`` (trained from scratch on each labelled subset). ``compare``:
+    ``(method, baseline)`` pairs to compare paired."""
     from tqdm import tqdm
 
     from threekg_lite.data.splits import label_fraction
@@ -122,31 +115,30 @@ def evaluate(
     bar = tqdm(total=jobs, desc="evaluate", unit="fit", disable=not progress)
     for name, runs in encoders.items():
         for pretrain_seed, method in enumerate(runs):
-            supervised = isinstance(method, tuple)
-            if not supervised and config.mode == "linear":
+            mode = "supervised" if isinstance(method, tuple) else config.mode
+            if mode == "linear":
                 f_train = extract_features(method, x_train, crop=config.crop, device=device)
                 f_test = extract_features(method, x_test, crop=config.crop, device=device)
             for fraction in config.fractions:
                 for seed in range(config.seeds):
                     subset = label_fraction(y_train, fraction, seed)
                     xs, ys = x_train[subset], y_train[subset]
-                    if supervised or config.mode == "finetune":
+                    if mode == "linear":
+                        probe = ds.LinearProbe(seed=seed).fit(f_train[subset], ys)
+                        scores = probe.predict_scores(f_test)
+                    else:
                         kw = dict(train, lr=config.lr, seed=seed + 1000 * pretrain_seed)
-                        if supervised:
+                        if mode == "supervised":
                             net = ds.supervised_from_scratch(method[1], xs, ys, device=device, **kw)
                         else:
                             net = ds.fine_tune(method, xs, ys, device=device, **kw)
                         scores = ds.predict_scores(net, x_test, crop=config.crop, device=device)
-                    else:
-                        probe = ds.LinearProbe(seed=seed).fit(f_train[subset], ys)
-                        scores = probe.predict_scores(f_test)
                     auroc, low, high = m.bootstrap_auroc(y_test, scores, config.n_boot, seed)
                     boot.append(m.macro_auroc_resampled(y_test, scores, weights))
                     row = dict(method=name, pretrain_seed=pretrain_seed, fraction=fraction)
                     row.update(seed=seed, n_labelled=len(subset), auroc=auroc, ci_low=low)
                     sub = m.subgroup_auroc(y_test, scores, names, groups) if groups else {}
-                    row.update(ci_high=high, subgroups=sub)
-                    rows.append(dict(row, mode="supervised" if supervised else config.mode))
+                    rows.append(dict(row, ci_high=high, subgroups=sub, mode=mode))
                     bar.update(1)
     bar.close()
     rows.boot = np.stack(boot) if boot else np.zeros((0, config.n_boot))
@@ -158,13 +150,10 @@ def paired_rows(
     rows: Rows, boot: np.ndarray, compare: Sequence[tuple[str, str]]
 ) -> list[dict[str, Any]]:
     """Paired differences ``method - baseline`` per fraction: dicts ``method, baseline,
-    fraction, runs, diff, ci_low, ci_high``.
-
-    Runs are paired on the label seed and the pretraining-seed index (a baseline with fewer
-    pretraining seeds, e.g. one supervised network per subset, reuses them cyclically) and
-    scored on the same test resamples (``boot``, aligned with ``rows``); see
-    :func:`~threekg_lite.evaluate.metrics.paired_difference`.
-    """
+    fraction, runs, diff, ci_low, ci_high``. Runs are paired on the label seed and the
+    pretraining-seed index (a baseline with fewer pretraining seeds, e.g. one supervised
+    network per subset, reuses them cyclically) and scored on the same test resamples
+    (``boot``, aligned with ``rows``): :func:`~threekg_lite.evaluate.metrics.paired_difference`."""
     from threekg_lite.evaluate.metrics import paired_difference
 
     def runs(method: str, fraction: float) -> dict[tuple[int, int], int]:
@@ -226,16 +215,14 @@ def subgroup_table(rows: Rows, fraction: float) -> pd.DataFrame:
 
 def save_results(path: PathLike, rows: Rows, config: EvalConfig, meta: Mapping[str, Any]) -> Path:
     """Write ``config``, ``meta`` and ``rows`` (:func:`write_json`: a NaN, e.g. of a subgroup
-    without a positive in the test split, is ``null``, read back as NaN by
-    :func:`load_results`)."""
+    without a positive in the test split, is ``null``, read back as NaN by :func:`load_results`)."""
     payload = {"config": asdict(config), "meta": dict(meta), "rows": list(rows)}
     return write_json(path, finite_or_null(payload))
 
 
 def write_json(path: PathLike, payload: Any) -> Path:
-    """Write ``payload`` as strict JSON (a NaN is an error; NumPy scalars are written as
-    numbers), atomically: a reader never sees half a file, a failed write leaves the
-    previous one."""
+    """Write ``payload`` as strict JSON (a NaN is an error; NumPy scalars are written as numbers),
+    atomically: a reader never sees half a file, a failed write leaves the previous one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -262,9 +249,8 @@ def load_results(path: PathLike) -> dict[str, Any]:
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ValueError(f"{Path(path)}: not a threekg-lite results file (no list of 'rows')")
     for row in rows:
-        for key in ("auroc", "ci_low", "ci_high"):
-            if key in row and row[key] is None:
-                row[key] = math.nan
+        nulls = [k for k in ("auroc", "ci_low", "ci_high") if k in row and row[k] is None]
+        row.update(dict.fromkeys(nulls, math.nan))
         sub = row.get("subgroups")
         if isinstance(sub, dict):
             row["subgroups"] = {k: math.nan if v is None else v for k, v in sub.items()}
@@ -302,16 +288,14 @@ def plot_label_efficiency(rows: Rows, title: str | None = None):
         mean = part["auroc_mean"].to_numpy()
         err = np.stack([mean - part["ci_low"].to_numpy(), part["ci_high"].to_numpy() - mean])
         x = 100 * part["fraction"].to_numpy()
-        kw = dict(label=method, lw=1.5, **method_style(i))
-        ax.errorbar(x, mean, yerr=np.clip(err, 0, None), **kw)
+        ax.errorbar(x, mean, yerr=np.clip(err, 0, None), label=method, lw=1.5, **method_style(i))
     ax.set_xscale("log")
     ticks = sorted(set(100 * table["fraction"]))
     ax.set_xticks(ticks, [f"{t:g} %" for t in ticks])
     ax.axhline(0.5, color="0.5", ls=":", lw=1)
     ax.set(xlabel="labelled fraction of the training split", ylabel="macro AUROC (test split)")
+    ax.set_title(title or "")
     ax.legend(fontsize=8, loc="lower right")
-    if title:
-        ax.set_title(title)
     return fig
 
 
@@ -356,12 +340,9 @@ def run_evaluation(
     :func:`~threekg_lite.data.sources.load_source` (at ``fs`` Hz, ``duration`` s; ``task``
     by default that of :data:`DEFAULT_TASKS`, else required) or a prepared folder, on crops of
     ``crop_s`` seconds; write the results JSON ``out`` and its plot beside it (``.png``);
-    print the summary. Returns ``out``.
-
-    Split: PTB-XL's ``strat_fold`` (1-8 / 9 / 10) where the records have it, else a patient
-    split seeded with ``split_seed`` (which also seeds synthetic records). Checkpoints are
-    read before the data, so that a bad path fails fast.
-    """
+    print the summary. Split: PTB-XL's ``strat_fold`` (1-8 / 9 / 10) where the records have
+    it, else a patient split seeded with ``split_seed`` (which also seeds synthetic records).
+    Checkpoints are read before the data, so that a bad path fails fast."""
     import matplotlib.pyplot as plt
 
     from threekg_lite.data.sources import load_source

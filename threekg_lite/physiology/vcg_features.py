@@ -1,12 +1,10 @@
-"""Clinical measurements on the vectorcardiogram: beats, QRS/T boundaries, mean vectors,
-the frontal QRS axis, the spatial QRS-T angle, and checks against real references (PTB's
-measured Frank leads, LUDB's cardiologists' axis labels and wave boundaries).
+"""Clinical measurements on the vectorcardiogram (beats, QRS/T boundaries, mean vectors, the
+frontal QRS axis, the spatial QRS-T angle), checked against PTB's and LUDB's references.
 
-One record at a time, NumPy: a VCG ``(3, T)`` (Frank axes: X to the patient's left, Y to the
-feet, Z to the back, mV; :mod:`threekg_lite.vcg`) or a 12-lead ECG ``(12, T)`` in standard lead
-order, at ``fs`` Hz. Beats travel as a beat-window table (:data:`WINDOW_COLUMNS`, from
-:func:`delineate_qrs` or :func:`ludb_qrs_windows`): int sample indices, ``-1`` for a boundary
-not found, as in :func:`threekg_lite.data.load_ludb_annotations`.
+One record at a time, NumPy: a VCG ``(3, T)`` (Frank axes X left, Y feet, Z back, mV;
+:mod:`threekg_lite.vcg`) or a 12-lead ECG ``(12, T)`` in standard lead order (converted by
+``method``), at ``fs`` Hz. Beats travel as a beat-window table (:data:`WINDOW_COLUMNS`, from
+:func:`delineate_qrs` or :func:`ludb_qrs_windows`): int sample indices, -1 where not found.
 """
 
 from __future__ import annotations
@@ -38,7 +36,6 @@ AXIS_CATEGORIES: tuple[str, ...] = (
 AXIS_EDGES_DEG: tuple[float, float, float, float] = (0.0, 30.0, 70.0, 90.0)
 """Lower edges (degrees) of horizontal, normal, vertical and right axis deviation: the
 convention of Russian clinical practice, which LUDB's cardiologists (Nizhny Novgorod) follow.
-
 On LUDB's 190 records with one axis label (its QRS boundaries, leads I/aVF net amplitude) these
 edges agree with 64 % of the labels, the Western left-deviation edge (-30°) with 55 %: LUDB's
 "left axis deviation" has a median axis of about -10° (interquartile range -30° to +17°). A
@@ -105,7 +102,6 @@ def detect_beats(
         return np.zeros(0, dtype=np.int64)
     distance = max(1, round(refractory_s * fs))
     found, _ = find_peaks(envelope, height=height_fraction * reference, distance=distance)
-    # Move each peak to the maximum of |VCG| nearby: the R peak.
     spatial = np.linalg.norm(_filtered(vcg, fs, SIGNAL_BAND_HZ), axis=0)
     half = round(0.06 * fs)
     lo, hi = np.maximum(found - half, 0), np.minimum(found + half + 1, len(spatial))
@@ -133,13 +129,9 @@ def _connected_extent(mask: np.ndarray, anchor: int, gap: int) -> tuple[int, int
     idx = np.flatnonzero(mask)
     if idx.size == 0:
         return anchor, anchor
-    k = int(np.argmin(np.abs(idx - anchor)))
-    lo = hi = k
-    while lo > 0 and idx[lo] - idx[lo - 1] <= gap + 1:
-        lo -= 1
-    while hi < idx.size - 1 and idx[hi + 1] - idx[hi] <= gap + 1:
-        hi += 1
-    return int(idx[lo]), int(idx[hi])
+    run = np.concatenate([[0], np.cumsum(np.diff(idx) > gap + 1)])  # run number of each index
+    members = idx[run == run[np.argmin(np.abs(idx - anchor))]]
+    return int(members[0]), int(members[-1])
 
 
 def delineate_qrs(
@@ -152,19 +144,16 @@ def delineate_qrs(
     t_fraction: float = 0.15,
     gap_s: float = 0.02,
 ) -> pd.DataFrame:
-    r"""QRS onset/offset and T end of each beat of a VCG ``(3, T)`` or ECG ``(12, T)``, mV:
-    a beat-window table (``t_end = -1`` where no T wave fits before the record's end).
-
-    ``peaks`` default to :func:`detect_beats`. The spatial velocity :math:`v` of the 2-40 Hz
-    VCG (:func:`spatial_velocity`) is large only while the QRS loop is drawn: with
-    :math:`v_{max}` its maximum within +-60 ms of the peak, the QRS is the run of samples
-    with :math:`v \ge` ``fraction`` :math:`v_{max}` around the peak, at most 120 ms before and
-    180 ms after it, dips shorter than ``gap_s`` bridged (a notch, the turn between two
-    lobes). The T wave is looked for from QRS offset + 40 ms to
-    :math:`\min(\text{peak} + 0.6\,RR,\ \text{next onset})`: its peak is the maximum of
-    :math:`|VCG - VCG_{iso}|` there (the isoelectric vector: mean over the 20 ms before QRS
-    onset), its end the first later sample below ``t_fraction`` of that.
-    """
+    r"""QRS onset/offset and T end of each beat of a VCG ``(3, T)`` or ECG ``(12, T)``, mV: a
+    beat-window table (``t_end = -1`` where no T wave fits before the record's end). ``peaks``
+    default to :func:`detect_beats`. The spatial velocity :math:`v` of the 2-40 Hz VCG
+    (:func:`spatial_velocity`) is large only while the QRS loop is drawn: with :math:`v_{max}` its
+    maximum within +-60 ms of the peak, the QRS is the run of samples with :math:`v \ge`
+    ``fraction`` :math:`v_{max}` around the peak, at most 120 ms before and 180 ms after it, dips
+    shorter than ``gap_s`` bridged (a notch, the turn between two lobes). The T wave is looked for
+    from QRS offset + 40 ms to :math:`\min(\text{peak} + 0.6\,RR,\ \text{next onset})`: its peak is
+    the maximum of :math:`|VCG - VCG_{iso}|` there (the isoelectric vector: mean over the 20 ms
+    before QRS onset), its end the first later sample below ``t_fraction`` of that."""
     vcg = _filtered(_as_vcg(x, method), fs, SIGNAL_BAND_HZ)
     n = vcg.shape[1]
     peaks = detect_beats(vcg, fs) if peaks is None else np.asarray(peaks, dtype=np.int64)
@@ -208,8 +197,7 @@ def ludb_qrs_windows(
     indices at ``annotation_fs``) as a beat-window table at ``fs``, beats without an annotated
     QRS onset or offset dropped. ``lead``: use this lead's marks; ``None``: the median over
     the leads given, QRS marks of different leads being one beat when their peaks lie within
-    100 ms. ``t_end`` is the offset of the T wave before the next QRS (-1 if not annotated).
-    """
+    100 ms. ``t_end`` is the offset of the T wave before the next QRS (-1 if not annotated)."""
     ann = annotations if lead is None else annotations[annotations["lead"] == lead]
     if ann.empty:
         raise ValueError(f"no annotations for lead {lead!r}")
@@ -223,22 +211,21 @@ def ludb_qrs_windows(
         v = values[values >= 0]
         return int(round(float(v.median()))) if len(v) else -1
 
-    rows = []
     groups = [g for _, g in qrs.groupby(beat)]
-    for k, g in enumerate(groups):
-        peak = med(g["peak"])
-        nxt = med(groups[k + 1]["peak"]) if k + 1 < len(groups) else np.inf
+    peaks = [med(g["peak"]) for g in groups]
+    rows = []
+    for g, peak, nxt in zip(groups, peaks, peaks[1:] + [np.inf]):
         t = t_waves[(t_waves["peak"] > peak) & (t_waves["peak"] < nxt)]
-        rows.append([peak, med(g["onset"]), med(g["offset"]), med(t["offset"]) if len(t) else -1])
+        rows.append([peak, med(g["onset"]), med(g["offset"]), med(t["offset"])])
     out = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
     out = out[(out[:, 1] >= 0) & (out[:, 2] >= 0)]
     scaled = np.where(out >= 0, np.round(out * fs / annotation_fs), -1)
     return pd.DataFrame(scaled.astype(np.int64), columns=list(WINDOW_COLUMNS))
 
 
-def _areas(signals: np.ndarray, windows: pd.DataFrame, fs: float, isoelectric, amplitude=False):
-    """Per-beat QRS and T areas ``(B, k)`` of ``(k, T)`` signals, mV·ms; NaN rows where a
-    window is missing. ``amplitude``: max + min instead of the QRS area, mV."""
+def _mean_areas(signals: np.ndarray, windows: pd.DataFrame, fs, isoelectric, amplitude=False):
+    """QRS and T areas ``(k,)`` of ``(k, T)`` signals, mV·ms, averaged over the beats that have
+    the window (NaN if none). ``amplitude``: max + min instead of the QRS area, mV."""
     if missing := [c for c in WINDOW_COLUMNS if c not in windows.columns]:
         raise ValueError(f"windows lack column(s) {missing}; expected {list(WINDOW_COLUMNS)}")
     dt_ms = 1000.0 / fs
@@ -255,7 +242,7 @@ def _areas(signals: np.ndarray, windows: pd.DataFrame, fs: float, isoelectric, a
         iso = _isoelectric(signals, onset, fs) if isoelectric and onset >= 0 else np.zeros(k)
         qrs.append(area(onset, offset, iso, amplitude))
         t.append(area(offset, t_end, iso))
-    return np.asarray(qrs).reshape(-1, k), np.asarray(t).reshape(-1, k)
+    return tuple(_nanmean_rows(np.asarray(rows).reshape(-1, k)) for rows in (qrs, t))
 
 
 def _nanmean_rows(a: np.ndarray) -> np.ndarray:
@@ -266,17 +253,14 @@ def _nanmean_rows(a: np.ndarray) -> np.ndarray:
 def mean_vectors(
     vcg: np.ndarray, windows: pd.DataFrame, fs: float = 500.0, *, isoelectric: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""The mean QRS and T area vectors ``(qrs_vec, t_vec)``, each ``(3,)`` X, Y, Z in mV·ms, of
-    a VCG ``(3, T)`` (band-pass it first, e.g. 0.5-40 Hz; an ECG ``(12, T)`` is converted by
-    inverse Dower), averaged over a beat-window table.
-
+    r"""The mean QRS and T area vectors ``(qrs_vec, t_vec)``, each ``(3,)`` X, Y, Z in mV·ms, of a
+    VCG ``(3, T)`` (band-pass it first, e.g. 0.5-40 Hz; an ECG ``(12, T)`` is converted by inverse
+    Dower), averaged over a beat-window table:
     :math:`A_{QRS} = \sum_{\text{onset}}^{\text{offset}} (VCG(t) - VCG_{iso})\,\Delta t`, and
     :math:`A_T` likewise from QRS offset to T end (:math:`\Delta t = 1000/f_s` ms,
     :math:`VCG_{iso}` the mean over the 20 ms before QRS onset, 0 with ``isoelectric=False``);
-    beats whose window is missing (-1) are skipped (NaN if no beat has the window).
-    """
-    qrs, t = _areas(_as_vcg(vcg), windows, fs, isoelectric)
-    return _nanmean_rows(qrs), _nanmean_rows(t)
+    beats whose window is missing (-1) are skipped (NaN if no beat has the window)."""
+    return _mean_areas(_as_vcg(vcg), windows, fs, isoelectric)
 
 
 def frontal_axis(vcg: np.ndarray, windows: pd.DataFrame, fs: float = 500.0) -> float:
@@ -293,34 +277,26 @@ def frontal_axis_from_leads(
     fs: float = 500.0,
     measure: Literal["area", "amplitude"] = "area",
 ) -> float:
-    r"""Frontal QRS axis in degrees from the net QRS of leads I and aVF (bedside method) of
-    an ECG ``(12, T)`` (band-pass it first).
-
-    A frontal dipole of size :math:`M` at angle :math:`\theta` gives :math:`I = M\cos\theta`
-    and :math:`aVF = II - I/2 = \tfrac{\sqrt3}{2} M \sin\theta`, so
+    r"""Frontal QRS axis in degrees from the net QRS of leads I and aVF (bedside method) of an ECG
+    ``(12, T)`` (band-pass it first). A frontal dipole of size :math:`M` at angle :math:`\theta`
+    gives :math:`I = M\cos\theta` and :math:`aVF = II - I/2 = \tfrac{\sqrt3}{2} M \sin\theta`, so
     :math:`\theta = \operatorname{atan2}(2\,aVF/\sqrt3,\ I)`, with the net QRS of each lead
-    (isoelectric level subtracted) averaged over beats: its ``"area"`` (mV·ms) or
-    ``"amplitude"``, the highest plus the lowest value (R height minus Q/S depth, what the eye
-    reads off a paper ECG).
-    """
+    (isoelectric level subtracted) averaged over beats: its ``"area"`` (mV·ms) or ``"amplitude"``,
+    the highest plus the lowest value (R height minus Q/S depth, read by eye)."""
     check_ecg(ecg)
     check_choice("measure", measure, ("area", "amplitude"))
     leads = np.asarray(ecg, dtype=np.float64)[[0, 5]]  # I, aVF
-    qrs, _ = _areas(leads, windows, fs, isoelectric=True, amplitude=measure == "amplitude")
-    net_i, net_avf = _nanmean_rows(qrs)
+    (net_i, net_avf), _ = _mean_areas(leads, windows, fs, True, measure == "amplitude")
     return float(np.degrees(np.arctan2(2.0 * net_avf / np.sqrt(3.0), net_i)))
 
 
 def axis_category(deg: float | np.ndarray) -> str | np.ndarray:
-    """LUDB's axis class of frontal axes (degrees, wrapped to (-180, 180]), vectorised: a
-    ``str`` for a scalar, else an object array of the same shape; NaN gives ``""``.
-
-    Bins (:data:`AXIS_EDGES_DEG`, Russian clinical convention): left axis deviation
-    ``-90 <= deg < 0``, horizontal ``0 <= deg < 30``, normal ``30 <= deg < 70``, vertical
-    ``70 <= deg <= 90``, right axis deviation ``deg > 90``. LUDB has no class for the
-    superior-right quadrant (``-180 < deg < -90``, "northwest" or extreme axis): it is
-    called right axis deviation here (extreme right).
-    """
+    """LUDB's axis class of frontal axes (degrees, wrapped to (-180, 180]), vectorised: a ``str``
+    for a scalar, else an object array of the same shape; NaN gives ``""``. Bins
+    (:data:`AXIS_EDGES_DEG`): left axis deviation ``-90 <= deg < 0``, horizontal ``0 <= deg < 30``,
+    normal ``30 <= deg < 70``, vertical ``70 <= deg <= 90``, right axis deviation ``deg > 90`` and
+    also the superior-right quadrant (``-180 < deg < -90``, "northwest" or extreme axis), for which
+    LUDB has no class."""
     a = np.asarray(deg, dtype=np.float64)
     wrapped = -(np.mod(-a + 180.0, 360.0) - 180.0)  # (-180, 180]
     e0, e1, e2, e3 = AXIS_EDGES_DEG
@@ -350,8 +326,7 @@ def frank_agreement(
     """How well each 12-lead -> VCG matrix reproduces measured Frank leads ``(3, T)`` (PTB:
     ``records.aux["frank"][i]``) from the ECG ``(12, T)``, mV, both through the zero-phase
     band-pass ``band``: one row per method and axis (X, Y, Z) with the Pearson ``r`` and the
-    RMS error ``rmse_mv``.
-    """
+    RMS error ``rmse_mv``."""
     check_ecg(ecg)
     frank = np.asarray(frank, dtype=np.float64)
     if frank.shape != (3, np.shape(ecg)[-1]):
@@ -375,16 +350,13 @@ def ludb_axis_agreement(
     measure: Literal["area", "amplitude"] = "area",
 ) -> tuple[float, pd.DataFrame]:
     """Computed frontal-axis class vs LUDB's annotated class (:func:`threekg_lite.data.load_ludb`)
-    over the records with exactly one axis label: ``(agreement_rate, confusion)``, the
-    latter counts with LUDB's classes as rows (``ludb``), the computed as columns.
-
-    Each record is band-passed to 0.5-40 Hz; its axis is :func:`frontal_axis` of the VCG by
-    ``method`` over its beat-window table (``windows[i]``, at ``records.fs``) or, with
-    ``method="leads"``, :func:`frontal_axis_from_leads` (``measure``). The VCG's frontal
-    plane is not the limb leads' hexaxial frame (Kors' X draws on V6 as much as on lead I,
-    inverse Dower's Y mostly on lead II), so the two axes differ by tens of degrees in some
-    records; LUDB's cardiologists read the limb leads, and agree better with ``"leads"``.
-    """
+    over the records with exactly one axis label: ``(agreement_rate, confusion)``, the latter counts
+    with LUDB's classes as rows (``ludb``), the computed as columns. Each record is band-passed to
+    0.5-40 Hz; its axis is :func:`frontal_axis` of the VCG by ``method`` over its beat-window table
+    (``windows[i]``, at ``records.fs``) or, with ``method="leads"``, :func:`frontal_axis_from_leads`
+    (``measure``). The VCG's frontal plane is not the limb leads' hexaxial frame (Kors' X draws on
+    V6 as much as on lead I, inverse Dower's Y mostly on lead II), so the two differ by tens of
+    degrees in some records; LUDB's cardiologists read the limb leads: ``"leads"`` agrees better."""
     if len(windows) != len(records):
         raise ValueError(f"{len(windows)} window tables for {len(records)} records")
     labels = records.labels["axis"]
@@ -411,12 +383,10 @@ def dipole_energy_fraction(ecg: np.ndarray, method: Method = "dower") -> np.ndar
     """Share of the signal energy of the eight independent leads (I, II, V1-V6) of an ECG
     ``(..., 12, T)`` that the dipole explains: ``(...)``, ``1 - |x - Px|^2 / |x|^2`` over
     those leads and time, in [0, 1] for the orthogonal projection (``method="dower"``).
-    Band-pass first: baseline wander inflates both terms.
-    """
+    Band-pass first: baseline wander inflates both terms."""
     check_ecg(ecg)
     idx = list(INDEPENDENT_INDEX)
     x = np.asarray(ecg, dtype=np.float64)[..., idx, :]
     residual = x - np.asarray(project_to_dipole(np.asarray(ecg, np.float64), method))[..., idx, :]
-    total = np.sum(x**2, axis=(-2, -1))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return 1.0 - np.sum(residual**2, axis=(-2, -1)) / total
+        return 1.0 - np.sum(residual**2, axis=(-2, -1)) / np.sum(x**2, axis=(-2, -1))

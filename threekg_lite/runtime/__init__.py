@@ -1,3 +1,2 @@
 """What every part of the package runs on: errors, shared argument checks, mixed precision,
-several processes (``torchrun``), checkpoints and result files. Imports nothing else of
-threekg_lite."""
+several processes (``torchrun``) and checkpoints. Imports nothing else of threekg_lite."""

@@ -41,14 +41,10 @@ def check_labels(y: Any, name: str = "labels", n: int | None = None) -> np.ndarr
         raise ValueError(f"{name} must be ({rows}, K) (records, classes), got shape {y.shape}")
     if y.shape[1] == 0:
         raise ValueError(f"{name} have no class (K = 0)")
-    if y.dtype != bool:
-        if (
-            not (np.issubdtype(y.dtype, np.number) or y.dtype == object)
-            or not np.isin(y, (0, 1)).all()
-        ):
-            raise ValueError(f"{name} must hold only 0/1 or True/False values")
-        y = y.astype(bool)
-    return y
+    numeric = np.issubdtype(y.dtype, np.number) or y.dtype == object
+    if y.dtype != bool and not (numeric and np.isin(y, (0, 1)).all()):
+        raise ValueError(f"{name} must hold only 0/1 or True/False values")
+    return y.astype(bool, copy=False)
 
 
 def check_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> Any:

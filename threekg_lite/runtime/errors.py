@@ -11,9 +11,8 @@ class ThreeKGError(Exception):
 
 
 class ECGFormatError(ThreeKGError, ValueError):
-    """A record on disk (``path``, a file or record path without extension) is malformed:
-    truncated, inconsistent header, unknown leads, bad values; ``problem`` says what, in words
-    a user can act on."""
+    """A record on disk (``path``: file, or record without extension) is malformed (truncated,
+    inconsistent header, unknown leads, bad values); ``problem``: what, in words a user acts on."""
 
     def __init__(self, path: str | PathLike[str], problem: str) -> None:
         self.path, self.problem = str(path), problem

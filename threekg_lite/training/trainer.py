@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +60,12 @@ class PretrainResult:
 
 
 class Pretrainer:
-    """Contrastive pretraining of a :class:`~threekg_lite.models.ContrastiveModel` on
-    :class:`~threekg_lite.data.records.ECGRecords`.
+    """Pretraining of a :class:`~.models.ContrastiveModel` on :class:`~.data.records.ECGRecords`.
 
     ``out_dir`` holds ``checkpoint.pt`` and ``metrics.jsonl``; a run whose folder already holds
     a checkpoint resumes from it (``None``: nothing written). ``device`` defaults to this
     process's GPU if there is one. E.g. ``Pretrainer(records, PretrainConfig(steps=2,
-    model="tiny"), progress=False).run()``.
-    """
+    model="tiny"), progress=False).run()``."""
 
     def __init__(
         self,
@@ -144,9 +142,7 @@ class Pretrainer:
         self.step = int(state["step"])
         old, new = state.get("config", {}), asdict(self.config)
         if changed := ckpt.config_changes(old, new, [k for k in new if k in old and k != "steps"]):
-            log.warning(
-                "resuming %s with other settings than it was started with: %s", path, changed
-            )
+            log.warning("resuming %s with settings changed: %s", path, changed)
         if self.step >= self.config.steps:
             log.warning("%s is already at step %d of %d", path, self.step, self.config.steps)
         self.history = [h for h in _read_metrics(self.out_dir / METRICS) if h["step"] <= self.step]
@@ -154,8 +150,7 @@ class Pretrainer:
             _write_metrics(self.out_dir / METRICS, self.history)  # drop steps after the checkpoint
 
     def save(self) -> Path | None:
-        """Write the checkpoint now (first process only; see
-        :mod:`threekg_lite.runtime.checkpoint`); returns its path."""
+        """Write the checkpoint now (rank 0 only; :mod:`~.runtime.checkpoint`); returns its path."""
         if self.out_dir is None or self.rank != 0:
             return None
         state = {
@@ -206,9 +201,16 @@ class Pretrainer:
         them, or made elsewhere, e.g. by a DataLoader in ``benchmarks/bench_pipeline.py``)."""
         gather = dist.all_gather_with_grad if self.world > 1 else None
         return train_step(
-            self.forward, self.optimizer, both, ids, step, self.config,
-            self.scaler, self.amp_dtype, gather,
-        )  # fmt: skip
+            self.forward,
+            self.optimizer,
+            both,
+            ids,
+            step,
+            self.config,
+            self.scaler,
+            self.amp_dtype,
+            gather,
+        )
 
     def run(self, stop_after: int | None = None) -> PretrainResult:
         """Train from the current step to ``config.steps`` (or to ``stop_after``, writing a
@@ -245,26 +247,15 @@ class Pretrainer:
         last_entry = self.history[-1] if self.history else {"loss": nan, "top1": nan}
         steady = rates[1:] or rates
         return PretrainResult(
-            self.step, last_entry["loss"], last_entry["top1"],
-            float(np.median(steady)) if steady else nan, seconds, str(self.device),
-            self.out_dir / CHECKPOINT if self.out_dir is not None else None, list(self.history),
-        )  # fmt: skip
-
-
-def pretrain(
-    records: Any,
-    config: PretrainConfig | None = None,
-    out_dir: str | os.PathLike[str] | None = None,
-    device: torch.device | str | None = None,
-    progress: bool = True,
-    **overrides: Any,
-) -> tuple[Any, PretrainResult]:
-    """Pretrain on ``records``; returns the model (unwrapped, in eval mode) and the result.
-    ``overrides`` replace fields of ``config`` (default :class:`PretrainConfig`)."""
-    config = replace(config or PretrainConfig(), **overrides)
-    trainer = Pretrainer(records, config, out_dir=out_dir, device=device, progress=progress)
-    result = trainer.run()
-    return trainer.model.eval(), result
+            steps=self.step,
+            loss=last_entry["loss"],
+            top1=last_entry["top1"],
+            pairs_per_s=float(np.median(steady)) if steady else nan,
+            seconds=seconds,
+            device=str(self.device),
+            checkpoint=self.out_dir / CHECKPOINT if self.out_dir is not None else None,
+            history=list(self.history),
+        )
 
 
 def _seed(*entropy: int, words: int) -> int:

@@ -1,9 +1,8 @@
 """Figures beyond the ECG printout: label frequencies, annotated waves, a pretraining run
 (its curves, its embedding maps, a query's neighbours, twin retrieval).
 
-Colours come from the Okabe-Ito palette, which stays distinguishable for the common forms of
-colour blindness; bars also carry their counts as text or a hatch, curves a line style, classes
-a marker, so that no reading depends on colour alone.
+Colours come from the Okabe-Ito palette, distinguishable for the common forms of colour
+blindness; bars also carry a count or a hatch, curves a line style, classes a marker.
 """
 
 from __future__ import annotations
@@ -37,8 +36,7 @@ def plot_label_counts(
     top: int | None = None,
 ) -> Figure:
     """Horizontal bars: how many records of a multi-hot label set (``y`` ``(N, C)``) carry
-    each class; ``sort`` puts the most frequent on top, ``top`` keeps the ``top`` most
-    frequent, ``ax=None`` makes a new figure."""
+    each class; ``sort`` puts the most frequent on top, ``top`` keeps the first ``top``."""
     counts = labels.y.sum(axis=0).astype(int)
     names = np.array(labels.names)
     order = (np.argsort(-counts, kind="stable") if sort else np.arange(len(names)))[:top]
@@ -59,9 +57,8 @@ def plot_label_counts(
 
 #: Shading of each wave type in :func:`plot_wave_annotations`: colour and hatch.
 _WAVE_STYLES = {
-    "P": dict(color=OKABE_ITO[0], hatch=""),
-    "QRS": dict(color=OKABE_ITO[1], hatch="//"),
-    "T": dict(color=OKABE_ITO[2], hatch=".."),
+    wave: dict(color=color, hatch=hatch)
+    for wave, color, hatch in zip(("P", "QRS", "T"), OKABE_ITO, ("", "//", ".."))
 }
 
 
@@ -143,9 +140,8 @@ def plot_embedding_maps(
     if order is None:
         classes, counts = np.unique(labels, return_counts=True)
         order = classes[np.argsort(-counts, kind="stable")]
-    fig, axes = plt.subplots(
-        1, len(maps), figsize=(4.3 * len(maps), 4.0), layout="constrained", squeeze=False
-    )
+    size = (4.3 * len(maps), 4.0)
+    fig, axes = plt.subplots(1, len(maps), figsize=size, layout="constrained", squeeze=False)
     for ax, (name, xy) in zip(axes[0], maps.items()):
         if xy.shape != (labels.shape[0], 2):
             raise ValueError(f"map {name!r} has shape {xy.shape}, expected ({labels.shape[0]}, 2)")
@@ -179,17 +175,15 @@ def plot_neighbours(
     t = signals.shape[-1] if seconds is None else min(signals.shape[-1], round(seconds * fs))
     time = np.arange(t) / fs
     rows = [query, *neighbours]
-    fig, axes = plt.subplots(
-        len(rows), 1, figsize=(8.0, 1.35 * len(rows) + 0.4), sharex=True, layout="constrained"
-    )
-    axes = np.atleast_1d(axes)
-    for k, (ax, r) in enumerate(zip(axes, rows)):
+    grid = dict(figsize=(8.0, 1.35 * len(rows) + 0.4), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1, layout="constrained", **grid)
+    for k, (ax, r) in enumerate(zip(axes[:, 0], rows)):
         color = "black" if k == 0 else OKABE_ITO[0]
         ax.plot(time, signals[r, lead, :t], color=color, lw=0.9)
         head = "query" if k == 0 else f"neighbour {k} (cosine {similarity[k - 1]:.2f})"
         ax.set_title(f"{head}: {captions[r]}", fontsize=9, loc="left")
         ax.set_ylabel(f"{LEAD_NAMES[lead]} (mV)")
-    axes[-1].set_xlabel("time (s)")
+    axes[-1, 0].set_xlabel("time (s)")
     return fig
 
 
@@ -197,20 +191,17 @@ def plot_twin_retrieval(
     retrieval: Mapping[str, Mapping[str, float]], chance: float, title: str | None = None
 ) -> Figure:
     """Grouped horizontal bars: twin-retrieval top-1 of each feature (rows) for each kind of
-    view pair (bars), with the chance level ``1 / N`` as a dotted line.
-
-    ``retrieval``: feature name -> {pair kind -> fraction of twins found}.
-    """
+    view pair (bars), ``retrieval``: feature name -> {pair kind -> fraction of twins found};
+    the chance level ``1 / N`` is a dotted line."""
     features = list(retrieval)
     kinds = list(dict.fromkeys(k for v in retrieval.values() for k in v))
     y = np.arange(len(features))
     height = 0.8 / len(kinds)
     fig, ax = _axes(None, (7.5, 0.7 + 0.75 * len(features)))
-    hatches = ("", "//", "..", "xx")
     for j, kind in enumerate(kinds):
         values = [100 * retrieval[f].get(kind, np.nan) for f in features]
         pos = y + (j - (len(kinds) - 1) / 2) * height
-        style = dict(color=OKABE_ITO[j], hatch=hatches[j % 4], alpha=0.9)
+        style = dict(color=OKABE_ITO[j], hatch=("", "//", "..", "xx")[j % 4], alpha=0.9)
         bars = ax.barh(pos, values, height, label=kind, **style)
         ax.bar_label(bars, fmt="%.0f %%", padding=2, fontsize=8)
     ax.axvline(100 * chance, color="0.2", ls=":", lw=1, label=f"chance ({100 * chance:.1f} %)")

@@ -5,11 +5,9 @@ its own direction. Axes follow Frank's convention (:mod:`threekg_lite.vcg`): **X
 patient's left, **Y** to the feet, **Z** to the back. Planes are drawn as in clinical
 vectorcardiography: frontal seen from the front (patient's left on the right, feet down),
 horizontal from above (front down, back up), left sagittal from the patient's left (front on
-the left, feet down); every panel names the anatomical direction at the ends of its axes.
-
-Okabe-Ito colours plus a line style or marker per curve and a name per arrow, so the figures
-read in greyscale and for colour-blind readers. Inputs are NumPy arrays or torch tensors (any
-device) in mV. Artists carry a ``gid`` (``"loop:QRS:frontal"``, ``"arrow:V1"``, ...).
+the left, feet down). Okabe-Ito colours plus a line style or marker per curve and a name per
+arrow keep the figures readable in greyscale and for colour-blind readers. Inputs: NumPy
+arrays or torch tensors (any device) in mV; artists carry a ``gid`` (``"arrow:V1"``, ...).
 """
 
 from __future__ import annotations
@@ -61,6 +59,8 @@ _RECON_DASHES = ("--", ":", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)), (0, (1, 1)))
 _CENTER = dict(ha="center", va="center")
 _BOLD = dict(_CENTER, fontweight="bold")
 _ELECTRODE = dict(marker="o", ms=13, mfc="white", mec=BLACK, mew=1.8, zorder=4)
+_BOX = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85)
+_PAPER_BOX = dict(_BOX, facecolor=PAPER)
 
 _XYZ_MV = "X, Y, Z x samples, in mV, T >= 2"
 #: Words for the two ends of each Frank axis: (negative end, positive end).
@@ -107,8 +107,7 @@ def _window(window, n: int, name: str, fs: float | None = None) -> tuple[int, in
 
 
 def _arrow(ax: Axes, tail, head, gid=None, head_size=14.0, shrink=(0.0, 0.0), zorder=3.0, **line):
-    """Draw an arrow from ``tail`` to ``head`` (data coordinates), an Annotation with ``gid``.
-    ``line``: ``color``, ``linestyle`` (solid), ``lw`` (1.8)."""
+    """An arrow (an Annotation with ``gid``) from ``tail`` to ``head``, in data coordinates."""
     props = dict(arrowstyle="-|>", shrinkA=shrink[0], shrinkB=shrink[1], mutation_scale=head_size)
     props |= {"linestyle": "-", "lw": 1.8, **line}
     xy, xytext = (float(head[0]), float(head[1])), (float(tail[0]), float(tail[1]))
@@ -121,10 +120,6 @@ def _lead_arrow(ax: Axes, lead, tail, head, label_at, text=None, shrink=(0, 0), 
     _arrow(ax, tail, head, gid=f"arrow:{lead}", shrink=shrink, lw=lw, **style)
     kw = {"fontsize": 11, **_BOLD, **kw}
     ax.text(*label_at, text or lead, color=style["color"], gid=f"label:{lead}", **kw)
-
-
-def _label_box(color: str = "white") -> dict:
-    return dict(boxstyle="round,pad=0.15", facecolor=color, edgecolor="none", alpha=0.85)
 
 
 def _note(ax: Axes, text: str, x=0.5, y=0.015, ha="center", va="bottom", color=NOTE, **kw):
@@ -189,12 +184,11 @@ def plot_limb_leads() -> Figure:
     """Einthoven's triangle, Wilson's central terminal and the hexaxial reference system.
 
     Left: electrodes RA, LA, LL at the corners of an equilateral triangle, the bipolar leads
-    I (RA -> LA), II (RA -> LL), III (LA -> LL) along its sides, Wilson's central terminal
-    (WCT, the electrodes' mean) at the centroid and Goldberger's augmented leads from it
-    towards their electrodes. Right: the six directions at :data:`HEXAXIAL_ANGLES`, the
-    negative half of each axis dotted. Data coordinates are the patient's (+x left, +y feet,
-    drawn down): angle ``a`` is ``(cos a, sin a)``. Arrows are annotations with gid
-    ``"arrow:<lead>"`` (tail ``xyann``, head ``xy``).
+    I (RA -> LA), II (RA -> LL), III (LA -> LL) along its sides, Wilson's central terminal (WCT,
+    the electrodes' mean) at the centroid and Goldberger's augmented leads from it towards their
+    electrodes. Right: the six directions at :data:`HEXAXIAL_ANGLES`, each axis's negative half
+    dotted. Data coordinates: +x to the patient's left, +y to the feet (drawn down); arrows are
+    annotations with gid ``"arrow:<lead>"`` (tail ``xyann``, head ``xy``).
     """
     fig, (ax, ax_h) = plt.subplots(1, 2, figsize=(11.0, 5.9), layout="constrained")
     electrodes = {"RA": _at(-150), "LA": _at(-30), "LL": _at(90)}
@@ -205,14 +199,14 @@ def plot_limb_leads() -> Figure:
         _lead_arrow(ax, lead, electrodes[neg], electrodes[pos], at, shrink=(9, 9), fontsize=13)
     for lead, d in zip(("aVR", "aVL", "aVF"), electrodes.values()):
         at = 0.55 * d + 0.13 * np.array([-d[1], d[0]])  # halfway out, beside the arrow
-        _lead_arrow(ax, lead, np.zeros(2), d, at, shrink=(6, 16), lw=1.6, bbox=_label_box(PAPER))
+        _lead_arrow(ax, lead, np.zeros(2), d, at, shrink=(6, 16), lw=1.6, bbox=_PAPER_BOX)
     names = {"RA": "RA\n(right arm)", "LA": "LA\n(left arm)", "LL": "LL (left leg)"}
     for name, p in electrodes.items():
         ax.plot(*p, gid=f"electrode:{name}", **_ELECTRODE)
         at = p + np.array([0.0, 0.2 if name == "LL" else -0.2])  # below the leg, above the arms
         ax.text(*at, names[name], fontsize=10, gid=f"electrode-label:{name}", **_CENTER)
     ax.plot(0, 0, marker="D", ms=8, color=BLACK, zorder=5, gid="electrode:WCT")
-    ax.text(0.0, 0.2, "WCT", fontsize=10, bbox=_label_box(PAPER), gid="label:WCT", **_BOLD)
+    ax.text(0.0, 0.2, "WCT", fontsize=10, bbox=_PAPER_BOX, gid="label:WCT", **_BOLD)
     note = "WCT = Wilson's central terminal = (RA + LA + LL) / 3\n"
     note += "aVR = RA − (LA + LL)/2 = 1.5 (RA − WCT), likewise aVL, aVF"
     _diagram(ax, "Einthoven's triangle and the augmented leads", note)
@@ -238,12 +232,10 @@ def plot_limb_leads() -> Figure:
 
 def plot_lead_directions(matrix: np.ndarray | torch.Tensor = DOWER) -> Figure:
     """The direction each lead "looks" in: the rows of a ``(12, 3)`` VCG -> ECG matrix
-    (leads x X, Y, Z; Dower's by default), as arrows with gid ``"arrow:<lead>"``.
-
-    A lead's voltage is ``row · (X, Y, Z)``: it sees the heart vector projected on its row, so
-    the row is its direction and its length its gain. Left: the limb leads in the frontal
-    plane (X, Y), their angles beside the hexaxial ones; right: V1-V6 in the horizontal plane.
-    """
+    (leads x X, Y, Z; Dower's by default), as arrows with gid ``"arrow:<lead>"``. A lead's
+    voltage is ``row · (X, Y, Z)``: it sees the heart vector projected on its row, so the row is
+    its direction and its length its gain. Left: the limb leads in the frontal plane (X, Y),
+    their angles beside the hexaxial ones; right: V1-V6 in the horizontal plane."""
     m = _array(matrix, 12, "matrix", f"leads {list(LEAD_NAMES)} x X, Y, Z", length=3)
     fig, (ax_f, ax_h) = plt.subplots(1, 2, figsize=(11.0, 5.8), layout="constrained")
     panels = [
@@ -259,12 +251,12 @@ def plot_lead_directions(matrix: np.ndarray | torch.Tensor = DOWER) -> Figure:
         for k, row in enumerate(rows):
             angle = math.atan2(vecs[k, 1], vecs[k, 0]) if norms[k] > 0 else 0.0
             at = (norms[k] + 0.2) * np.array([math.cos(angle), math.sin(angle)])  # past the head
-            _lead_arrow(ax, LEAD_NAMES[row], (0.0, 0.0), vecs[k], at, bbox=_label_box())
+            _lead_arrow(ax, LEAD_NAMES[row], (0.0, 0.0), vecs[k], at, bbox=_BOX)
     table = ["lead   Dower  ideal"]
     for lead, (x, y, _) in zip(LEAD_NAMES[:6], m[:6]):
         dower, ideal = _fmt_deg(math.degrees(math.atan2(y, x))), _fmt_deg(HEXAXIAL_ANGLES[lead])
         table.append(f"{lead:<4} {dower:>6} {ideal:>6}")
-    box = dict(family="monospace", bbox=_label_box("#f4f4f4"), gid="angle-table")
+    box = dict(family="monospace", bbox=dict(_BOX, facecolor="#f4f4f4"), gid="angle-table")
     _note(ax_f, "\n".join(table), 0.02, 0.98, "left", "top", color=None, **box)
     _note(ax_f, "angles from +X,\n+ towards the feet", 0.98, 0.98, "right", "top")
     title = "Where each lead looks: rows of Dower's matrix (lead mV per mV of heart vector)"
@@ -318,8 +310,7 @@ def plot_vcg_loops(
     x = _array(vcg, 3, "vcg", _XYZ_MV, min_t=2)
     fs = check_fs(fs)
     n = x.shape[1]
-    windows = {"QRS": qrs, "T": t}
-    loops = {k: _window(w, n, k.lower()) for k, w in windows.items() if w is not None}
+    loops = {k: _window(w, n, k.lower()) for k, w in {"QRS": qrs, "T": t}.items() if w is not None}
     loops = loops or {"loop": (0, n)}
 
     shown = np.concatenate([x[:, a:b] for a, b in loops.values()], axis=1)
@@ -327,15 +318,13 @@ def plot_vcg_loops(
     lo = np.minimum(finite.min(axis=1), 0.0) if finite.size else -np.ones(3)
     hi = np.maximum(finite.max(axis=1), 0.0) if finite.size else np.ones(3)
     half = 0.5 * max(float((hi - lo).max()), 1e-3) * 1.12  # common scale for every panel
-    centre = (lo + hi) / 2
-    lims = {name: (centre[i] - half, centre[i] + half) for i, name in enumerate("XYZ")}
+    lims = {name: (c - half, c + half) for name, c in zip("XYZ", (lo + hi) / 2)}
 
     fig = plt.figure(figsize=(10.0, 10.0), layout="constrained")
-    gs = fig.add_gridspec(2, 2)
-    ax_f = fig.add_subplot(gs[0, 0])
-    ax_s = fig.add_subplot(gs[0, 1], sharey=ax_f)
-    ax_h = fig.add_subplot(gs[1, 0], sharex=ax_f)
-    ax3 = fig.add_subplot(gs[1, 1], projection="3d")
+    ax_f = fig.add_subplot(2, 2, 1)
+    ax_s = fig.add_subplot(2, 2, 2, sharey=ax_f)
+    ax_h = fig.add_subplot(2, 2, 3, sharex=ax_f)
+    ax3 = fig.add_subplot(2, 2, 4, projection="3d")
     # 3-D: x = X (left), y = Z (back), z = Y (feet, drawn downwards)
     ax3.set(xlim=lims["X"], ylim=lims["Z"], zlim=lims["Y"])
     ax3.invert_zaxis()
@@ -378,8 +367,7 @@ def plot_measured_vs_reconstructed(
     """Measured Frank leads X, Y, Z (``(3, T)``, mV, e.g. PTB's ``aux["frank"][0]``) against
     up to 5 VCGs reconstructed from the 12-lead ECG (name -> ``(3, T)``), over ``window_s``
     (seconds; ``None``: all): one row per axis on shared scales, each with its correlations;
-    lines have gid ``"measured:X"``, ``"<name>:X"``, ...
-    """
+    lines have gid ``"measured:X"``, ``"<name>:X"``, ..."""
     ref = _array(frank, 3, "frank", _XYZ_MV, min_t=2)
     fs = check_fs(fs)
     if len(reconstructed) > len(_RECON_COLORS):

@@ -2,8 +2,6 @@
 ``{glue:text}`name``` when the book is built with myst-nb; elsewhere (Colab, a plain Jupyter)
 the chapter's printed output carries them."""
 
-from __future__ import annotations
-
 from typing import Any
 
 

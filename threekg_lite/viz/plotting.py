@@ -1,9 +1,5 @@
-"""Plot 12-lead ECGs: as a clinical paper printout, and as a quick stacked view.
-
-:func:`plot_ecg` draws a record as clinicians read it on ECG paper: 1-mm and 5-mm squares,
-25 mm/s and 10 mm/mV by default, each column of the 3 x 4 layout showing its own quarter of the
-record, a rhythm strip, a 1-mV calibration pulse per row. :func:`plot_leads` stacks the leads
-over seconds with an mV scale bar, for quick looks and overlays.
+"""Plot 12-lead ECGs: as a clinical paper printout (:func:`plot_ecg`), and stacked over seconds
+with an mV scale bar, for quick looks and overlays (:func:`plot_leads`).
 
 Both take ``(12, T)`` NumPy arrays or torch tensors (any device) in mV and return a pyplot
 figure (``plt.close(fig)`` it when drawing many); no matplotlib setting changes. Each trace's
@@ -35,10 +31,8 @@ MM_PER_INCH = 25.4
 
 #: Black trace on a light red grid, as on ECG paper: told apart by lightness, not hue, so the
 #: trace stays clear to colour-blind readers and in greyscale print.
-TRACE_COLOR = "#000000"
-MINOR_GRID_COLOR = "#f6c8c8"
-MAJOR_GRID_COLOR = "#e58a8a"
-TEXT_COLOR = "#000000"
+TRACE_COLOR = TEXT_COLOR = "#000000"
+MINOR_GRID_COLOR, MAJOR_GRID_COLOR = "#f6c8c8", "#e58a8a"
 
 # Page margins around the grid in mm (the header above is sized by _header); text in points.
 _MARGIN_LEFT_MM, _MARGIN_RIGHT_MM, _MARGIN_BOTTOM_MM = 6.0, 6.0, 13.0
@@ -56,13 +50,6 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return ax.figure, ax  # type: ignore[return-value]
 
 
-def _as_array(x: np.ndarray | torch.Tensor) -> np.ndarray:
-    """``x`` as float64 NumPy; a torch tensor of any device and dtype (bfloat16 too)."""
-    if hasattr(x, "detach"):  # a torch tensor
-        x = x.detach().cpu().double().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
 def _positive(name: str, value: float, unit: str = "number") -> float:
     """``value`` as a float; a ``ValueError`` naming ``name`` unless it is finite and > 0."""
     try:
@@ -77,9 +64,11 @@ def check_fs(fs: float) -> float:
 
 
 def _array(x, rows: int, what: str, axes: str, min_t: int = 1, length=None) -> np.ndarray:
-    """``x`` as float64 NumPy, checked to be ``(rows, T)``, ``T >= min_t`` (``== length`` if
-    given); ``axes`` says what they hold, in the error message."""
-    a = _as_array(x)
+    """``x`` (NumPy, or torch of any device and dtype, bfloat16 too) as float64 NumPy, checked
+    to be ``(rows, T)``, ``T >= min_t`` (``== length`` if given); ``axes``: what they hold."""
+    if hasattr(x, "detach"):  # a torch tensor
+        x = x.detach().cpu().double().numpy()
+    a = np.asarray(x, dtype=np.float64)
     t = "T" if length is None else length
     if a.ndim != 2 or a.shape[0] != rows or a.shape[1] < min_t or length not in (None, a.shape[1]):
         hint = ""
@@ -140,9 +129,8 @@ def _mm_grid(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float]) -> 
         segments += [((x0, y), (x1, y)) for y in ys[(ys % 5 == 0) == major]]
         segments = np.array(segments, dtype=float).reshape(-1, 2, 2)
         color = MAJOR_GRID_COLOR if major else MINOR_GRID_COLOR
-        lines = LineCollection(segments, colors=color, linewidths=lw, zorder=zorder)
-        lines.set_gid(f"grid:{kind}")
-        ax.add_collection(lines, autolim=False)
+        style = dict(colors=color, linewidths=lw, zorder=zorder, gid=f"grid:{kind}")
+        ax.add_collection(LineCollection(segments, **style), autolim=False)
 
 
 def _layout(n_rows: int, duration: float, paper_speed: float, gain: float, row_height_mv):
@@ -192,9 +180,8 @@ def _calibration(ax: Axes, baselines, x_min: float, paper_speed: float, gain: fl
 
 def _header(title: str | None, paper_speed, gain, fs, duration, width_mm: float):
     """``((scale_lines, one_line), height_mm)``: title (left) and scale text (right) above the
-    grid, or the scale text under the title, wrapped at its ``|`` separators, when they do not
-    fit side by side (text widths estimated at 0.5 em per character, generous for DejaVu Sans).
-    """
+    grid, or the scale text under the title, wrapped at its ``|`` separators, if they do not fit
+    side by side (text widths estimated at 0.5 em per character: generous for DejaVu Sans)."""
     square_s, square_mv = 5.0 / paper_speed, 5.0 / gain
     parts = [
         f"{paper_speed:g} mm/s, {gain:g} mm/mV",
@@ -217,7 +204,7 @@ def _header(title: str | None, paper_speed, gain, fs, duration, width_mm: float)
                 lines.append(part)
     line_mm = _LINE_SPACING * pt_mm
     title_mm = _TITLE_PT * line_mm if title else 0.0
-    scale_mm = (1 if one_line else len(lines)) * _SCALE_PT * line_mm
+    scale_mm = len(lines) * _SCALE_PT * line_mm
     text_mm = max(title_mm, scale_mm) if one_line else scale_mm + title_mm
     return (lines, one_line), _TITLE_PAD_PT * pt_mm + text_mm + 2.0
 
@@ -229,9 +216,8 @@ def _time_axis_and_header(ax, duration, paper_speed, header, title, grid: bool) 
     ax.tick_params(axis="x", labelsize=8, colors=TEXT_COLOR, length=3, direction="out")
     ax.set_xlabel("Time (s)", fontsize=8, color=TEXT_COLOR, labelpad=2)
     ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_color(MAJOR_GRID_COLOR if grid else "#777777")
-        spine.set_linewidth(0.7)
+    ax.spines[:].set_color(MAJOR_GRID_COLOR if grid else "#777777")
+    ax.spines[:].set_linewidth(0.7)
     lines, one_line = header
     where = dict(xy=(1.0 if one_line else 0.0, 1.0), ha="right" if one_line else "left")
     text = dict(fontsize=_SCALE_PT, color=TEXT_COLOR, gid="scale", annotation_clip=False)
@@ -265,13 +251,12 @@ def plot_ecg(
     along the bottom; every row starts with a 1-mV, 0.2-s calibration pulse.
 
     Data coordinates are millimetres of paper: ``t`` s at ``x = t * paper_speed`` (mm/s),
-    ``v`` mV ``v * gain`` (mm/mV) above the row's baseline, on a major grid line. The signal
-    is drawn as given (no filtering); slice it to print part of it. ``columns`` must leave no
-    column empty (for 12 leads: 1, 2, 3, 4, 6 or 12). ``row_height_mv`` is rounded to whole
-    5-mm squares; large deflections may cross into the next row, as on paper. A new figure is
-    the grid's size in mm plus margins (a saved one, without ``bbox_inches="tight"``, viewed at
-    100 % is true to scale, whatever its dpi); with ``ax`` the figure is not
-    resized, so only 1 mm in time == 1 mm in amplitude is guaranteed.
+    ``v`` mV ``v * gain`` (mm/mV) above the row's baseline, on a major grid line; the signal is
+    drawn as given (no filtering): slice it to print part of it. ``columns`` must leave no column
+    empty (for 12 leads: 1, 2, 3, 4, 6 or 12). ``row_height_mv`` is
+    rounded to whole 5-mm squares; large deflections may cross into the next row, as on paper.
+    A new figure is the grid's size in mm plus margins, true to scale at 100 % when saved
+    without ``bbox_inches="tight"`` (any dpi); ``ax`` is not resized: only its aspect is true.
 
     >>> fig = plot_ecg(rec.signals[0], rec.fs, title=rec.record_ids[0])  # doctest: +SKIP
     """
@@ -302,9 +287,8 @@ def plot_ecg(
         if col > 0:
             separators.append(((x0, base - 2.5), (x0, base + 2.5)))
     if separators:
-        sep = LineCollection(separators, colors=TRACE_COLOR, linewidths=1.2, zorder=3.5)
-        sep.set_gid("separators")
-        ax.add_collection(sep, autolim=False)
+        bars = dict(colors=TRACE_COLOR, linewidths=1.2, zorder=3.5, gid="separators")
+        ax.add_collection(LineCollection(separators, **bars), autolim=False)
     if rhythm is not None:
         _lead_panel(ax, t_mm, gain * x[rhythm], baselines[-1], 0.0, names[rhythm], "rhythm", style)
 
@@ -335,14 +319,13 @@ def plot_leads(
     """Plot the leads of an ``(L, T)`` ECG (mV) stacked over time (s), with an mV scale bar.
 
     Call it again with ``ax=fig.axes[0]`` and another ``color``/``label`` to overlay a second
-    version (e.g. an augmented view): ``offset_mv``, the spacing of the leads, defaults to
-    that of an earlier call on ``ax``, so the leads line up; else to a multiple of 0.5 mV
-    above the largest robust (0.5-99.5 %) peak-to-peak amplitude. ``label`` marks the first
-    lead only (show it with ``ax.legend()``).
+    version (e.g. an augmented view): ``offset_mv``, the spacing of the leads, defaults to that
+    of an earlier call on ``ax``, so the leads line up, else to a multiple of 0.5 mV above the
+    largest robust (0.5-99.5 %) peak-to-peak amplitude; ``label`` marks the first lead only.
     """
     x, fs, names = _validate(ecg, fs, lead_names)
     n_leads, n_samples = x.shape
-    if offset_mv is None and ax is not None:
+    if offset_mv is None and ax is not None:  # the spacing of the leads already drawn there
         offset_mv = getattr(ax, "_threekg_offset_mv", None)
     if offset_mv is None:
         finite = [row[np.isfinite(row)] for row in x]  # robust peak-to-peak, NaN/inf ignored
