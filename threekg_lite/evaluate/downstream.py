@@ -132,16 +132,19 @@ def fine_tune(
     freeze_encoder: bool = False,
 ) -> Classifier:
     """The :class:`Classifier` (eval mode, on ``device``: default the GPU if any) of a copy of
-    ``model``'s encoder (a ContrastiveModel's without its projection head, or an encoder with an
-    ``out_dim``; ``model`` is not modified) and a new linear layer, trained on ``(N, 12, T)`` ECGs
-    (mV, ``N >= 2``) and ``(N, K)`` labels. Each epoch visits the records in a random order, each as
-    one random crop of ``crop`` samples (use the same for :func:`predict_scores`), with a binary
+    ``model``'s encoder and a new linear layer, trained on ``(N, 12, T)`` ECGs (mV, ``N >= 2``)
+    and ``(N, K)`` labels.
+
+    ``model``: a ContrastiveModel (its projection head is left out) or an encoder with an
+    ``out_dim``; it is not modified. Each epoch visits the records in a random order, each as one
+    random crop of ``crop`` samples (use the same for :func:`predict_scores`), with a binary
     cross-entropy per class; AdamW, the learning rate decayed from ``lr`` to near 0 by a cosine;
     autocast on a GPU by its capability. A final batch of one record is dropped (batch norm in
-    training mode needs two). ``seed`` seeds the layer, the batch order and the crops (a generator,
-    not the global RNG): on a CPU one seed gives one classifier. ``freeze_encoder=True`` trains the
-    layer only, the encoder in eval mode (batch-norm statistics untouched): the 3KG base code's
-    linear evaluation (Adam, lr 1e-3) is that with ``weight_decay=0``."""
+    training mode needs two). ``seed`` seeds the layer, the batch order and the crops (a
+    generator, not the global RNG): on a CPU one seed gives one classifier.
+    ``freeze_encoder=True`` trains the layer only, the encoder in eval mode (batch-norm
+    statistics untouched): the 3KG base code's linear evaluation (Adam, lr 1e-3) is that with
+    ``weight_decay=0``."""
     from threekg_lite.data.pool import RecordPool
 
     encoder = getattr(model, "encoder", model)

@@ -166,11 +166,13 @@ def run_comparison(
 ) -> dict[str, Any]:
     """Pretrain on ``pool`` (which must not hold the test part:
     :func:`~threekg_lite.data.sources.load_source` leaves PTB-XL's fold 10 out), choose on the
-    validation part of ``split``, compare on its test part. Returns ``rows`` (``split`` "validation"
-    or "test", ``method, configuration, fraction, pretrain_seed, label_seed, n_labelled, auroc``),
-    ``paired`` (``method, baseline, fraction, runs, diff, ci_low, ci_high``, methods named
-    ``"name | configuration"``), ``selected`` (method -> configuration), ``pretraining`` (loss,
-    contrastive top-1 and seconds of every run) and ``config``."""
+    validation part of ``split``, compare on its test part.
+
+    Returns ``rows`` (``split`` "validation" or "test", ``method, configuration, fraction,
+    pretrain_seed, label_seed, n_labelled, auroc``), ``paired`` (``method, baseline, fraction, runs,
+    diff, ci_low, ci_high``, methods named ``"name | configuration"``), ``selected`` (method ->
+    configuration), ``pretraining`` (loss, contrastive top-1 and seconds of every run) and
+    ``config``."""
     from tqdm import tqdm
 
     from threekg_lite.evaluate.downstream import encoder_from

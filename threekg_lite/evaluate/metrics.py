@@ -171,8 +171,10 @@ def paired_difference(
     alpha: float = 0.05,
 ) -> tuple[float, float, float]:
     """``(diff, low, high)``: mean AUROC difference A - B over paired runs, with a ``1 - alpha``
-    bootstrap interval. ``a``, ``b``: ``(R,)`` AUROC of the runs on all test records; ``a_boot``,
-    ``b_boot``: ``(R, B)`` the same runs on ``B`` shared test resamples (:func:`resample_weights`,
+    bootstrap interval.
+
+    ``a``, ``b``: ``(R,)`` AUROC of the runs on all test records; ``a_boot``, ``b_boot``: ``(R, B)``
+    the same runs on ``B`` shared test resamples (:func:`resample_weights`,
     :func:`macro_auroc_resampled`). Run ``r`` of A and of B share the labelled subset (label seed),
     the pretraining-seed index and the test records. Each replicate ``j`` resamples the test records
     (column ``j``, the same for both) *and* the runs (with replacement, drawn from ``seed``), so the
