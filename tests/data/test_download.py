@@ -25,6 +25,9 @@ PTBXL_META = ["LICENSE.txt", "ptbxl_database.csv", "scp_statements.csv"]
 LUDB_META = ["LICENSE.txt", "RECORDS", "ludb.csv"]
 LUDB_EXT = ["avf", "avl", "avr", "dat", "hea", "i", "ii", "iii"] + [f"v{i}" for i in range(1, 7)]
 CINC = {"training/georgia/g8": ["E07938"], "training/cpsc_2018/g1": ["A0689"]}
+# challenge-2020 1.0.2's layout: training/<source>/g<k>/ with a RECORDS file per group, beside
+# papers/ and sources/, which are not training data.
+CINC2020 = {"training/ptb-xl/g7": ["HR06001", "HR06002"], "training/georgia/g8": ["E07500"]}
 PHYSIONET = {  # a small copy of the shared data, served by the conftest's fake PhysioNet
     "ptb-xl/1.0.3": {
         rel: f"ptb-xl/{rel}"
@@ -41,6 +44,19 @@ PHYSIONET = {  # a small copy of the shared data, served by the conftest's fake 
         for folder, names in CINC.items()
         for name in names
         for e in ("hea", "mat")
+    },
+    "challenge-2020/1.0.2": {
+        f"{folder}/{name}.{e}": f"cinc2021-sample/{name}.{e}"
+        for folder, names in CINC2020.items()
+        for name in names
+        for e in ("hea", "mat")
+    }
+    | {f"{folder}/RECORDS": "\n".join(names).encode() + b"\n" for folder, names in CINC2020.items()}
+    | {
+        "LICENSE.txt": b"Creative Commons Attribution 4.0 International Public License\n",
+        "papers/2020ChallengePaper.pdf": b"%PDF-1.4 not training data\n",
+        "sources/team/HR06001.hea": b"an entry's copy of a record: not training data\n",
+        "sources/team/HR06001.mat": b"\x00" * 64,
     },
 }
 
@@ -359,6 +375,41 @@ def test_downloaded_databases_load_like_the_originals(physionet, data_dir, tmp_p
     assert sorted(cinc.record_ids) == names
     ref = load_cinc(data_dir, records=list(cinc.record_ids), progress=False)
     np.testing.assert_array_equal(cinc.signals, ref.signals)
+
+
+def test_cinc2020_is_its_training_records_and_loads_without_a_warning(
+    physionet, data_dir, tmp_path
+) -> None:
+    """The current challenge-2020 release (1.0.2) stores every record at 1000 ADC units per mV,
+    as the 2021 release does (book/data.md says how that is known): its records load as the
+    shared 2021 copies of the same samples, with no gain warning; papers/ and sources/ stay."""
+    import warnings
+
+    import numpy as np
+
+    from threekg_lite.data.cinc import load_cinc
+
+    folder = fetch(physionet, "cinc2020", tmp_path)
+    records = [
+        f"{d}/{n}.{e}" for d, names in CINC2020.items() for n in names for e in ("hea", "mat")
+    ]
+    groups = [f"{d}/RECORDS" for d in CINC2020]
+    assert files_under(folder) == {"LICENSE.txt", "SHA256SUMS.txt", *records, *groups}
+    assert not any("sources" in r.path or "papers" in r.path for r in physionet.requests)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = load_cinc(tmp_path / "cinc2020", progress=False)
+    names = sorted(n for names in CINC2020.values() for n in names)
+    assert sorted(got.record_ids) == names
+    want = load_cinc(data_dir, records=list(got.record_ids), progress=False)
+    np.testing.assert_array_equal(got.signals, want.signals)
+
+    one = tmp_path / "one"  # by name: the training record, not the entry's copy in sources/
+    fetch(physionet, "cinc2020", one, records=["HR06001"])
+    assert sorted(files_under(one / "cinc2020")) == [
+        "LICENSE.txt", "SHA256SUMS.txt", "training/ptb-xl/g7/HR06001.hea",
+        "training/ptb-xl/g7/HR06001.mat",
+    ]  # fmt: skip
 
 
 def test_cli_download(physionet, tmp_path, capsys) -> None:

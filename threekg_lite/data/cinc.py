@@ -67,11 +67,11 @@ CPSC_ABBREVIATIONS: dict[str, str] = {
 later releases use (tied by the per-source counts of the challenge's ``dx_mapping_*.csv``)."""
 
 WRONG_2020_GAINS: dict[str, float] = {"HR": 200.0, "E": 4880.0, "S": 2_000_000.0}
-"""Header gains (ADC units per mV) of 2020-era copies of PTB-XL (``HR*``), Georgia (``E*``) and
-PTB (``S*``) records that disagree with the 2021 release of the same samples (1000 for all):
-read faithfully, such a copy comes out 5 x, 1 / 4.88 x or 1 / 2000 x its amplitude."""
+"""Header gains (ADC units per mV) of copies of the first 2020 PTB-XL (``HR*``), Georgia (``E*``)
+and PTB (``S*``) tarballs, set to 1000 in August 2020 as in every later release (challenge-2020
+1.0.2, challenge-2021); read faithfully, the amplitude is 5 x, 1 / 4.88 x or 1 / 2000 x."""
 
-CHALLENGE_GAIN = 1000.0  # ADC units per mV of every record of the 2021 release
+CHALLENGE_GAIN = 1000.0  # ADC units per mV of every record of challenge-2020 1.0.2 and 2021
 
 PLAUSIBLE_SPAN_MV = (0.1, 8.0)
 """Bounds (mV) of an :func:`~.preprocess.amplitude_span` reported as implausible; on the 2,352
@@ -168,8 +168,8 @@ def load_cinc(
         )
     _warn(
         f"{len(regained)} record(s) under {folder} carry the header gain of 2020-era "
-        f"copies of their source (ADC units per mV), whose samples the 2021 release "
-        f"stores at {CHALLENGE_GAIN:g}; read at {CHALLENGE_GAIN:g}: ",
+        f"copies of their source (ADC units per mV), whose samples PhysioNet's releases "
+        f"store at {CHALLENGE_GAIN:g}; read at {CHALLENGE_GAIN:g}: ",
         regained,
     )
     span = amplitude_span(res.signals, float(fs))  # far off for a header gain wrong by far

@@ -49,6 +49,7 @@ class DatabaseSpec:
     folder: str
     description: str
     licence: str
+    records_folder: str = ""  # where the records are: nothing else of the database is fetched
 
     def url(self, relative_path: str, base_url: str = PHYSIONET_URL) -> str:
         """``{base_url}/{slug}/{version}/{relative_path}``, with the path percent-encoded."""
@@ -64,9 +65,9 @@ PHYSIONET_DATABASES: dict[str, DatabaseSpec] = {
     "ptbdb": DatabaseSpec("ptbdb", "1.0.0", "ptbdb", "PTB Diagnostic ECG Database, 549 records "
                           "with 12 leads and 3 Frank leads at 1 kHz", "ODC-By 1.0"),
     "cinc2021": DatabaseSpec("challenge-2021", "1.0.3", "cinc2021", "PhysioNet/CinC Challenge "
-                             "2021 training sets, 12-lead ECGs with SNOMED-CT labels", "CC BY 4.0"),
+                             "2021 training sets, SNOMED-CT labels", "CC BY 4.0", "training/"),
     "cinc2020": DatabaseSpec("challenge-2020", "1.0.2", "cinc2020", "PhysioNet/CinC Challenge "
-                             "2020 training sets, 12-lead ECGs with SNOMED-CT labels", "CC BY 4.0"),
+                             "2020 training sets, SNOMED-CT labels", "CC BY 4.0", "training/"),
 }  # fmt: skip
 
 _SUMS_LINE = re.compile(r"^([0-9a-fA-F]{64})\s+\*?(.+?)\s*$")
@@ -124,6 +125,8 @@ def _select_files(
 ) -> list[str]:
     """The files to download (arguments checked by :func:`plan_download`). A record is the files
     sharing the stem of a ``.hea``; the top-level files of no record always come too."""
+    under = PHYSIONET_DATABASES[name].records_folder  # challenge-2020 also holds papers/, sources/
+    files = [rel for rel in files if rel.startswith(under) or "/" not in rel]
     groups: dict[str, list[str]] = {}
     for rel in files:
         stem = rel.rpartition(".")[0] if "." in rel.rpartition("/")[2] else rel
@@ -271,14 +274,14 @@ def download_database(
     workers: int = DEFAULT_WORKERS,
 ) -> Path:
     """Download a PhysioNet database (a key of :data:`PHYSIONET_DATABASES`, or its slug or folder
-    name), or some of its records, into ``dest/<folder>`` and return that folder. ``records``: by
-    path (``"patient001/s0010_re"``) or name (``"E07938"``), each with all its files, the top-level
-    non-record files (``RECORDS``, ``*.csv``...) always too; or the first ``n_records`` (ptbxl:
-    ``ecg_id`` 1..N; others: natural order); ``rate``: ptbxl's 100 or 500 Hz only. A file's URL is
-    ``{base_url}/{slug}/{version}/{path}``. ``timeout`` (s)
-    is per connection and read, ``retries`` per file. ``workers`` threads: PhysioNet serves one
-    small file per request, so latency, not bandwidth, bounds a one-at-a-time download. All of
-    PTB-XL is ~87,000 files (3 GB); files present are re-hashed to be trusted."""
+    name), or some of its records, into ``dest/<folder>`` and return that folder (the challenges:
+    only their ``training/`` records). ``records``: by path (``"patient001/s0010_re"``) or name
+    (``"E07938"``), each with all its files, the top-level non-record files (``RECORDS``, ``*.csv``
+    ...) always too; or the first ``n_records`` (ptbxl: ``ecg_id`` 1..N; others: natural order);
+    ``rate``: ptbxl's 100 or 500 Hz only. A file's URL is ``{base_url}/{slug}/{version}/{path}``.
+    ``timeout`` (s) is per connection and read, ``retries`` per file. ``workers`` threads:
+    PhysioNet serves one small file per request, so latency, not bandwidth, bounds a one-at-a-time
+    download. All of PTB-XL is ~87,000 files (3 GB); files present are re-hashed to be trusted."""
     selection = dict(records=records, n_records=n_records, rate=rate)
     plan = plan_download(
         name, dest, base_url=base_url, timeout=timeout, retries=retries, **selection
