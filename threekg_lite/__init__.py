@@ -19,7 +19,7 @@ from typing import Any
 
 from threekg_lite.leads import INDEPENDENT_LEADS, LEAD_NAMES
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _METHOD = {
     "ecg_to_vcg": "vcg",

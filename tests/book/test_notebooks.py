@@ -8,6 +8,8 @@ subprocesses, isolated from this suite's warnings-as-errors setting.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -143,6 +145,34 @@ def test_install_cell_is_a_no_op_where_the_package_is_installed(nb: Path, monkey
     assert f'"{pinned}"' in line, f"{nb.name}: install the release v{__version__}: {line}"
     for flag in ("-U", "--upgrade", "--force-reinstall", "torch"):
         assert flag not in line.split(), f"{nb.name}: the install cell passes {flag}"
+
+
+def _git(*args: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60)
+
+
+def test_the_release_the_chapters_install_is_this_code():
+    """The chapters install the tag ``v<__version__>``: it must hold this commit's package,
+    chapters and ``pyproject.toml``, or a Colab reader runs other code than built the book
+    (the 0.2.0 tag once lagged a restructured package, and every chapter failed at its first
+    import). Changed them after a release? Raise the version, then tag (README)."""
+    tag = f"v{__version__}"
+    if shutil.which("git") is None or _git("rev-parse", "--git-dir").returncode != 0:
+        pytest.skip("not a git checkout")
+    if _git("rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}").returncode != 0:
+        tags = _git("tag", "--list", "v*").stdout.split()
+        if tags and os.environ.get("THREEKG_REQUIRE_RELEASE") == "1":  # CI, with tags fetched
+            pytest.fail(f"the chapters install {tag}, which is not tagged (tags: {tags})")
+        pytest.skip(f"{tag} is not tagged yet: work towards the next release")
+    diff = _git(
+        "diff", "--name-only", tag, "HEAD", "--", "threekg_lite", "notebooks", "pyproject.toml"
+    )
+    assert diff.returncode == 0, diff.stderr
+    changed = diff.stdout.split()
+    assert not changed, (
+        f"changed since {tag}, which the chapters install: {changed}; raise the version"
+    )
 
 
 def test_one_version_everywhere():
