@@ -19,7 +19,9 @@ import pytest
 
 from threekg_lite import __version__
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9]*.ipynb"))
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+PINNED = f"threekg-lite @ git+https://github.com/threekg-lite/threekg-lite.git@v{__version__}"
 
 
 def _papermill(nb: Path, out: Path, **params: object) -> None:
@@ -141,44 +143,48 @@ def test_install_cell_is_a_no_op_where_the_package_is_installed(nb: Path, monkey
     assert len(magics) == 1 and magics[0][0] == "pip", magics
     line = magics[0][1]
     # Pinned to the release that built the book: the tag of this version.
-    pinned = f"threekg-lite @ git+https://github.com/threekg-lite/threekg-lite.git@v{__version__}"
-    assert f'"{pinned}"' in line, f"{nb.name}: install the release v{__version__}: {line}"
+    assert f'"{PINNED}"' in line, f"{nb.name}: install the release v{__version__}: {line}"
     for flag in ("-U", "--upgrade", "--force-reinstall", "torch"):
         assert flag not in line.split(), f"{nb.name}: the install cell passes {flag}"
 
 
 def _git(*args: str) -> subprocess.CompletedProcess[str]:
-    root = Path(__file__).resolve().parents[2]
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=60)
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 def test_the_release_the_chapters_install_is_this_code():
-    """The chapters install the tag ``v<__version__>``: it must hold this commit's package,
-    chapters and ``pyproject.toml``, or a Colab reader runs other code than built the book
-    (the 0.2.0 tag once lagged a restructured package, and every chapter failed at its first
-    import). Changed them after a release? Raise the version, then tag (README)."""
+    """The chapters install the tag ``v<__version__>``: it must hold this commit's package and
+    ``pyproject.toml`` ``[project]`` table, or a Colab reader runs other code than built the
+    book (the chapters of 0.3.0 import ``threekg_lite.viz``, which the 0.2.0 they pinned until
+    then lacks). Changed the package after a release? Raise the version, then tag (README)."""
+    import tomllib
+
     tag = f"v{__version__}"
-    if shutil.which("git") is None or _git("rev-parse", "--git-dir").returncode != 0:
-        pytest.skip("not a git checkout")
+    top = _git("rev-parse", "--show-toplevel") if shutil.which("git") else None
+    if top is None or top.returncode != 0 or Path(top.stdout.strip()).resolve() != ROOT:
+        pytest.skip("not a git checkout of this project")
     if _git("rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}").returncode != 0:
         tags = _git("tag", "--list", "v*").stdout.split()
         if tags and os.environ.get("THREEKG_REQUIRE_RELEASE") == "1":  # CI, with tags fetched
             pytest.fail(f"the chapters install {tag}, which is not tagged (tags: {tags})")
         pytest.skip(f"{tag} is not tagged yet: work towards the next release")
-    diff = _git(
-        "diff", "--name-only", tag, "HEAD", "--", "threekg_lite", "notebooks", "pyproject.toml"
-    )
+    diff = _git("diff", "--name-only", tag, "HEAD", "--", "threekg_lite")
     assert diff.returncode == 0, diff.stderr
     changed = diff.stdout.split()
     assert not changed, (
         f"changed since {tag}, which the chapters install: {changed}; raise the version"
     )
+    tagged = tomllib.loads(_git("show", f"{tag}:pyproject.toml").stdout)["project"]
+    here = tomllib.loads(_git("show", "HEAD:pyproject.toml").stdout)["project"]
+    assert tagged == here, f"pyproject.toml's [project] changed since {tag}; raise the version"
 
 
 def test_one_version_everywhere():
-    """pyproject.toml and threekg_lite.__version__ agree (the chapters' pin is checked above)."""
+    """pyproject.toml, the README's install line and threekg_lite.__version__ agree (the
+    chapters' pin is checked above)."""
     import tomllib
 
-    root = Path(__file__).resolve().parents[2]
-    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == __version__
+    readme = (ROOT / "README.md").read_text()
+    assert f'pip install "{PINNED}"' in readme, "the README installs another release"

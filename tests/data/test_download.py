@@ -380,36 +380,43 @@ def test_downloaded_databases_load_like_the_originals(physionet, data_dir, tmp_p
 def test_cinc2020_is_its_training_records_and_loads_without_a_warning(
     physionet, data_dir, tmp_path
 ) -> None:
-    """The current challenge-2020 release (1.0.2) stores every record at 1000 ADC units per mV,
-    as the 2021 release does (book/data.md says how that is known): its records load as the
-    shared 2021 copies of the same samples, with no gain warning; papers/ and sources/ stay."""
+    """challenge-2020 1.0.2's layout: a download, whole or by name or by count, fetches its
+    ``training/`` records and top-level files, never papers/ or sources/; ``load_cinc`` reads
+    ``training/`` only. The records served are the shared 2021 copies (gain 1000, which 1.0.2
+    is believed to carry: book/data.md), so they load as those, with no warning."""
     import warnings
 
     import numpy as np
 
     from threekg_lite.data.cinc import load_cinc
 
+    top = {"LICENSE.txt", "SHA256SUMS.txt"}
     folder = fetch(physionet, "cinc2020", tmp_path)
     records = [
         f"{d}/{n}.{e}" for d, names in CINC2020.items() for n in names for e in ("hea", "mat")
     ]
     groups = [f"{d}/RECORDS" for d in CINC2020]
-    assert files_under(folder) == {"LICENSE.txt", "SHA256SUMS.txt", *records, *groups}
+    assert files_under(folder) == {*top, *records, *groups}
     assert not any("sources" in r.path or "papers" in r.path for r in physionet.requests)
+    (folder / "sources/team").mkdir(parents=True)  # a record's copy outside training/, as an
+    for ext in ("hea", "mat"):  # older whole download left it: not read
+        shutil.copyfile(
+            folder / f"training/ptb-xl/g7/HR06001.{ext}", folder / f"sources/team/HR06001.{ext}"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = load_cinc(tmp_path / "cinc2020", progress=False)
+        got = load_cinc(folder, progress=False)
     names = sorted(n for names in CINC2020.values() for n in names)
     assert sorted(got.record_ids) == names
     want = load_cinc(data_dir, records=list(got.record_ids), progress=False)
     np.testing.assert_array_equal(got.signals, want.signals)
 
-    one = tmp_path / "one"  # by name: the training record, not the entry's copy in sources/
-    fetch(physionet, "cinc2020", one, records=["HR06001"])
-    assert sorted(files_under(one / "cinc2020")) == [
-        "LICENSE.txt", "SHA256SUMS.txt", "training/ptb-xl/g7/HR06001.hea",
-        "training/ptb-xl/g7/HR06001.mat",
-    ]  # fmt: skip
+    hr, first = "training/ptb-xl/g7/HR06001", "training/georgia/g8/E07500"  # first: by path
+    for i, (selection, record) in enumerate(
+        [({"records": ["HR06001"]}, hr), ({"records": [hr]}, hr), ({"n_records": 1}, first)]
+    ):  # by name, by path, the first one: training records, never the copy in sources/
+        got_files = files_under(fetch(physionet, "cinc2020", tmp_path / str(i), **selection))
+        assert got_files == top | {f"{record}.hea", f"{record}.mat"}
 
 
 def test_cli_download(physionet, tmp_path, capsys) -> None:

@@ -1,9 +1,9 @@
 """PhysioNet/Computing in Cardiology Challenge 2020/2021 data (Perez Alday et al. 2020; Reyna et
-al. 2021): ``<record>.hea`` + ``.mat`` pairs in any folder tree, SNOMED-CT codes on the
-header's ``#Dx:`` line. The 2020 challenge scored 27 diagnoses, three pairs of which count as
-one (its ``dx_mapping_scored.csv``): merged, the 24 classes of :data:`SCORED_CLASSES`. The old
-2020 Georgia headers (``E*.hea``), which name ``E00001.mat`` and which ``wfdb.rdrecord``
-rejects, load as they are.
+al. 2021): ``<record>.hea`` + ``.mat`` pairs in a folder tree (its ``training/`` only, if it has
+one), SNOMED-CT codes on the header's ``#Dx:`` line. The 2020 challenge scored 27 diagnoses, three
+pairs of which count as one (its ``dx_mapping_scored.csv``): merged, the 24 classes of
+:data:`SCORED_CLASSES`. The old 2020 Georgia headers (``E*.hea``), which name ``E00001.mat`` and
+which ``wfdb.rdrecord`` rejects, load as they are.
 """
 
 from __future__ import annotations
@@ -68,10 +68,10 @@ later releases use (tied by the per-source counts of the challenge's ``dx_mappin
 
 WRONG_2020_GAINS: dict[str, float] = {"HR": 200.0, "E": 4880.0, "S": 2_000_000.0}
 """Header gains (ADC units per mV) of copies of the first 2020 PTB-XL (``HR*``), Georgia (``E*``)
-and PTB (``S*``) tarballs, set to 1000 in August 2020 as in every later release (challenge-2020
-1.0.2, challenge-2021); read faithfully, the amplitude is 5 x, 1 / 4.88 x or 1 / 2000 x."""
+and PTB (``S*``) tarballs, corrected to 1000 in August 2020 (challenge-2021 has 1000 throughout);
+read faithfully, the amplitude is 5 x, 1 / 4.88 x or 1 / 2000 x."""
 
-CHALLENGE_GAIN = 1000.0  # ADC units per mV of every record of challenge-2020 1.0.2 and 2021
+CHALLENGE_GAIN = 1000.0  # ADC units per mV in challenge-2021 (and 2020 1.0.2, book/data.md)
 
 PLAUSIBLE_SPAN_MV = (0.1, 8.0)
 """Bounds (mV) of an :func:`~.preprocess.amplitude_span` reported as implausible; on the 2,352
@@ -108,8 +108,9 @@ def wrong_2020_gain(name: str, gains: Iterable[float]) -> float | None:
 
 
 def find_cinc_records(folder: PathLike) -> list[Path]:
-    """All record paths (without extension) under ``folder`` that have a ``.hea`` and ``.mat``."""
-    heads = sorted(Path(folder).rglob("*.hea"))
+    """Paths (no extension) of ``.hea`` + ``.mat`` pairs in ``folder/training``, else ``folder``."""
+    root = Path(folder) / "training" if (Path(folder) / "training").is_dir() else Path(folder)
+    heads = sorted(root.rglob("*.hea"))
     return [h.with_suffix("") for h in heads if h.with_suffix(".mat").exists()]
 
 
@@ -188,5 +189,4 @@ def load_cinc(
 def _warn(text: str, items: list[str]) -> None:
     """A warning for the caller of :func:`load_cinc` listing up to ten ``items``, if any."""
     if items:
-        more = " ..." if len(items) > 10 else ""
-        warnings.warn(text + ", ".join(items[:10]) + more, stacklevel=3)
+        warnings.warn(text + ", ".join(items[:10]) + (" ..." if items[10:] else ""), stacklevel=3)

@@ -49,7 +49,7 @@ class DatabaseSpec:
     folder: str
     description: str
     licence: str
-    records_folder: str = ""  # where the records are: nothing else of the database is fetched
+    records_folder: str = ""  # where the records are: only it and top-level files are fetched
 
     def url(self, relative_path: str, base_url: str = PHYSIONET_URL) -> str:
         """``{base_url}/{slug}/{version}/{relative_path}``, with the path percent-encoded."""
